@@ -1,0 +1,49 @@
+//! Errors at the host library's boundary.
+
+use std::time::Duration;
+
+/// Why the host could not do what was asked (outside a plugin call).
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("engine: {0}")]
+    Engine(String),
+    #[error("storage: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("invalid component: {0}")]
+    InvalidComponent(String),
+    #[error("invalid manifest: {0}")]
+    InvalidManifest(#[from] hearth_registry::ManifestError),
+    #[error("plugin {0} is not installed")]
+    UnknownPlugin(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Why one plugin call failed. Only this call is affected: after a trap, timeout or
+/// memory exhaustion the next call runs on a fresh instance.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// The plugin ran and returned one of its own errors.
+    #[error("plugin error: {0}")]
+    Plugin(#[from] crate::bindings::PluginError),
+    /// The call overran its wall-clock deadline and was stopped.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The plugin tried to grow its memory past its limit.
+    #[error("memory limit of {limit_bytes} bytes exceeded")]
+    MemoryExhausted { limit_bytes: usize },
+    /// The plugin trapped (a panic, an out-of-bounds access, `unreachable`).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// A fresh instance could not be created or its `init` failed.
+    #[error("could not start: {0}")]
+    Start(String),
+    /// The plugin's worker has stopped (the host is shutting down or the plugin was removed).
+    #[error("plugin is not running")]
+    Stopped,
+    /// No installed plugin provides the requested service operation.
+    #[error("no plugin provides {0}")]
+    NoProvider(String),
+}

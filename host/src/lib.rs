@@ -1,0 +1,23 @@
+//! # Hearth host
+//!
+//! The runtime that loads partner plugins (wasm32-wasip2 components built with
+//! `hearth-sdk`) under hard limits and calls them: one wasmtime engine with an epoch
+//! ticker ([`engine`]), compiled artifacts cached in sled ([`component`]), a worker
+//! task per plugin that owns its store ([`worker`]), and the capabilities plugins
+//! import ([`capabilities`]). [`Host`] ties them to one data directory.
+//!
+//! See `docs/DESIGN.md` for how this fits the event flow.
+
+pub mod bindings;
+pub mod capabilities;
+pub mod component;
+pub mod engine;
+mod error;
+mod host;
+pub mod limits;
+mod state;
+pub mod worker;
+
+pub use error::{CallError, HostError};
+pub use host::{Host, HostConfig, HostStats, LoadedPlugin};
+pub use limits::Limits;

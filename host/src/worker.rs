@@ -1,0 +1,219 @@
+//! One task per plugin owns its `Store` and instance and serves calls in order.
+//!
+//! Calls arrive on two lanes: service calls (someone is waiting) are always taken
+//! before queued events. Each call runs under a wall-clock deadline enforced by the
+//! engine's epoch ticker; a trap, timeout or memory exhaustion ends that call, the
+//! instance is discarded, and the next call starts on a fresh one.
+
+use crate::CallError;
+use crate::bindings::{Event, PartnerPlugin, PartnerPluginPre, PluginError, ServiceRequest, ServiceResponse};
+use crate::limits::Limits;
+use crate::state::{Backends, PluginState};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+/// Calls that may wait in each lane before senders wait for room.
+const LANE_CAPACITY: usize = 64;
+
+type Reply<T> = oneshot::Sender<Result<T, CallError>>;
+
+/// The way to call a running plugin. Cloning it is cheap; the worker stops when the
+/// last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct PluginHandle {
+    events: mpsc::Sender<(Event, Reply<()>)>,
+    services: mpsc::Sender<(ServiceRequest, Reply<ServiceResponse>)>,
+}
+
+impl PluginHandle {
+    /// Delivers one event; returns when the plugin has handled it (and its writes are durable).
+    pub async fn on_event(&self, event: Event) -> Result<(), CallError> {
+        let (reply, answer) = oneshot::channel();
+        self.events.send((event, reply)).await.map_err(|_| CallError::Stopped)?;
+        answer.await.unwrap_or(Err(CallError::Stopped))
+    }
+
+    /// Calls a service operation the plugin provides.
+    pub async fn handle(&self, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
+        let (reply, answer) = oneshot::channel();
+        self.services.send((request, reply)).await.map_err(|_| CallError::Stopped)?;
+        answer.await.unwrap_or(Err(CallError::Stopped))
+    }
+}
+
+/// Everything needed to make fresh instances of one plugin.
+pub struct PluginRuntime {
+    pub id: Arc<str>,
+    pub engine: wasmtime::Engine,
+    pub pre: PartnerPluginPre<PluginState>,
+    pub limits: Limits,
+    pub backends: Backends,
+}
+
+/// Starts the plugin's worker task. The task ends once every handle is dropped and
+/// the calls already queued are answered.
+pub fn spawn(runtime: PluginRuntime) -> (PluginHandle, tokio::task::JoinHandle<()>) {
+    let (events, event_lane) = mpsc::channel(LANE_CAPACITY);
+    let (services, service_lane) = mpsc::channel(LANE_CAPACITY);
+    let worker = Worker { runtime, live: None };
+    let task = tokio::spawn(worker.run(event_lane, service_lane));
+    (PluginHandle { events, services }, task)
+}
+
+struct Live {
+    store: Store<PluginState>,
+    plugin: PartnerPlugin,
+}
+
+struct Worker {
+    runtime: PluginRuntime,
+    live: Option<Live>,
+}
+
+impl Worker {
+    async fn run(
+        mut self,
+        mut event_lane: mpsc::Receiver<(Event, Reply<()>)>,
+        mut service_lane: mpsc::Receiver<(ServiceRequest, Reply<ServiceResponse>)>,
+    ) {
+        loop {
+            tokio::select! {
+                biased;
+                Some((request, reply)) = service_lane.recv() => {
+                    let result = self.handle(&request).await;
+                    let _ = reply.send(result);
+                }
+                Some((event, reply)) = event_lane.recv() => {
+                    let result = self.on_event(&event).await;
+                    let _ = reply.send(result);
+                }
+                else => break,
+            }
+        }
+        tracing::debug!(plugin = %self.runtime.id, "worker stopped");
+    }
+
+    async fn on_event(&mut self, event: &Event) -> Result<(), CallError> {
+        let timeout = self.runtime.limits.event_timeout;
+        let live = self.instance().await?;
+        let deadline = live.begin_call(timeout);
+        let call = live.plugin.hearth_plugin_handler().call_on_event(&mut live.store, event);
+        let outcome = tokio::time::timeout_at(deadline.into(), call).await;
+        self.settle(outcome, timeout).await
+    }
+
+    async fn handle(&mut self, request: &ServiceRequest) -> Result<ServiceResponse, CallError> {
+        let timeout = self.runtime.limits.service_timeout;
+        let live = self.instance().await?;
+        let deadline = live.begin_call(timeout);
+        let call = live.plugin.hearth_plugin_handler().call_handle(&mut live.store, request);
+        let outcome = tokio::time::timeout_at(deadline.into(), call).await;
+        self.settle(outcome, timeout).await
+    }
+
+    /// The live instance, instantiating and initialising a fresh one if needed.
+    async fn instance(&mut self) -> Result<&mut Live, CallError> {
+        if self.live.is_none() {
+            let live = self.start().await?;
+            self.live = Some(live);
+        }
+        self.live.as_mut().ok_or(CallError::Stopped)
+    }
+
+    async fn start(&mut self) -> Result<Live, CallError> {
+        let runtime = &self.runtime;
+        let state = PluginState::new(&runtime.id, runtime.limits.memory_bytes, &runtime.backends);
+        let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|store| {
+            if Instant::now() >= store.data().deadline {
+                Err(Trap::Interrupt.into())
+            } else {
+                // Let other tasks run while this plugin computes.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let timeout = runtime.limits.service_timeout;
+        store.data_mut().deadline = Instant::now() + timeout;
+        store.set_epoch_deadline(1);
+        let started = tokio::time::timeout(timeout, async {
+            let plugin = runtime.pre.instantiate_async(&mut store).await?;
+            let init = plugin.hearth_plugin_handler().call_init(&mut store).await?;
+            wasmtime::Result::Ok((plugin, init))
+        })
+        .await;
+        let describe = |store: &Store<PluginState>, error: &wasmtime::Error| {
+            CallError::Start(classify(store, error, timeout).to_string())
+        };
+        match started {
+            Ok(Ok((plugin, Ok(())))) => {
+                tracing::debug!(plugin = %runtime.id, "started a fresh instance");
+                Ok(Live { store, plugin })
+            }
+            Ok(Ok((_, Err(error)))) => Err(CallError::Start(format!("init returned {error}"))),
+            Ok(Err(error)) => {
+                tracing::warn!(plugin = %runtime.id, error = ?error, "instance failed to start");
+                Err(describe(&store, &error))
+            }
+            Err(_) => Err(CallError::Start(CallError::Timeout(timeout).to_string())),
+        }
+    }
+
+    /// Turns the outcome of a call into its result; a call that did not return
+    /// normally leaves the instance in an unknown state, so it is dropped.
+    async fn settle<T>(
+        &mut self,
+        outcome: Result<wasmtime::Result<Result<T, PluginError>>, tokio::time::error::Elapsed>,
+        timeout: Duration,
+    ) -> Result<T, CallError> {
+        let Some(live) = self.live.as_mut() else {
+            return Err(CallError::Stopped);
+        };
+        let result = match outcome {
+            Ok(Ok(returned)) => {
+                // Durable before acknowledged: one flush for all writes of the call.
+                if std::mem::take(&mut live.store.data_mut().kv.dirty) {
+                    if let Err(error) = self.runtime.backends.kv.flush().await {
+                        tracing::error!(plugin = %self.runtime.id, %error, "kv flush failed");
+                        self.live = None;
+                        return Err(CallError::Trap("plugin storage could not be made durable".into()));
+                    }
+                }
+                return returned.map_err(CallError::Plugin);
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(plugin = %self.runtime.id, error = ?error, "plugin call failed");
+                classify(&live.store, &error, timeout)
+            }
+            Err(_) => CallError::Timeout(timeout),
+        };
+        self.live = None;
+        Err(result)
+    }
+}
+
+impl Live {
+    /// Arms the deadline for the next call and returns it.
+    fn begin_call(&mut self, timeout: Duration) -> Instant {
+        let deadline = Instant::now() + timeout;
+        let state = self.store.data_mut();
+        state.deadline = deadline;
+        state.limiter.exceeded = false;
+        self.store.set_epoch_deadline(1);
+        deadline
+    }
+}
+
+/// Names why a call into the plugin failed.
+fn classify(store: &Store<PluginState>, error: &wasmtime::Error, timeout: Duration) -> CallError {
+    if store.data().limiter.exceeded {
+        return CallError::MemoryExhausted { limit_bytes: store.data().limiter.limit_bytes() };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::Timeout(timeout),
+        Some(trap) => CallError::Trap(trap.to_string()),
+        None => CallError::Trap(error.to_string()),
+    }
+}

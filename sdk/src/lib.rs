@@ -1,0 +1,181 @@
+//! # Hearth SDK
+//!
+//! Write a Hearth plugin in plain Rust: implement [`Plugin`], register it with
+//! [`register_plugin!`], and build for `wasm32-wasip2`. The SDK hides the WIT
+//! bindings; events arrive as typed values ([`Event`], [`EventBody`]), services are
+//! called with a [`ServiceRequest`] and answer a [`ServiceResponse`], and plugin state
+//! lives in the host's durable key-value store ([`kv`]).
+//!
+//! ```
+//! use hearth_sdk::{Event, EventBody, Plugin, ServiceRequest, ServiceResponse, kv};
+//!
+//! /// Counts how often each household opens its fridge door.
+//! #[derive(Default)]
+//! struct DoorCounter;
+//!
+//! impl Plugin for DoorCounter {
+//!     fn on_event(&mut self, event: Event) -> hearth_sdk::Result<()> {
+//!         if let EventBody::FridgeDoor(hearth_sdk::DoorState::Open) = event.body {
+//!             let key = format!("opens/{}", event.household);
+//!             let opens: u64 = kv::get(&key)?.unwrap_or(0);
+//!             kv::set(&key, &(opens + 1))?;
+//!             hearth_sdk::debug!("household {} opened the fridge", event.household);
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn handle(&mut self, request: ServiceRequest) -> hearth_sdk::Result<ServiceResponse> {
+//!         let household = request.require_household()?;
+//!         let opens: u64 = kv::get(&format!("opens/{household}"))?.unwrap_or(0);
+//!         ServiceResponse::json(&serde_json::json!({ "opens": opens }))
+//!     }
+//! }
+//!
+//! hearth_sdk::register_plugin!(DoorCounter);
+//! ```
+//!
+//! Each plugin instance serves one call at a time. The host may discard an instance at
+//! any time (after a trap, a timeout, an upgrade), so keep anything that must survive
+//! in [`kv`], not in fields.
+#![deny(missing_docs)]
+
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "partner-plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_partner_plugin",
+        default_bindings_module: "hearth_sdk::__private::bindings",
+        additional_derives: [PartialEq],
+    });
+}
+
+pub mod config;
+pub mod kv;
+pub mod log;
+mod service;
+
+pub use bindings::hearth::plugin::types::{
+    AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DeviceRef, DoorState, Event,
+    EventBody, FilterStatus, InventoryAction, InventoryChange, OperationalState, OrderConfirmation,
+    OtherEvent, OvenMode, OvenState, PluginError, ProgramFinished, PurifierFault,
+    PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit, ServiceRequest,
+    ServiceResponse, UserRef,
+};
+
+/// The result type of plugin entry points and SDK helpers.
+pub type Result<T, E = PluginError> = core::result::Result<T, E>;
+
+/// A Hearth plugin. Every method has a default, so a plugin implements only what it
+/// needs: an event-only plugin leaves [`Plugin::handle`] alone, a service-only one
+/// leaves [`Plugin::on_event`].
+///
+/// The instance is created with [`Default`] and [`Plugin::init`] runs before any other
+/// call on it.
+pub trait Plugin: Default + 'static {
+    /// Prepares a fresh instance. An error here fails the call that needed the instance.
+    fn init(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Handles one event from a subscribed topic. `Ok` acknowledges it; an error makes
+    /// the host retry it later, so handling must be idempotent (use [`Event::id`]).
+    fn on_event(&mut self, event: Event) -> Result<()> {
+        let _ = event;
+        Ok(())
+    }
+
+    /// Serves a call of one of the services this plugin provides.
+    fn handle(&mut self, request: ServiceRequest) -> Result<ServiceResponse> {
+        Err(PluginError::NotFound(format!(
+            "this plugin provides no operation {}.{}",
+            request.service, request.operation
+        )))
+    }
+}
+
+/// Exports a [`Plugin`] implementation as the component's `hearth:plugin/handler`.
+/// Call it once, at the crate root of the plugin.
+#[macro_export]
+macro_rules! register_plugin {
+    ($plugin:ty) => {
+        const _: () = {
+            struct HearthExports;
+
+            ::std::thread_local! {
+                static INSTANCE: ::core::cell::RefCell<::core::option::Option<$plugin>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            impl $crate::__private::Guest for HearthExports {
+                fn init() -> $crate::Result<()> {
+                    $crate::__private::init(&INSTANCE)
+                }
+
+                fn on_event(event: $crate::Event) -> $crate::Result<()> {
+                    $crate::__private::with_plugin(&INSTANCE, |plugin| {
+                        $crate::Plugin::on_event(plugin, event)
+                    })
+                }
+
+                fn handle(
+                    request: $crate::ServiceRequest,
+                ) -> $crate::Result<$crate::ServiceResponse> {
+                    $crate::__private::with_plugin(&INSTANCE, |plugin| {
+                        $crate::Plugin::handle(plugin, request)
+                    })
+                }
+            }
+
+            // Natively nothing calls the exports; naming them keeps the plugin's
+            // code live for dead-code analysis.
+            #[cfg(not(target_arch = "wasm32"))]
+            const _: [fn(); 3] = [
+                || { let _ = <HearthExports as $crate::__private::Guest>::init(); },
+                || { let _ = <HearthExports as $crate::__private::Guest>::on_event; },
+                || { let _ = <HearthExports as $crate::__private::Guest>::handle; },
+            ];
+
+            // Native builds (unit tests of a plugin's logic) link as ordinary
+            // libraries, whose linkers reject the component export names.
+            #[cfg(target_arch = "wasm32")]
+            $crate::__private::__export_partner_plugin!(
+                HearthExports with_types_in $crate::__private::bindings
+            );
+        };
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings;
+    pub use crate::bindings::__export_partner_plugin;
+    pub use crate::bindings::exports::hearth::plugin::handler::Guest;
+    use crate::{Plugin, Result};
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    pub fn init<P: Plugin>(instance: &'static LocalKey<RefCell<Option<P>>>) -> Result<()> {
+        let mut plugin = P::default();
+        plugin.init()?;
+        instance.with(|cell| *cell.borrow_mut() = Some(plugin));
+        Ok(())
+    }
+
+    pub fn with_plugin<P: Plugin, R>(
+        instance: &'static LocalKey<RefCell<Option<P>>>,
+        call: impl FnOnce(&mut P) -> Result<R>,
+    ) -> Result<R> {
+        if instance.with(|cell| cell.borrow().is_none()) {
+            init(instance)?;
+        }
+        instance.with(|cell| match cell.borrow_mut().as_mut() {
+            Some(plugin) => call(plugin),
+            None => Err(crate::PluginError::Internal(
+                "plugin instance missing after init".to_owned(),
+            )),
+        })
+    }
+}
