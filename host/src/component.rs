@@ -50,10 +50,13 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostErr
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
-        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
         .map(|(name, _)| name.to_owned())
         .collect();
-    if exports.iter().any(|name| name == HANDLER_INTERFACE) {
+    let exports_handler = component
+        .component_type()
+        .get_export(engine, HANDLER_INTERFACE)
+        .is_some_and(|export| matches!(export.ty, ComponentItem::ComponentInstance(_)));
+    if exports_handler {
         return Ok(());
     }
     let reason = match exports.iter().find(|name| name.starts_with("hearth:plugin/handler@")) {
