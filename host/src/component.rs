@@ -59,7 +59,10 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostErr
     if exports_handler {
         return Ok(());
     }
-    let reason = match exports.iter().find(|name| name.starts_with("hearth:plugin/handler@")) {
+    let reason = match exports
+        .iter()
+        .find(|name| name.starts_with("hearth:plugin/handler@"))
+    {
         Some(other) => format!(
             "component exports {other}, built against a WIT version this host does not load \
              (it loads {HANDLER_INTERFACE})"
@@ -67,7 +70,11 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostErr
         None => format!(
             "component does not export {HANDLER_INTERFACE}: it was built for a different world \
              (exports: {}); build it with hearth-sdk and register_plugin!",
-            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
+            if exports.is_empty() {
+                "none".to_owned()
+            } else {
+                exports.join(", ")
+            }
         ),
     };
     Err(HostError::InvalidComponent(reason))
@@ -105,7 +112,9 @@ impl ArtifactCache {
                     tracing::debug!(component = hash, "artifact cache hit");
                     return Ok(component);
                 }
-                Err(error) => tracing::warn!(component = hash, %error, "cached artifact unusable, recompiling"),
+                Err(error) => {
+                    tracing::warn!(component = hash, %error, "cached artifact unusable, recompiling")
+                }
             }
         }
         let started = std::time::Instant::now();

@@ -40,9 +40,10 @@ pub enum Allocator {
 
 /// Creates the engine, preferring the pooling allocator, and starts its ticker.
 pub fn new_engine(config: &EngineConfig) -> Result<(Engine, Allocator), HostError> {
-    let pooled = Engine::new(&base_config().allocation_strategy(
-        InstanceAllocationStrategy::Pooling(pooling_config(config)),
-    ));
+    let pooled = Engine::new(
+        base_config()
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config))),
+    );
     let (engine, allocator) = match pooled {
         Ok(engine) => (engine, Allocator::Pooling),
         Err(error) => {

@@ -40,6 +40,9 @@ pub enum CallError {
     /// A fresh instance could not be created or its `init` failed.
     #[error("could not start: {0}")]
     Start(String),
+    /// The host's storage failed; the call's effects are not acknowledged.
+    #[error("storage failed: {0}")]
+    Storage(String),
     /// The plugin's worker has stopped (the host is shutting down or the plugin was removed).
     #[error("plugin is not running")]
     Stopped,

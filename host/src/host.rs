@@ -103,19 +103,25 @@ impl Host {
             config,
             running: RwLock::new(BTreeMap::new()),
         };
-        let host = Host { inner: Arc::new(inner) };
+        let host = Host {
+            inner: Arc::new(inner),
+        };
         for entry in host.inner.plugins_tree.iter() {
             let (id, record) = entry?;
             let record: PluginRecord = serde_json::from_slice(&record)
                 .map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))?;
             let manifest: Manifest = record.manifest.parse()?;
-            let bytes = host.inner.components.get(&record.component)?.ok_or_else(|| {
-                HostError::Corrupt(format!(
-                    "component {} of plugin {} is missing",
-                    record.component,
-                    String::from_utf8_lossy(&id)
-                ))
-            })?;
+            let bytes = host
+                .inner
+                .components
+                .get(&record.component)?
+                .ok_or_else(|| {
+                    HostError::Corrupt(format!(
+                        "component {} of plugin {} is missing",
+                        record.component,
+                        String::from_utf8_lossy(&id)
+                    ))
+                })?;
             host.start(manifest, bytes.to_vec()).await?;
         }
         Ok(host)
@@ -124,27 +130,45 @@ impl Host {
     /// Validates, compiles (or fetches from the artifact cache), links and starts a
     /// plugin, and records it so it is started again after a restart. Installing a
     /// plugin id again replaces the running version.
-    pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
+    pub async fn install(
+        &self,
+        manifest: Manifest,
+        component: Vec<u8>,
+    ) -> Result<LoadedPlugin, HostError> {
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
-        self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
+        self.inner
+            .components
+            .insert(hash.as_bytes(), component.as_slice())?;
         let loaded = self.start(manifest.clone(), component).await?;
-        let record = PluginRecord { manifest: manifest.to_toml(), component: hash };
-        let record = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.inner.plugins_tree.insert(manifest.plugin.id.as_bytes(), record)?;
+        let record = PluginRecord {
+            manifest: manifest.to_toml(),
+            component: hash,
+        };
+        let record =
+            serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
+        self.inner
+            .plugins_tree
+            .insert(manifest.plugin.id.as_bytes(), record)?;
         self.inner.db.flush_async().await?;
         tracing::info!(plugin = %manifest.plugin.id, version = %manifest.plugin.version, "installed");
         Ok(loaded)
     }
 
-    async fn start(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
+    async fn start(
+        &self,
+        manifest: Manifest,
+        component: Vec<u8>,
+    ) -> Result<LoadedPlugin, HostError> {
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
         let started = Instant::now();
         let inner = self.inner.clone();
         let compile_hash = hash.clone();
         let compiled = tokio::task::spawn_blocking(move || {
-            inner.artifacts.load(&inner.engine, &compile_hash, &component)
+            inner
+                .artifacts
+                .load(&inner.engine, &compile_hash, &component)
         })
         .await
         .map_err(|error| HostError::Engine(format!("compile task failed: {error}")))??;
@@ -157,7 +181,11 @@ impl Host {
             .instantiate_pre(&compiled)
             .and_then(PartnerPluginPre::new)
             .map_err(|error| HostError::InvalidComponent(link_error(&manifest, &error)))?;
-        let limits = Limits::resolve(&manifest.limits, &self.inner.config.default_limits, &self.inner.config.max_limits);
+        let limits = Limits::resolve(
+            &manifest.limits,
+            &self.inner.config.default_limits,
+            &self.inner.config.max_limits,
+        );
         let id: Arc<str> = manifest.plugin.id.as_str().into();
         let (handle, worker) = worker::spawn(PluginRuntime {
             id: id.clone(),
@@ -166,8 +194,20 @@ impl Host {
             limits,
             backends: self.inner.backends.clone(),
         });
-        let info = LoadedPlugin { manifest, limits, component_hash: hash, load_time };
-        let replaced = self.running_mut().insert(id.to_string(), Running { info: info.clone(), handle, worker });
+        let info = LoadedPlugin {
+            manifest,
+            limits,
+            component_hash: hash,
+            load_time,
+        };
+        let replaced = self.running_mut().insert(
+            id.to_string(),
+            Running {
+                info: info.clone(),
+                handle,
+                worker,
+            },
+        );
         if let Some(old) = replaced {
             drop(old.handle);
             let _ = old.worker.await;
@@ -177,12 +217,17 @@ impl Host {
 
     /// The installed plugins, by id.
     pub fn plugins(&self) -> Vec<LoadedPlugin> {
-        self.running().values().map(|running| running.info.clone()).collect()
+        self.running()
+            .values()
+            .map(|running| running.info.clone())
+            .collect()
     }
 
     /// Delivers one event to one plugin and waits until it is handled.
     pub async fn deliver(&self, plugin: &str, event: Event) -> Result<(), CallError> {
-        let handle = self.handle(plugin).ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
+        let handle = self
+            .handle(plugin)
+            .ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
         handle.on_event(event).await
     }
 
@@ -214,8 +259,14 @@ impl Host {
     }
 
     /// Calls a service operation on one specific plugin.
-    pub async fn call_plugin(&self, plugin: &str, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
-        let handle = self.handle(plugin).ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
+    pub async fn call_plugin(
+        &self,
+        plugin: &str,
+        request: ServiceRequest,
+    ) -> Result<ServiceResponse, CallError> {
+        let handle = self
+            .handle(plugin)
+            .ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
         handle.handle(request).await
     }
 
@@ -252,17 +303,25 @@ impl Host {
     }
 
     fn handle(&self, plugin: &str) -> Option<PluginHandle> {
-        self.running().get(plugin).map(|running| running.handle.clone())
+        self.running()
+            .get(plugin)
+            .map(|running| running.handle.clone())
     }
 
     fn running(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
         // A panic while holding this lock cannot leave the map half-updated (every
         // write is one insert/remove/clear), so a poisoned lock is still usable.
-        self.inner.running.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .running
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn running_mut(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Running>> {
-        self.inner.running.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .running
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -35,7 +35,8 @@ impl Limits {
         };
         Limits {
             memory_bytes: memory_bytes.min(caps.memory_bytes),
-            event_timeout: millis(requested.timeout_ms, defaults.event_timeout).min(caps.event_timeout),
+            event_timeout: millis(requested.timeout_ms, defaults.event_timeout)
+                .min(caps.event_timeout),
             service_timeout: millis(requested.service_timeout_ms, defaults.service_timeout)
                 .min(caps.service_timeout),
         }
@@ -52,7 +53,10 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub fn new(limit_bytes: usize) -> Self {
-        MemoryLimiter { limit_bytes, exceeded: false }
+        MemoryLimiter {
+            limit_bytes,
+            exceeded: false,
+        }
     }
 
     pub fn limit_bytes(&self) -> usize {
@@ -64,13 +68,23 @@ impl MemoryLimiter {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.limit_bytes && maximum.is_none_or(|max| desired <= max);
         self.exceeded |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS && maximum.is_none_or(|max| desired <= max))
     }
 }
@@ -82,15 +96,27 @@ mod tests {
     #[test]
     fn requests_are_honoured_below_the_caps_and_capped_above() {
         let defaults = Limits::default();
-        let caps = Limits { memory_bytes: 128 << 20, event_timeout: Duration::from_secs(1), service_timeout: Duration::from_secs(2) };
+        let caps = Limits {
+            memory_bytes: 128 << 20,
+            event_timeout: Duration::from_secs(1),
+            service_timeout: Duration::from_secs(2),
+        };
         let none = Limits::resolve(&RequestedLimits::default(), &defaults, &caps);
         assert_eq!(none, defaults);
-        let modest = RequestedLimits { memory_mb: Some(16), timeout_ms: Some(50), service_timeout_ms: None };
+        let modest = RequestedLimits {
+            memory_mb: Some(16),
+            timeout_ms: Some(50),
+            service_timeout_ms: None,
+        };
         let resolved = Limits::resolve(&modest, &defaults, &caps);
         assert_eq!(resolved.memory_bytes, 16 << 20);
         assert_eq!(resolved.event_timeout, Duration::from_millis(50));
         assert_eq!(resolved.service_timeout, defaults.service_timeout);
-        let greedy = RequestedLimits { memory_mb: Some(4096), timeout_ms: Some(60_000), service_timeout_ms: Some(60_000) };
+        let greedy = RequestedLimits {
+            memory_mb: Some(4096),
+            timeout_ms: Some(60_000),
+            service_timeout_ms: Some(60_000),
+        };
         assert_eq!(Limits::resolve(&greedy, &defaults, &caps), caps);
     }
 }

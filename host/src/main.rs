@@ -1,1 +1,333 @@
-fn main() {}
+//! `hearth`: the Hearth host's command line.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use hearth_host::bindings::{
+    Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit,
+};
+use hearth_host::{Host, HostConfig};
+use hearth_registry::Manifest;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Hearth: a plugin host for connected home appliances"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load the recipe plugin into an embedded host, feed it fridge events and print
+    /// what `recipes.suggest` answers, with timings.
+    Demo {
+        /// Data directory (sled database, compiled-artifact cache).
+        #[arg(long, default_value = "hearth-data")]
+        data: PathBuf,
+        /// The recipe-service component (built by `cargo xtask plugins`).
+        #[arg(
+            long,
+            default_value = "target/plugins/wasm32-wasip2/release/recipe_service.wasm"
+        )]
+        plugin: PathBuf,
+        /// The plugin's manifest.
+        #[arg(long, default_value = "example-plugins/recipe-service/hearth.toml")]
+        manifest: PathBuf,
+        /// Events to time the event path with.
+        #[arg(long, default_value_t = 1000)]
+        timed_events: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Demo {
+            data,
+            plugin,
+            manifest,
+            timed_events,
+        } => demo(&data, &plugin, &manifest, timed_events).await,
+    }
+}
+
+const HOUSEHOLD: &str = "demo-household";
+
+async fn demo(
+    data: &Path,
+    plugin: &Path,
+    manifest_path: &Path,
+    timed_events: u32,
+) -> anyhow::Result<()> {
+    let manifest: Manifest = std::fs::read_to_string(manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?
+        .parse()?;
+    let component = std::fs::read(plugin).with_context(|| {
+        format!(
+            "reading {} (build it with `cargo xtask plugins`)",
+            plugin.display()
+        )
+    })?;
+    let id = manifest.plugin.id.clone();
+
+    let started = Instant::now();
+    let host = Host::open(data, HostConfig::default()).await?;
+    let open_time = started.elapsed();
+    let installed = host.install(manifest, component).await?;
+    let stats = host.stats();
+    println!("Hearth demo — data in {}", data.display());
+    println!(
+        "installed {} {} ({}, {:?} allocator)",
+        installed.manifest.plugin.id,
+        installed.manifest.plugin.version,
+        if stats.compiles > 0 {
+            format!("compiled in {}", ms(installed.load_time))
+        } else {
+            format!(
+                "loaded from the artifact cache in {}",
+                ms(installed.load_time)
+            )
+        },
+        stats.allocator,
+    );
+
+    let fridge = [
+        ("egg", 6, QuantityUnit::Pieces, Some(12)),
+        ("spinach", 150, QuantityUnit::Grams, Some(1)),
+        ("feta", 200, QuantityUnit::Grams, Some(15)),
+        ("tomato", 500, QuantityUnit::Grams, Some(4)),
+        ("onion", 3, QuantityUnit::Pieces, None),
+        ("bell pepper", 2, QuantityUnit::Pieces, Some(5)),
+        ("whole milk", 1000, QuantityUnit::Millilitres, Some(2)),
+        ("butter", 250, QuantityUnit::Grams, None),
+    ];
+    println!("\nfridge events for {HOUSEHOLD}:");
+    let first_call = Instant::now();
+    for (index, (item, amount, unit, best_before)) in fridge.into_iter().enumerate() {
+        let event = inventory_event(
+            &format!("demo-{index}"),
+            item,
+            InventoryAction::Added,
+            amount,
+            unit,
+            best_before,
+        );
+        host.deliver(&id, event).await?;
+        if index == 0 {
+            println!(
+                "  (first call, with instantiation and init: {})",
+                ms(first_call.elapsed())
+            );
+        }
+        let best_before = best_before.map_or(String::new(), |days| {
+            format!(", best before in {days} days")
+        });
+        println!("  + {amount} {} {item}{best_before}", unit_name(unit));
+    }
+
+    let response = host
+        .call_service(
+            "recipes",
+            "suggest",
+            Caller::Household(HOUSEHOLD.into()),
+            Some(HOUSEHOLD.into()),
+            b"{}".to_vec(),
+        )
+        .await?;
+    let answer: Suggestions = serde_json::from_slice(&response.output)?;
+    println!("\nrecipes.suggest — ready to cook:");
+    for (rank, recipe) in answer.ready.iter().enumerate() {
+        let expiring = match recipe.uses_expiring.as_slice() {
+            [] => String::new(),
+            items => format!(", uses {} before it expires", items.join(" and ")),
+        };
+        println!(
+            "  {}. {} ({} min){expiring}",
+            rank + 1,
+            recipe.name,
+            recipe.minutes
+        );
+    }
+    println!("nearly there:");
+    for recipe in &answer.near_misses {
+        let missing: Vec<String> = recipe
+            .missing
+            .iter()
+            .map(|m| format!("{} {} {}", m.amount, unit_label(&m.unit), m.item))
+            .collect();
+        println!("  - {}: missing {}", recipe.name, missing.join(", "));
+    }
+
+    // Timings: a durable event (kv write + flush) and a read-only service call.
+    let event_time = time(timed_events, |n| {
+        let host = host.clone();
+        let id = id.clone();
+        async move {
+            let event = inventory_event(
+                &format!("timed-{}-{n}", now_ms()),
+                "egg",
+                InventoryAction::Counted,
+                6,
+                QuantityUnit::Pieces,
+                None,
+            );
+            host.deliver(&id, event).await
+        }
+    })
+    .await?;
+    let call_time = time(timed_events, |_| {
+        let host = host.clone();
+        async move {
+            host.call_service(
+                "recipes",
+                "suggest",
+                Caller::Household(HOUSEHOLD.into()),
+                Some(HOUSEHOLD.into()),
+                b"{}".to_vec(),
+            )
+            .await
+        }
+    })
+    .await?;
+    host.shutdown().await?;
+
+    let restarted = Instant::now();
+    let host = Host::open(data, HostConfig::default()).await?;
+    let restart_time = restarted.elapsed();
+    let stats = host.stats();
+    host.shutdown().await?;
+
+    println!("\nfigures:");
+    println!("  host open (first)            {}", ms(open_time));
+    println!(
+        "  per event, durable           {} (mean of {timed_events})",
+        us(event_time)
+    );
+    println!(
+        "  per recipes.suggest call     {} (mean of {timed_events})",
+        us(call_time)
+    );
+    println!(
+        "  restart with 1 plugin        {} ({} from artifact cache, {} compiled)",
+        ms(restart_time),
+        stats.artifact_cache_hits,
+        stats.compiles
+    );
+    Ok(())
+}
+
+async fn time<F, Fut, T, E>(count: u32, mut call: F) -> anyhow::Result<Duration>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let started = Instant::now();
+    for n in 0..count {
+        call(n).await?;
+    }
+    Ok(started.elapsed() / count.max(1))
+}
+
+fn inventory_event(
+    id: &str,
+    item: &str,
+    action: InventoryAction,
+    amount: u32,
+    unit: QuantityUnit,
+    best_before_in_days: Option<u64>,
+) -> Event {
+    Event {
+        id: id.into(),
+        topic: "appliance.fridge.inventory".into(),
+        time_ms: now_ms(),
+        household: HOUSEHOLD.into(),
+        device: Some("demo-fridge".into()),
+        body: EventBody::FridgeInventory(InventoryChange {
+            item: item.into(),
+            action,
+            quantity: Quantity { amount, unit },
+            best_before: best_before_in_days.map(|days| civil_date(now_ms() / 86_400_000 + days)),
+        }),
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// The Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_date(days: u64) -> Date {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = (year_of_era + era * 400 + i64::from(month <= 2)) as u16;
+    Date { year, month, day }
+}
+
+/// The `recipes.suggest` answer, as far as the demo prints it.
+#[derive(Deserialize)]
+struct Suggestions {
+    ready: Vec<Suggestion>,
+    near_misses: Vec<Suggestion>,
+}
+
+#[derive(Deserialize)]
+struct Suggestion {
+    name: String,
+    minutes: u32,
+    uses_expiring: Vec<String>,
+    missing: Vec<Missing>,
+}
+
+#[derive(Deserialize)]
+struct Missing {
+    item: String,
+    amount: u32,
+    unit: String,
+}
+
+fn unit_label(unit: &str) -> &str {
+    match unit {
+        "pieces" => "x",
+        "grams" => "g",
+        "millilitres" => "ml",
+        other => other,
+    }
+}
+
+fn unit_name(unit: QuantityUnit) -> &'static str {
+    match unit {
+        QuantityUnit::Pieces => "x",
+        QuantityUnit::Grams => "g",
+        QuantityUnit::Millilitres => "ml",
+    }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn us(duration: Duration) -> String {
+    format!("{:.1} µs", duration.as_secs_f64() * 1e6)
+}

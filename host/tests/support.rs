@@ -2,8 +2,11 @@
 //! database in a temp dir.
 
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
-use hearth_host::bindings::{Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
+use hearth_host::bindings::{
+    Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit,
+};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
 use std::path::Path;
@@ -18,16 +21,33 @@ pub async fn open(dir: &Path) -> Host {
 
 pub async fn install_recipe_service(host: &Host) {
     let manifest = manifest(hearth_test_components::RECIPE_SERVICE_MANIFEST);
-    host.install(manifest, hearth_test_components::read(hearth_test_components::RECIPE_SERVICE)).await.unwrap();
+    host.install(
+        manifest,
+        hearth_test_components::read(hearth_test_components::RECIPE_SERVICE),
+    )
+    .await
+    .unwrap();
 }
 
 pub async fn install_hostile(host: &Host) {
     let manifest = manifest(hearth_test_components::HOSTILE_PLUGIN_MANIFEST);
-    host.install(manifest, hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN)).await.unwrap();
+    host.install(
+        manifest,
+        hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN),
+    )
+    .await
+    .unwrap();
 }
 
 /// A fridge inventory event; `best_before_in_days` is relative to today (UTC).
-pub fn stocked(id: &str, household: &str, item: &str, amount: u32, unit: QuantityUnit, best_before_in_days: Option<i64>) -> Event {
+pub fn stocked(
+    id: &str,
+    household: &str,
+    item: &str,
+    amount: u32,
+    unit: QuantityUnit,
+    best_before_in_days: Option<i64>,
+) -> Event {
     Event {
         id: id.into(),
         topic: "appliance.fridge.inventory".into(),
@@ -38,13 +58,16 @@ pub fn stocked(id: &str, household: &str, item: &str, amount: u32, unit: Quantit
             item: item.into(),
             action: InventoryAction::Added,
             quantity: Quantity { amount, unit },
-            best_before: best_before_in_days.map(|days| date_in(days)),
+            best_before: best_before_in_days.map(date_in),
         }),
     }
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// The UTC calendar date `days` from today (civil-from-days).
@@ -64,26 +87,52 @@ pub fn date_in(days: i64) -> Date {
 /// The ids of the `ready` and `near_misses` lists of a `recipes.suggest` answer.
 pub async fn suggest(host: &Host, household: &str) -> serde_json::Value {
     let response = host
-        .call_service("recipes", "suggest", Caller::Household(household.into()), Some(household.into()), b"{}".to_vec())
+        .call_service(
+            "recipes",
+            "suggest",
+            Caller::Household(household.into()),
+            Some(household.into()),
+            b"{}".to_vec(),
+        )
         .await
         .unwrap();
     serde_json::from_slice(&response.output).unwrap()
 }
 
 pub fn ids(list: &serde_json::Value) -> Vec<String> {
-    list.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Stocks a fridge so exactly the spinach omelette and pancakes can be made.
 pub async fn stock_breakfast_fridge(host: &Host, household: &str) {
     let events = [
         stocked("e1", household, "egg", 6, QuantityUnit::Pieces, Some(10)),
-        stocked("e2", household, "spinach", 100, QuantityUnit::Grams, Some(1)),
+        stocked(
+            "e2",
+            household,
+            "spinach",
+            100,
+            QuantityUnit::Grams,
+            Some(1),
+        ),
         stocked("e3", household, "feta", 200, QuantityUnit::Grams, Some(20)),
-        stocked("e4", household, "whole milk", 1000, QuantityUnit::Millilitres, Some(6)),
+        stocked(
+            "e4",
+            household,
+            "whole milk",
+            1000,
+            QuantityUnit::Millilitres,
+            Some(6),
+        ),
         stocked("e5", household, "butter", 250, QuantityUnit::Grams, None),
     ];
     for event in events {
-        host.deliver("com.example.recipe-service", event).await.unwrap();
+        host.deliver("com.example.recipe-service", event)
+            .await
+            .unwrap();
     }
 }

@@ -6,6 +6,6 @@ mod manifest;
 pub mod topic;
 
 pub use manifest::{
-    Capabilities, Manifest, ManifestError, PluginInfo, RequestedLimits, Services,
-    SUPPORTED_APIS, Subscriptions,
+    Capabilities, Manifest, ManifestError, PluginInfo, RequestedLimits, SUPPORTED_APIS, Services,
+    Subscriptions,
 };

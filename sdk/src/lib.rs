@@ -61,8 +61,8 @@ pub use bindings::hearth::plugin::types::{
     AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DeviceRef, DoorState, Event,
     EventBody, FilterStatus, InventoryAction, InventoryChange, OperationalState, OrderConfirmation,
     OtherEvent, OvenMode, OvenState, PluginError, ProgramFinished, PurifierFault,
-    PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit, ServiceRequest,
-    ServiceResponse, UserRef,
+    PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit, ServiceRequest, ServiceResponse,
+    UserRef,
 };
 
 /// The result type of plugin entry points and SDK helpers.
@@ -133,9 +133,15 @@ macro_rules! register_plugin {
             // code live for dead-code analysis.
             #[cfg(not(target_arch = "wasm32"))]
             const _: [fn(); 3] = [
-                || { let _ = <HearthExports as $crate::__private::Guest>::init(); },
-                || { let _ = <HearthExports as $crate::__private::Guest>::on_event; },
-                || { let _ = <HearthExports as $crate::__private::Guest>::handle; },
+                || {
+                    let _ = <HearthExports as $crate::__private::Guest>::init();
+                },
+                || {
+                    let _ = <HearthExports as $crate::__private::Guest>::on_event;
+                },
+                || {
+                    let _ = <HearthExports as $crate::__private::Guest>::handle;
+                },
             ];
 
             // Native builds (unit tests of a plugin's logic) link as ordinary

@@ -1,1 +1,134 @@
-fn main() {}
+//! `cargo xtask`: the project's set-up and orchestration, so a fresh machine needs
+//! two commands: `cargo xtask demo` and `cargo xtask test`.
+
+use anyhow::{Context as _, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+/// Where plugin components are built; tests build the same ones here too
+/// (`tests/components/build.rs`), with the same profile settings.
+const PLUGIN_TARGET_DIR: &str = "target/plugins";
+const EXAMPLE_PLUGINS: &[&str] = &["recipe-service"];
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  setup     install the wasm32-wasip2 target if it is missing
+  plugins   build the example plugins for wasm32-wasip2 into target/plugins
+  demo      setup + plugins, then run `hearth demo` on ./hearth-data
+  test      setup, then cargo fmt --check, clippy -D warnings and every test
+";
+
+fn main() -> anyhow::Result<()> {
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    let command = std::env::args().nth(1).unwrap_or_default();
+    match command.as_str() {
+        "setup" => setup(),
+        "plugins" => setup().and_then(|()| build_plugins()),
+        "demo" => {
+            setup()?;
+            build_plugins()?;
+            run(
+                "cargo",
+                &[
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "--package",
+                    "hearth-host",
+                    "--bin",
+                    "hearth",
+                    "--",
+                    "demo",
+                ],
+            )
+        }
+        "test" => {
+            setup()?;
+            run("cargo", &["fmt", "--all", "--check"])?;
+            run(
+                "cargo",
+                &[
+                    "clippy",
+                    "--release",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            )?;
+            run("cargo", &["test", "--release", "--workspace"])
+        }
+        _ => {
+            eprint!("{USAGE}");
+            if command.is_empty() || command == "help" {
+                Ok(())
+            } else {
+                bail!("unknown command {command:?}")
+            }
+        }
+    }
+}
+
+/// Installs the wasm target when rustup lacks it (`RUSTUP_AUTO_INSTALL=0` machines
+/// never fetch it on their own).
+fn setup() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup: is the Rust toolchain installed with rustup?")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    run("rustup", &["target", "add", WASM_TARGET])
+}
+
+fn build_plugins() -> anyhow::Result<()> {
+    let mut args = vec![
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "--target-dir",
+        PLUGIN_TARGET_DIR,
+    ];
+    for plugin in EXAMPLE_PLUGINS {
+        args.extend(["--package", plugin]);
+    }
+    let status = Command::new("cargo")
+        .args(&args)
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("building the example plugins failed");
+    }
+    Ok(())
+}
+
+fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .with_context(|| format!("running {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}

@@ -29,7 +29,8 @@ impl ConfigStore for SledConfig {
     }
 
     fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), sled::Error> {
-        self.tree.insert(scoped_key(plugin, key), value.as_bytes())?;
+        self.tree
+            .insert(scoped_key(plugin, key), value.as_bytes())?;
         Ok(())
     }
 }

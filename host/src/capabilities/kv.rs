@@ -39,7 +39,10 @@ impl SledKv {
 
 impl KvStore for SledKv {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, sled::Error> {
-        Ok(self.tree.get(scoped_key(plugin, key))?.map(|value| value.to_vec()))
+        Ok(self
+            .tree
+            .get(scoped_key(plugin, key))?
+            .map(|value| value.to_vec()))
     }
 
     fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), sled::Error> {
@@ -76,7 +79,11 @@ pub struct KvCtx {
 
 impl KvCtx {
     pub fn new(plugin: Arc<str>, store: Arc<dyn KvStore>) -> Self {
-        KvCtx { plugin, store, dirty: false }
+        KvCtx {
+            plugin,
+            store,
+            dirty: false,
+        }
     }
 }
 
@@ -111,7 +118,10 @@ impl Host for KvCtx {
             ))));
         }
         self.dirty = true;
-        Ok(self.store.set(&self.plugin, &key, &value).map_err(unavailable))
+        Ok(self
+            .store
+            .set(&self.plugin, &key, &value)
+            .map_err(unavailable))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
@@ -123,6 +133,9 @@ impl Host for KvCtx {
     }
 
     fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, KvError>> {
-        Ok(self.store.list_keys(&self.plugin, &prefix).map_err(unavailable))
+        Ok(self
+            .store
+            .list_keys(&self.plugin, &prefix)
+            .map_err(unavailable))
     }
 }

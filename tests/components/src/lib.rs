@@ -2,7 +2,6 @@
 //! build script: the example plugins and the hostile fixtures in `tests/fixtures`.
 #![allow(clippy::panic)] // test support: a missing fixture is a broken build
 
-
 include!(concat!(env!("OUT_DIR"), "/components.rs"));
 
 /// Reads a component built by this crate.
