@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     world: "partner-plugin",
     imports: { default: trappable },
     exports: { default: async },
-    additional_derives: [PartialEq],
+    additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
 });
 
 pub use hearth::plugin::types::{

@@ -15,6 +15,10 @@ pub enum HostError {
     InvalidComponent(String),
     #[error("invalid manifest: {0}")]
     InvalidManifest(#[from] hearth_registry::ManifestError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("not found: {0}")]
+    NotFound(String),
     #[error("plugin {0} is not installed")]
     UnknownPlugin(String),
     #[error("{0}")]

@@ -13,8 +13,11 @@ pub mod capabilities;
 pub mod component;
 pub mod engine;
 mod error;
+pub mod events;
 mod host;
+pub mod households;
 pub mod limits;
+pub mod refs;
 mod state;
 pub mod worker;
 

@@ -1,0 +1,546 @@
+//! The event log: the durable queue between ingest and the plugins.
+//!
+//! Events are appended in batches; each appended batch is one sled entry keyed by the
+//! sequence number of its first event (like Kafka's record batches), and concurrent
+//! appends share one flush (group commit): a single committer task drains every
+//! append waiting, writes them, flushes once, then answers them all. Each consumer has
+//! a cursor (the last sequence number it acknowledged). Batches every consumer has
+//! passed are deleted once older than the retention window.
+//!
+//! JetStream mapping (the clustered backend): `append` = publish to the events stream
+//! with `Nats-Msg-Id` = event id (the stream's duplicate window gives idempotency);
+//! consumers = durable pull consumers with a filter subject per subscription pattern;
+//! `read_after` = fetch; `ack` = ack of the last message of the batch (AckAll policy);
+//! retention = a `Limits` stream with `max_age`, or `Interest` retention.
+
+use crate::bindings::EventBody;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Position of an event in the log; the first event is 1, a cursor of 0 means none.
+pub type Seq = u64;
+
+/// An event as the log keeps it: real ids (pseudonymised only on delivery).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub id: String,
+    pub topic: String,
+    pub time_ms: u64,
+    pub household: String,
+    pub device: Option<String>,
+    pub body: EventBody,
+    /// Host events meant for one plugin only (consent revoked, order confirmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// The outcome of appending one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: Seq,
+    /// The event id was already in the log; nothing new was stored.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LogError {
+    #[error("event log storage: {0}")]
+    Storage(String),
+    #[error("event log is closed")]
+    Closed,
+}
+
+impl From<sled::Error> for LogError {
+    fn from(error: sled::Error) -> Self {
+        LogError::Storage(error.to_string())
+    }
+}
+
+/// The event log's operations; [`SledLog`] is the embedded backend.
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends events; returns once they are durable. An event whose id is already
+    /// in the log is not stored again and reports the first copy's position.
+    fn append(
+        &self,
+        events: Vec<StoredEvent>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Appended>, LogError>> + Send + '_>>;
+    /// Up to `max` events after `after`, in order.
+    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, StoredEvent)>, LogError>;
+    /// The last sequence number appended.
+    fn last_seq(&self) -> Seq;
+    /// Watches the last sequence number, to wait for new events.
+    fn watch(&self) -> watch::Receiver<Seq>;
+    /// The consumer's cursor, creating the consumer at the end of the log if new.
+    fn open_consumer(&self, consumer: &str) -> Result<Seq, LogError>;
+    /// Moves the consumer's cursor to `seq` (everything up to it is handled).
+    fn ack(&self, consumer: &str, seq: Seq) -> Result<(), LogError>;
+    /// Events appended but not yet acknowledged by the slowest consumer.
+    fn lag(&self) -> Result<u64, LogError>;
+    /// Deletes batches every consumer has passed and that are older than `retention`;
+    /// returns how many events were removed.
+    fn compact(&self, retention: Duration) -> Result<u64, LogError>;
+}
+
+#[derive(Serialize, Deserialize)]
+struct BatchRecord {
+    appended_ms: u64,
+    events: Vec<StoredEvent>,
+}
+
+enum Command {
+    Append {
+        events: Vec<StoredEvent>,
+        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    },
+    /// Stop after the appends before it; the database is released afterwards.
+    Close,
+}
+
+/// Appends waiting for the committer; bounds memory when the disk falls behind.
+const APPEND_QUEUE: usize = 1024;
+
+/// The embedded event log over sled.
+pub struct SledLog {
+    batches: sled::Tree,
+    ids: sled::Tree,
+    cursors: sled::Tree,
+    last: watch::Sender<Seq>,
+    commands: mpsc::Sender<Command>,
+    committer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for SledLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledLog")
+            .field("last_seq", &*self.last.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+fn seq_key(seq: Seq) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn key_seq(key: &[u8]) -> Result<Seq, LogError> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| LogError::Storage("malformed log key".into()))
+}
+
+fn decode_batch(bytes: &[u8]) -> Result<BatchRecord, LogError> {
+    serde_json::from_slice(bytes)
+        .map_err(|error| LogError::Storage(format!("corrupt log batch: {error}")))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+impl SledLog {
+    /// Opens the log in `db`. With `durable` off, appends return before the flush
+    /// (sled still flushes in the background): faster, but a crash loses the last
+    /// moments of acknowledged events. Must be called within a tokio runtime.
+    pub fn open(db: &sled::Db, durable: bool) -> Result<Arc<Self>, LogError> {
+        let batches = db.open_tree("log")?;
+        let ids = db.open_tree("event-ids")?;
+        let last_seq = match batches.last()? {
+            Some((key, value)) => key_seq(&key)? + decode_batch(&value)?.events.len() as u64 - 1,
+            None => 0,
+        };
+        let (last, _) = watch::channel(last_seq);
+        let (commands, queue) = mpsc::channel(APPEND_QUEUE);
+        let committer = Committer {
+            db: db.clone(),
+            batches: batches.clone(),
+            ids: ids.clone(),
+            next: last_seq + 1,
+            durable,
+            last: last.clone(),
+        };
+        let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
+        Ok(Arc::new(SledLog {
+            batches,
+            ids,
+            cursors: db.open_tree("cursors")?,
+            last,
+            commands,
+            committer,
+        }))
+    }
+
+    /// Finishes the appends already queued and stops the committer; later appends
+    /// fail with [`LogError::Closed`].
+    pub async fn close(&self) {
+        let _ = self.commands.send(Command::Close).await;
+        let committer = self
+            .committer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(committer) = committer {
+            let _ = committer.await;
+        }
+    }
+}
+
+impl EventLog for SledLog {
+    fn append(
+        &self,
+        events: Vec<StoredEvent>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Appended>, LogError>> + Send + '_>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (reply, answer) = oneshot::channel();
+            self.commands
+                .send(Command::Append { events, reply })
+                .await
+                .map_err(|_| LogError::Closed)?;
+            answer.await.map_err(|_| LogError::Closed)?
+        })
+    }
+
+    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, StoredEvent)>, LogError> {
+        let wanted = after + 1;
+        // The batch holding `wanted` starts at or before it.
+        let start = match self.batches.range(..=seq_key(wanted)).next_back() {
+            Some(entry) => entry?.0,
+            None => sled::IVec::from(&seq_key(0)),
+        };
+        let mut events = Vec::new();
+        for entry in self.batches.range(start..) {
+            let (key, value) = entry?;
+            let first = key_seq(&key)?;
+            for (offset, event) in decode_batch(&value)?.events.into_iter().enumerate() {
+                let seq = first + offset as u64;
+                if seq >= wanted {
+                    events.push((seq, event));
+                    if events.len() == max {
+                        return Ok(events);
+                    }
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    fn last_seq(&self) -> Seq {
+        *self.last.borrow()
+    }
+
+    fn watch(&self) -> watch::Receiver<Seq> {
+        self.last.subscribe()
+    }
+
+    fn open_consumer(&self, consumer: &str) -> Result<Seq, LogError> {
+        if let Some(cursor) = self.cursors.get(consumer)? {
+            return key_seq(&cursor);
+        }
+        let start = self.last_seq();
+        self.cursors.insert(consumer, &seq_key(start))?;
+        Ok(start)
+    }
+
+    fn ack(&self, consumer: &str, seq: Seq) -> Result<(), LogError> {
+        // Durable with the next flush: every plugin call that wrote state and every
+        // durable append flushes the whole database. A crash before that redelivers
+        // the last batch, which at-least-once allows.
+        self.cursors.insert(consumer, &seq_key(seq))?;
+        Ok(())
+    }
+
+    fn lag(&self) -> Result<u64, LogError> {
+        let slowest = self.slowest_cursor()?;
+        Ok(self
+            .last_seq()
+            .saturating_sub(slowest.unwrap_or(self.last_seq())))
+    }
+
+    fn compact(&self, retention: Duration) -> Result<u64, LogError> {
+        let Some(slowest) = self.slowest_cursor()? else {
+            return Ok(0);
+        };
+        let cutoff_ms = now_ms().saturating_sub(retention.as_millis() as u64);
+        let mut removed = 0;
+        for entry in self.batches.iter() {
+            let (key, value) = entry?;
+            let batch = decode_batch(&value)?;
+            let last = key_seq(&key)? + batch.events.len() as u64 - 1;
+            if last > slowest || batch.appended_ms > cutoff_ms {
+                break;
+            }
+            // Idempotency holds for as long as the log retains an event.
+            for event in &batch.events {
+                self.ids.remove(event.id.as_bytes())?;
+            }
+            self.batches.remove(&key)?;
+            removed += batch.events.len() as u64;
+        }
+        Ok(removed)
+    }
+}
+
+impl SledLog {
+    fn slowest_cursor(&self) -> Result<Option<Seq>, LogError> {
+        let mut slowest: Option<Seq> = None;
+        for entry in self.cursors.iter() {
+            let seq = key_seq(&entry?.1)?;
+            slowest = Some(slowest.map_or(seq, |current| current.min(seq)));
+        }
+        Ok(slowest)
+    }
+}
+
+/// The one writer of the log: assigns sequence numbers, drops duplicate ids, writes
+/// one entry per appended batch and flushes once per group.
+struct Committer {
+    db: sled::Db,
+    batches: sled::Tree,
+    ids: sled::Tree,
+    next: Seq,
+    durable: bool,
+    last: watch::Sender<Seq>,
+}
+
+/// Appends committed together at most.
+const GROUP_MAX: usize = 256;
+
+impl Committer {
+    async fn run(mut self, mut queue: mpsc::Receiver<Command>) {
+        let mut group = Vec::with_capacity(GROUP_MAX);
+        let mut closing = false;
+        while !closing && queue.recv_many(&mut group, GROUP_MAX).await > 0 {
+            let mut written = Vec::with_capacity(group.len());
+            for command in group.drain(..) {
+                match command {
+                    Command::Append { events, reply } => written.push((self.write(events), reply)),
+                    Command::Close => closing = true,
+                }
+            }
+            let flushed = if self.durable {
+                self.db
+                    .flush_async()
+                    .await
+                    .map(drop)
+                    .map_err(LogError::from)
+            } else {
+                Ok(())
+            };
+            self.last.send_replace(self.next - 1);
+            for (result, reply) in written {
+                let result = match (&flushed, result) {
+                    (Err(error), _) => Err(error.clone()),
+                    (Ok(()), result) => result,
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn write(&mut self, events: Vec<StoredEvent>) -> Result<Vec<Appended>, LogError> {
+        let mut appended = Vec::with_capacity(events.len());
+        let mut fresh = Vec::with_capacity(events.len());
+        let first = self.next;
+        for event in events {
+            let seq = match self.ids.get(event.id.as_bytes())? {
+                Some(existing) => Some(key_seq(&existing)?),
+                None => fresh
+                    .iter()
+                    .position(|e: &StoredEvent| e.id == event.id)
+                    .map(|index| first + index as u64),
+            };
+            match seq {
+                Some(seq) => appended.push(Appended {
+                    seq,
+                    duplicate: true,
+                }),
+                None => {
+                    appended.push(Appended {
+                        seq: first + fresh.len() as u64,
+                        duplicate: false,
+                    });
+                    fresh.push(event);
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(appended);
+        }
+        for (offset, event) in fresh.iter().enumerate() {
+            self.ids
+                .insert(event.id.as_bytes(), &seq_key(first + offset as u64))?;
+        }
+        let count = fresh.len() as u64;
+        let record = serde_json::to_vec(&BatchRecord {
+            appended_ms: now_ms(),
+            events: fresh,
+        })
+        .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
+        self.batches.insert(seq_key(first), record)?;
+        self.next += count;
+        Ok(appended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::{DoorState, EventBody};
+
+    fn event(id: &str) -> StoredEvent {
+        StoredEvent {
+            id: id.into(),
+            topic: "appliance.fridge.door".into(),
+            time_ms: 1,
+            household: "h".into(),
+            device: Some("d".into()),
+            body: EventBody::FridgeDoor(DoorState::Open),
+            target: None,
+        }
+    }
+
+    fn ids(events: &[(Seq, StoredEvent)]) -> Vec<(Seq, &str)> {
+        events
+            .iter()
+            .map(|(seq, e)| (*seq, e.id.as_str()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn appends_read_back_in_order_across_batches_and_dedupe_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        let first = log
+            .append(vec![event("a"), event("b"), event("a")])
+            .await
+            .unwrap();
+        assert_eq!(
+            first,
+            [
+                Appended {
+                    seq: 1,
+                    duplicate: false
+                },
+                Appended {
+                    seq: 2,
+                    duplicate: false
+                },
+                Appended {
+                    seq: 1,
+                    duplicate: true
+                }
+            ]
+        );
+        let second = log.append(vec![event("b"), event("c")]).await.unwrap();
+        assert_eq!(
+            second,
+            [
+                Appended {
+                    seq: 2,
+                    duplicate: true
+                },
+                Appended {
+                    seq: 3,
+                    duplicate: false
+                }
+            ]
+        );
+        assert_eq!(log.last_seq(), 3);
+        assert_eq!(
+            ids(&log.read_after(0, 10).unwrap()),
+            [(1, "a"), (2, "b"), (3, "c")]
+        );
+        assert_eq!(ids(&log.read_after(1, 1).unwrap()), [(2, "b")]);
+        assert_eq!(ids(&log.read_after(2, 10).unwrap()), [(3, "c")]);
+        assert!(log.read_after(3, 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_share_commits_and_get_distinct_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        let tasks: Vec<_> = (0..50)
+            .map(|n| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    log.append(vec![event(&format!("e{n}"))]).await.unwrap()[0].seq
+                })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for task in tasks {
+            seqs.push(task.await.unwrap());
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+        assert_eq!(log.read_after(0, 100).unwrap().len(), 50);
+    }
+
+    #[tokio::test]
+    async fn cursors_lag_compaction_and_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let log = SledLog::open(&db, true).unwrap();
+            log.append(vec![event("early")]).await.unwrap();
+            // A new consumer starts at the end: it does not see history.
+            assert_eq!(log.open_consumer("slow").unwrap(), 1);
+            assert_eq!(log.open_consumer("fast").unwrap(), 1);
+            log.append(vec![event("a"), event("b")]).await.unwrap();
+            log.append(vec![event("c")]).await.unwrap();
+            assert_eq!(log.lag().unwrap(), 3);
+            log.ack("fast", 4).unwrap();
+            log.ack("slow", 3).unwrap();
+            assert_eq!(log.lag().unwrap(), 1);
+            // Batches [1] and [2,3] are passed by both; [4] is not.
+            assert_eq!(log.compact(Duration::ZERO).unwrap(), 3);
+            assert_eq!(ids(&log.read_after(3, 10).unwrap()), [(4, "c")]);
+            // Compacted ids may be used again; retained ones are still deduplicated.
+            assert_eq!(
+                log.append(vec![event("c")]).await.unwrap()[0],
+                Appended {
+                    seq: 4,
+                    duplicate: true
+                }
+            );
+            log.close().await;
+            assert!(matches!(
+                log.append(vec![event("late")]).await,
+                Err(LogError::Closed)
+            ));
+            db.flush().unwrap();
+        }
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        assert_eq!(log.last_seq(), 4);
+        assert_eq!(log.open_consumer("slow").unwrap(), 3);
+        assert_eq!(
+            log.append(vec![event("d")]).await.unwrap()[0],
+            Appended {
+                seq: 5,
+                duplicate: false
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn retention_keeps_recent_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, false).unwrap();
+        log.open_consumer("only").unwrap();
+        log.append(vec![event("a")]).await.unwrap();
+        log.ack("only", 1).unwrap();
+        assert_eq!(log.compact(Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(log.compact(Duration::ZERO).unwrap(), 1);
+    }
+}

@@ -1,0 +1,5 @@
+//! Events from appliances to plugins: the catalogue (JSON in, typed out), the
+//! durable log, ingest, and the consumers that deliver to plugins.
+
+pub mod catalog;
+pub mod log;

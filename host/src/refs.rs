@@ -1,0 +1,146 @@
+//! Pseudonymous references: what a plugin sees instead of household and device ids.
+//!
+//! A ref is `HMAC-SHA256(host secret, plugin id, kind, real id)`, truncated to 128
+//! bits: stable for one plugin, unlinkable between plugins, and meaningless without the
+//! host secret (created on first start, kept in the host's database). The host keeps
+//! the reverse mapping of every ref it hands out, so it can act on a plugin's behalf.
+
+use crate::HostError;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+const SECRET_KEY: &[u8] = b"pseudonym-secret";
+
+#[derive(Clone)]
+pub struct Pseudonyms {
+    secret: [u8; 32],
+    reverse: sled::Tree,
+}
+
+impl std::fmt::Debug for Pseudonyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pseudonyms").finish_non_exhaustive()
+    }
+}
+
+/// What a ref stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    Household,
+    Device,
+}
+
+impl RefKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            RefKind::Household => "u-",
+            RefKind::Device => "d-",
+        }
+    }
+}
+
+impl Pseudonyms {
+    /// Loads the host secret, creating and durably storing it on first start.
+    pub fn open(db: &sled::Db) -> Result<Self, HostError> {
+        let host = db.open_tree("host")?;
+        let secret = match host.get(SECRET_KEY)? {
+            Some(stored) => <[u8; 32]>::try_from(stored.as_ref())
+                .map_err(|_| HostError::Corrupt("the pseudonym secret is not 32 bytes".into()))?,
+            None => {
+                let mut secret = [0u8; 32];
+                getrandom::fill(&mut secret).map_err(|error| {
+                    HostError::Engine(format!("no randomness for the host secret: {error}"))
+                })?;
+                host.insert(SECRET_KEY, &secret)?;
+                host.flush()?;
+                secret
+            }
+        };
+        Ok(Pseudonyms {
+            secret,
+            reverse: db.open_tree("refs")?,
+        })
+    }
+
+    /// The ref `plugin` sees for the household or device `id`, recorded for [`Self::resolve`].
+    pub fn mint(&self, plugin: &str, kind: RefKind, id: &str) -> Result<String, HostError> {
+        let reference = self.compute(plugin, kind, id);
+        let key = crate::capabilities::config::scoped_key(plugin, &reference);
+        if !self.reverse.contains_key(&key)? {
+            self.reverse.insert(key, id.as_bytes())?;
+        }
+        Ok(reference)
+    }
+
+    /// The real id behind a ref `plugin` was given, if it was given one.
+    pub fn resolve(&self, plugin: &str, reference: &str) -> Result<Option<String>, HostError> {
+        let key = crate::capabilities::config::scoped_key(plugin, reference);
+        Ok(self
+            .reverse
+            .get(key)?
+            .map(|id| String::from_utf8_lossy(&id).into_owned()))
+    }
+
+    fn compute(&self, plugin: &str, kind: RefKind, id: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        // Length-prefixed fields, so ("ab","c") and ("a","bc") cannot collide.
+        for field in [plugin.as_bytes(), kind.prefix().as_bytes(), id.as_bytes()] {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field);
+        }
+        let digest = mac.finalize().into_bytes();
+        format!("{}{}", kind.prefix(), hex::encode(&digest[..16]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_are_stable_per_plugin_distinct_across_plugins_and_resolvable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = {
+            let db = sled::open(dir.path()).unwrap();
+            let refs = Pseudonyms::open(&db).unwrap();
+            let a = refs
+                .mint("com.a.plugin", RefKind::Household, "household-1")
+                .unwrap();
+            let b = refs
+                .mint("com.b.plugin", RefKind::Household, "household-1")
+                .unwrap();
+            assert_ne!(a, b, "two plugins must not see the same ref");
+            assert!(!a.contains("household-1"));
+            assert_eq!(
+                refs.resolve("com.a.plugin", &a).unwrap().as_deref(),
+                Some("household-1")
+            );
+            assert_eq!(
+                refs.resolve("com.b.plugin", &a).unwrap(),
+                None,
+                "a ref only resolves for its plugin"
+            );
+            assert_ne!(
+                refs.mint("com.a.plugin", RefKind::Device, "household-1")
+                    .unwrap(),
+                a
+            );
+            db.flush().unwrap();
+            (a, b)
+        };
+        let db = sled::open(dir.path()).unwrap();
+        let refs = Pseudonyms::open(&db).unwrap();
+        assert_eq!(
+            refs.mint("com.a.plugin", RefKind::Household, "household-1")
+                .unwrap(),
+            first,
+            "stable across restarts"
+        );
+        assert_eq!(
+            refs.mint("com.b.plugin", RefKind::Household, "household-1")
+                .unwrap(),
+            second
+        );
+    }
+}
