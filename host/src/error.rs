@@ -23,6 +23,8 @@ pub enum HostError {
     UnknownPlugin(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("delivery failed: {0}")]
+    Delivery(#[from] CallError),
 }
 
 /// Why one plugin call failed. Only this call is affected: after a trap, timeout or
@@ -50,6 +52,9 @@ pub enum CallError {
     /// The plugin's worker has stopped (the host is shutting down or the plugin was removed).
     #[error("plugin is not running")]
     Stopped,
+    /// Every plugin providing the operation is quarantined.
+    #[error("every provider of {0} is quarantined")]
+    Quarantined(String),
     /// No installed plugin provides the requested service operation.
     #[error("no plugin provides {0}")]
     NoProvider(String),

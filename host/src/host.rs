@@ -1,31 +1,72 @@
 //! [`Host`]: an embedded Hearth host over one data directory. It installs plugins,
 //! keeps them across restarts, and routes events and service calls to their workers.
 
-use crate::bindings::{Caller, Event, PartnerPluginPre, ServiceRequest, ServiceResponse};
+use crate::bindings::{
+    Caller, Event, EventBody, PartnerPluginPre, ServiceRequest, ServiceResponse,
+};
 use crate::capabilities::config::{ConfigStore, SledConfig};
 use crate::capabilities::kv::SledKv;
 use crate::component::{self, ArtifactCache};
 use crate::engine::{self, Allocator, EngineConfig};
+use crate::events::catalog::CONSENT_REVOKED;
+use crate::events::dead_letters::{DeadLetter, DeadLetters};
+use crate::events::dispatch::{
+    self, Breaker, Delivery, DeliveryConfig, PluginCounters, PluginLink, PluginPool, Subscription,
+};
+use crate::events::ingest::{self, IngestError, IngestLimits, Receipt};
+use crate::events::log::{EventLog, Seq, SledLog, StoredEvent};
+use crate::households::{Device, Grant, Households};
 use crate::limits::Limits;
+use crate::refs::Pseudonyms;
 use crate::state::{self, Backends};
-use crate::worker::{self, PluginHandle, PluginRuntime};
+use crate::worker::{self, PluginRuntime};
 use crate::{CallError, HostError};
 use hearth_registry::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use wasmtime::Engine;
 
 /// How a host is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HostConfig {
     pub engine: EngineConfig,
     /// Limits for plugins that request none.
     pub default_limits: Limits,
     /// The operator's caps: no plugin gets more, whatever it requests.
     pub max_limits: Limits,
+    /// Retries, batches and quarantine of event delivery.
+    pub delivery: DeliveryConfig,
+    pub ingest: IngestLimits,
+    /// Flush each group of appends before acknowledging it (on by default).
+    pub durable: bool,
+    /// How long delivered events stay in the log.
+    pub retention: Duration,
+    /// How often delivered events past the retention window are removed.
+    pub compaction_interval: Duration,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            engine: EngineConfig::default(),
+            default_limits: Limits::default(),
+            max_limits: Limits {
+                concurrency: 8,
+                ..Limits::default()
+            },
+            delivery: DeliveryConfig::default(),
+            ingest: IngestLimits::default(),
+            durable: true,
+            retention: Duration::from_secs(3600),
+            compaction_interval: Duration::from_secs(30),
+        }
+    }
 }
 
 /// An installed plugin as the host stores it.
@@ -48,8 +89,37 @@ pub struct LoadedPlugin {
 
 struct Running {
     info: LoadedPlugin,
-    handle: PluginHandle,
-    worker: tokio::task::JoinHandle<()>,
+    link: PluginLink,
+    workers: Vec<JoinHandle<()>>,
+    consumers: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Running {
+    /// Stops the consumers (after the event each is delivering), then the instances
+    /// (after the calls already queued).
+    async fn stop(self) {
+        self.stop.send_replace(true);
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        drop(self.link);
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+    }
+}
+
+/// A plugin's delivery state, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginStatus {
+    pub quarantined: bool,
+    pub delivered: u64,
+    pub failed: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub skipped_without_consent: u64,
+    pub quarantines: u64,
 }
 
 /// Counters that show what the host did since it started.
@@ -77,7 +147,11 @@ struct Inner {
     backends: Backends,
     config_store: Arc<SledConfig>,
     config: HostConfig,
+    log: Arc<SledLog>,
+    delivery: Arc<Delivery>,
+    quarantine: sled::Tree,
     running: RwLock<BTreeMap<String, Running>>,
+    compaction: watch::Sender<bool>,
 }
 
 impl Host {
@@ -88,7 +162,21 @@ impl Host {
         let db = sled::open(data_dir.join("db"))?;
         let (engine, allocator) = engine::new_engine(&config.engine)?;
         let config_store = Arc::new(SledConfig::new(db.open_tree("plugin-config")?));
+        let log = SledLog::open(&db, config.durable)
+            .map_err(|error| HostError::Engine(error.to_string()))?;
+        let delivery = Arc::new(Delivery {
+            log: log.clone(),
+            households: Households::open(&db)?,
+            refs: Pseudonyms::open(&db)?,
+            dead_letters: DeadLetters::open(&db)?,
+            config: config.delivery.clone(),
+        });
+        let (compaction, compaction_stop) = watch::channel(false);
         let inner = Inner {
+            quarantine: db.open_tree("quarantine")?,
+            log,
+            delivery,
+            compaction,
             artifacts: ArtifactCache::new(db.open_tree("artifacts")?, &engine),
             plugins_tree: db.open_tree("plugins")?,
             components: db.open_tree("components")?,
@@ -106,6 +194,12 @@ impl Host {
         let host = Host {
             inner: Arc::new(inner),
         };
+        tokio::spawn(compact_periodically(
+            host.inner.log.clone(),
+            host.inner.config.retention,
+            host.inner.config.compaction_interval,
+            compaction_stop,
+        ));
         for entry in host.inner.plugins_tree.iter() {
             let (id, record) = entry?;
             let record: PluginRecord = serde_json::from_slice(&record)
@@ -187,30 +281,63 @@ impl Host {
             &self.inner.config.max_limits,
         );
         let id: Arc<str> = manifest.plugin.id.as_str().into();
-        let (handle, worker) = worker::spawn(PluginRuntime {
+        let mut handles = Vec::with_capacity(limits.concurrency);
+        let mut workers = Vec::with_capacity(limits.concurrency);
+        for _ in 0..limits.concurrency.max(1) {
+            let (handle, worker) = worker::spawn(PluginRuntime {
+                id: id.clone(),
+                engine: engine.clone(),
+                pre: pre.clone(),
+                limits,
+                backends: self.inner.backends.clone(),
+            });
+            handles.push(handle);
+            workers.push(worker);
+        }
+        let breaker = Breaker::open(
+            id.clone(),
+            self.inner.config.delivery.quarantine_after,
+            self.inner.quarantine.clone(),
+        )?;
+        let link = PluginLink {
             id: id.clone(),
-            engine: engine.clone(),
-            pre,
-            limits,
-            backends: self.inner.backends.clone(),
-        });
+            pool: PluginPool::new(handles),
+            breaker: Arc::new(breaker),
+            counters: Arc::new(PluginCounters::default()),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let subscriptions = manifest
+            .subscriptions
+            .topics
+            .iter()
+            .map(|pattern| Subscription::Pattern(pattern.clone()))
+            .chain([Subscription::HostEvents]);
+        let consumers = subscriptions
+            .map(|subscription| {
+                dispatch::spawn_consumer(
+                    self.inner.delivery.clone(),
+                    link.clone(),
+                    subscription,
+                    stopped.clone(),
+                )
+            })
+            .collect();
         let info = LoadedPlugin {
             manifest,
             limits,
             component_hash: hash,
             load_time,
         };
-        let replaced = self.running_mut().insert(
-            id.to_string(),
-            Running {
-                info: info.clone(),
-                handle,
-                worker,
-            },
-        );
+        let running = Running {
+            info: info.clone(),
+            link,
+            workers,
+            consumers,
+            stop,
+        };
+        let replaced = self.running_mut().insert(id.to_string(), running);
         if let Some(old) = replaced {
-            drop(old.handle);
-            let _ = old.worker.await;
+            old.stop().await;
         }
         Ok(info)
     }
@@ -223,12 +350,31 @@ impl Host {
             .collect()
     }
 
-    /// Delivers one event to one plugin and waits until it is handled.
+    /// Delivers one event straight to one plugin, bypassing the log, subscriptions
+    /// and consent, and waits until it is handled. For tests and tools; appliances
+    /// go through [`Host::ingest`].
     pub async fn deliver(&self, plugin: &str, event: Event) -> Result<(), CallError> {
-        let handle = self
-            .handle(plugin)
+        let link = self
+            .link(plugin)
             .ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
-        handle.on_event(event).await
+        let lane = link
+            .pool
+            .lane_of(event.device.as_deref().unwrap_or(&event.household));
+        link.pool.on_event(lane, event).await
+    }
+
+    /// Validates and durably appends the events a device sent; they are then
+    /// delivered to every plugin that subscribes and has the household's consent.
+    pub async fn ingest(&self, device: &str, request: &[u8]) -> Result<Vec<Receipt>, IngestError> {
+        let delivery = &self.inner.delivery;
+        ingest::ingest(
+            delivery.log.as_ref(),
+            &delivery.households,
+            &self.inner.config.ingest,
+            device,
+            request,
+        )
+        .await
     }
 
     /// Calls `service.operation` on the plugin that provides it (the first by id
@@ -242,12 +388,20 @@ impl Host {
         input: Vec<u8>,
     ) -> Result<ServiceResponse, CallError> {
         let name = format!("{service}.{operation}");
-        let handle = self
+        let providers: Vec<PluginLink> = self
             .running()
             .values()
-            .find(|running| running.info.manifest.services.provides.contains(&name))
-            .map(|running| running.handle.clone())
-            .ok_or(CallError::NoProvider(name))?;
+            .filter(|running| running.info.manifest.services.provides.contains(&name))
+            .map(|running| running.link.clone())
+            .collect();
+        // A quarantined provider falls through to the next.
+        let Some(link) = providers.iter().find(|link| !link.breaker.is_quarantined()) else {
+            return Err(if providers.is_empty() {
+                CallError::NoProvider(name)
+            } else {
+                CallError::Quarantined(name)
+            });
+        };
         let request = ServiceRequest {
             service: service.to_owned(),
             operation: operation.to_owned(),
@@ -255,7 +409,7 @@ impl Host {
             household,
             input,
         };
-        handle.handle(request).await
+        call_link(link, request).await
     }
 
     /// Calls a service operation on one specific plugin.
@@ -264,15 +418,154 @@ impl Host {
         plugin: &str,
         request: ServiceRequest,
     ) -> Result<ServiceResponse, CallError> {
-        let handle = self
-            .handle(plugin)
+        let link = self
+            .link(plugin)
             .ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
-        handle.handle(request).await
+        call_link(&link, request).await
     }
 
+    /// Registers a household.
+    pub fn add_household(&self, id: &str) -> Result<(), HostError> {
+        self.inner.delivery.households.add_household(id)
+    }
+
+    /// Registers a device to a household.
+    pub fn add_device(&self, device: Device) -> Result<(), HostError> {
+        self.inner.delivery.households.add_device(device)
+    }
+
+    /// A household lets `plugin` receive events of the devices `grant` covers.
+    pub async fn grant(
+        &self,
+        household: &str,
+        plugin: &str,
+        grant: &Grant,
+    ) -> Result<(), HostError> {
+        self.inner
+            .delivery
+            .households
+            .grant(household, plugin, grant)?;
+        self.inner.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Withdraws a household's consent. Nothing not yet delivered reaches the plugin
+    /// any more, and the plugin receives `household.consent.revoked` (with its ref of
+    /// the household) so it can forget the household. Returns whether a grant existed.
+    pub async fn revoke(&self, household: &str, plugin: &str) -> Result<bool, HostError> {
+        if !self.inner.delivery.households.revoke(household, plugin)? {
+            return Ok(false);
+        }
+        let notice = StoredEvent {
+            id: ingest::new_event_id()?,
+            topic: CONSENT_REVOKED.to_owned(),
+            time_ms: crate::clock::now_ms(),
+            household: household.to_owned(),
+            device: None,
+            body: EventBody::ConsentRevoked,
+            target: Some(plugin.to_owned()),
+        };
+        // Appending flushes, which also makes the revocation itself durable.
+        self.inner
+            .log
+            .append(vec![notice])
+            .await
+            .map_err(|error| HostError::Engine(error.to_string()))?;
+        Ok(true)
+    }
+
+    /// The plugin's dead letters, oldest first.
+    pub fn dead_letters(&self, plugin: &str) -> Result<Vec<DeadLetter>, HostError> {
+        self.inner.delivery.dead_letters.list(plugin)
+    }
+
+    /// Delivers a dead letter again (consent is checked again); on success it is
+    /// removed, on failure it stays with the new error.
+    pub async fn redrive(&self, plugin: &str, seq: Seq) -> Result<(), HostError> {
+        let delivery = &self.inner.delivery;
+        let link = self
+            .link(plugin)
+            .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
+        let mut letter = delivery
+            .dead_letters
+            .get(plugin, seq)?
+            .ok_or_else(|| HostError::NotFound(format!("dead letter {seq} of {plugin}")))?;
+        let event = &letter.event;
+        if event.target.is_none()
+            && !delivery
+                .households
+                .allows(plugin, &event.household, event.device.as_deref())?
+        {
+            return Err(HostError::InvalidInput(
+                "the household no longer consents to this plugin".into(),
+            ));
+        }
+        let lane = link
+            .pool
+            .lane_of(event.device.as_deref().unwrap_or(&event.household));
+        let wit_event = dispatch::pseudonymise(&delivery.refs, plugin, event)?;
+        match link.pool.on_event(lane, wit_event).await {
+            Ok(()) => {
+                delivery.dead_letters.remove(plugin, seq)?;
+                link.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                self.inner.db.flush_async().await?;
+                Ok(())
+            }
+            Err(error) => {
+                letter.attempts += 1;
+                letter.error = error.to_string();
+                letter.time_ms = crate::clock::now_ms();
+                delivery.dead_letters.put(plugin, &letter)?;
+                Err(HostError::Delivery(error))
+            }
+        }
+    }
+
+    /// Lifts a plugin's quarantine; its waiting events flow again. Returns whether it
+    /// was quarantined.
+    pub async fn resume(&self, plugin: &str) -> Result<bool, HostError> {
+        let link = self
+            .link(plugin)
+            .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
+        let was = link.breaker.resume()?;
+        self.inner.db.flush_async().await?;
+        Ok(was)
+    }
+
+    /// Delivery counters and quarantine state of a plugin.
+    pub fn status(&self, plugin: &str) -> Option<PluginStatus> {
+        let link = self.link(plugin)?;
+        let counters = &link.counters;
+        let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        Some(PluginStatus {
+            quarantined: link.breaker.is_quarantined(),
+            delivered: read(&counters.delivered),
+            failed: read(&counters.failed),
+            retried: read(&counters.retried),
+            dead_lettered: read(&counters.dead_lettered),
+            skipped_without_consent: read(&counters.skipped_without_consent),
+            quarantines: read(&counters.quarantines),
+        })
+    }
+
+    /// Events appended but not yet handled by the slowest consumer.
+    pub fn lag(&self) -> Result<u64, HostError> {
+        self.inner
+            .log
+            .lag()
+            .map_err(|error| HostError::Engine(error.to_string()))
+    }
+
+    /// Removes delivered events older than the retention window now.
+    pub fn compact(&self) -> Result<u64, HostError> {
+        self.inner
+            .log
+            .compact(self.inner.config.retention)
+            .map_err(|error| HostError::Engine(error.to_string()))
+    }
     /// Sets an operator config value for a plugin; the plugin reads it on its next call.
     pub async fn set_config(&self, plugin: &str, key: &str, value: &str) -> Result<(), HostError> {
-        if self.handle(plugin).is_none() {
+        if self.link(plugin).is_none() {
             return Err(HostError::UnknownPlugin(plugin.to_owned()));
         }
         self.inner.config_store.set(plugin, key, value)?;
@@ -294,18 +587,19 @@ impl Host {
     /// dropped.
     pub async fn shutdown(self) -> Result<(), HostError> {
         let running = std::mem::take(&mut *self.running_mut());
-        for (_, Running { handle, worker, .. }) in running {
-            drop(handle);
-            let _ = worker.await;
+        for (_, plugin) in running {
+            plugin.stop().await;
         }
+        self.inner.compaction.send_replace(true);
+        self.inner.log.close().await;
         self.inner.db.flush_async().await?;
         Ok(())
     }
 
-    fn handle(&self, plugin: &str) -> Option<PluginHandle> {
+    fn link(&self, plugin: &str) -> Option<PluginLink> {
         self.running()
             .get(plugin)
-            .map(|running| running.handle.clone())
+            .map(|running| running.link.clone())
     }
 
     fn running(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
@@ -334,4 +628,39 @@ fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
             .into();
     }
     format!("the component cannot be linked against this host: {message}")
+}
+
+/// A service call to one plugin; failures other than the plugin's own errors count
+/// towards its circuit breaker.
+async fn call_link(
+    link: &PluginLink,
+    request: ServiceRequest,
+) -> Result<ServiceResponse, CallError> {
+    let result = link.pool.handle(request).await;
+    match &result {
+        Ok(_) | Err(CallError::Plugin(_)) => link.breaker.record_success(),
+        Err(_) => {
+            link.breaker.record_failure(&link.counters);
+        }
+    }
+    result
+}
+
+async fn compact_periodically(
+    log: Arc<SledLog>,
+    retention: Duration,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        match log.compact(retention) {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "compacted the event log"),
+            Err(error) => tracing::error!(%error, "compacting the event log failed"),
+        }
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod bindings;
 pub mod capabilities;
+mod clock;
 pub mod component;
 pub mod engine;
 mod error;
@@ -22,5 +23,5 @@ mod state;
 pub mod worker;
 
 pub use error::{CallError, HostError};
-pub use host::{Host, HostConfig, HostStats, LoadedPlugin};
+pub use host::{Host, HostConfig, HostStats, LoadedPlugin, PluginStatus};
 pub use limits::Limits;

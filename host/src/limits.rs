@@ -12,6 +12,8 @@ pub struct Limits {
     pub event_timeout: Duration,
     /// Wall-clock budget of one `handle` call (and of `init` on a fresh instance).
     pub service_timeout: Duration,
+    /// Instances (each with its own store) serving the plugin in parallel.
+    pub concurrency: usize,
 }
 
 impl Default for Limits {
@@ -20,6 +22,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             event_timeout: Duration::from_millis(100),
             service_timeout: Duration::from_millis(500),
+            concurrency: 1,
         }
     }
 }
@@ -39,6 +42,10 @@ impl Limits {
                 .min(caps.event_timeout),
             service_timeout: millis(requested.service_timeout_ms, defaults.service_timeout)
                 .min(caps.service_timeout),
+            concurrency: requested
+                .concurrency
+                .map_or(defaults.concurrency, |n| n as usize)
+                .min(caps.concurrency),
         }
     }
 }
@@ -100,6 +107,7 @@ mod tests {
             memory_bytes: 128 << 20,
             event_timeout: Duration::from_secs(1),
             service_timeout: Duration::from_secs(2),
+            concurrency: 4,
         };
         let none = Limits::resolve(&RequestedLimits::default(), &defaults, &caps);
         assert_eq!(none, defaults);
@@ -107,15 +115,18 @@ mod tests {
             memory_mb: Some(16),
             timeout_ms: Some(50),
             service_timeout_ms: None,
+            concurrency: Some(2),
         };
         let resolved = Limits::resolve(&modest, &defaults, &caps);
         assert_eq!(resolved.memory_bytes, 16 << 20);
         assert_eq!(resolved.event_timeout, Duration::from_millis(50));
         assert_eq!(resolved.service_timeout, defaults.service_timeout);
+        assert_eq!(resolved.concurrency, 2);
         let greedy = RequestedLimits {
             memory_mb: Some(4096),
             timeout_ms: Some(60_000),
             service_timeout_ms: Some(60_000),
+            concurrency: Some(64),
         };
         assert_eq!(Limits::resolve(&greedy, &defaults, &caps), caps);
     }

@@ -88,6 +88,8 @@ pub struct RequestedLimits {
     pub timeout_ms: Option<u32>,
     /// Per service call.
     pub service_timeout_ms: Option<u32>,
+    /// Instances serving this plugin's events in parallel (events of one device stay in order).
+    pub concurrency: Option<u32>,
 }
 
 impl std::str::FromStr for Manifest {

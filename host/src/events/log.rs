@@ -136,12 +136,6 @@ fn decode_batch(bytes: &[u8]) -> Result<BatchRecord, LogError> {
         .map_err(|error| LogError::Storage(format!("corrupt log batch: {error}")))
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
-}
-
 impl SledLog {
     /// Opens the log in `db`. With `durable` off, appends return before the flush
     /// (sled still flushes in the background): faster, but a crash loses the last
@@ -267,7 +261,7 @@ impl EventLog for SledLog {
         let Some(slowest) = self.slowest_cursor()? else {
             return Ok(0);
         };
-        let cutoff_ms = now_ms().saturating_sub(retention.as_millis() as u64);
+        let cutoff_ms = crate::clock::now_ms().saturating_sub(retention.as_millis() as u64);
         let mut removed = 0;
         for entry in self.batches.iter() {
             let (key, value) = entry?;
@@ -379,7 +373,7 @@ impl Committer {
         }
         let count = fresh.len() as u64;
         let record = serde_json::to_vec(&BatchRecord {
-            appended_ms: now_ms(),
+            appended_ms: crate::clock::now_ms(),
             events: fresh,
         })
         .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;

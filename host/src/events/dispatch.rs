@@ -1,0 +1,457 @@
+//! Delivery from the log to plugins: one consumer task per (plugin, subscription).
+//!
+//! A consumer reads a batch after its cursor, keeps the events its subscription
+//! matches and the household consented to, and hands them to the plugin's instances:
+//! events of one device always go to the same instance, in log order, so per-device
+//! order holds while different devices run in parallel. A failed event is retried with
+//! exponential backoff and jitter, then dead-lettered; the cursor advances only past
+//! events that were handled or dead-lettered (at-least-once). Consecutive failures
+//! trip the plugin's circuit breaker: delivery stops, events wait in the log, and an
+//! operator resumes it.
+
+use super::catalog::HOST_PREFIX;
+use super::dead_letters::{DeadLetter, DeadLetters};
+use super::log::{EventLog, Seq, StoredEvent};
+use crate::CallError;
+use crate::bindings::Event;
+use crate::households::Households;
+use crate::refs::{Pseudonyms, RefKind};
+use crate::worker::PluginHandle;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How delivery retries, batches and quarantines.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Events a consumer reads from the log at once.
+    pub batch_size: usize,
+    /// Attempts per event before it is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with up to 50 % random jitter.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Consecutive failed calls that quarantine a plugin.
+    pub quarantine_after: u32,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            batch_size: 100,
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(5),
+            quarantine_after: 10,
+        }
+    }
+}
+
+impl DeliveryConfig {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .backoff_base
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let capped = exponential.min(self.backoff_max);
+        let jitter = getrandom::u32().unwrap_or(0) % 1000;
+        capped + capped.mul_f64(f64::from(jitter) / 2000.0)
+    }
+}
+
+/// The instances serving one plugin.
+#[derive(Debug, Clone)]
+pub struct PluginPool {
+    handles: Arc<[PluginHandle]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl PluginPool {
+    pub fn new(handles: Vec<PluginHandle>) -> Self {
+        PluginPool {
+            handles: handles.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// The instance that serves events ordered by `key` (a device or household).
+    pub fn lane_of(&self, key: &str) -> usize {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        (hasher.finish() % self.handles.len().max(1) as u64) as usize
+    }
+
+    pub async fn on_event(&self, lane: usize, event: Event) -> Result<(), CallError> {
+        match self.handles.get(lane) {
+            Some(handle) => handle.on_event(event).await,
+            None => Err(CallError::Stopped),
+        }
+    }
+
+    /// Service calls go to the instances in turn.
+    pub async fn handle(
+        &self,
+        request: crate::bindings::ServiceRequest,
+    ) -> Result<crate::bindings::ServiceResponse, CallError> {
+        let lane = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len().max(1);
+        match self.handles.get(lane) {
+            Some(handle) => handle.handle(request).await,
+            None => Err(CallError::Stopped),
+        }
+    }
+}
+
+/// A plugin's circuit breaker. Quarantine is stored, so it survives a restart.
+#[derive(Debug)]
+pub struct Breaker {
+    plugin: Arc<str>,
+    threshold: u32,
+    failures: AtomicU32,
+    quarantined: watch::Sender<bool>,
+    store: sled::Tree,
+}
+
+impl Breaker {
+    pub fn open(
+        plugin: Arc<str>,
+        threshold: u32,
+        store: sled::Tree,
+    ) -> Result<Self, crate::HostError> {
+        let quarantined = store.contains_key(plugin.as_bytes())?;
+        Ok(Breaker {
+            plugin,
+            threshold,
+            failures: AtomicU32::new(0),
+            quarantined: watch::channel(quarantined).0,
+            store,
+        })
+    }
+
+    pub fn is_quarantined(&self) -> bool {
+        *self.quarantined.borrow()
+    }
+
+    pub fn record_success(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+    }
+
+    /// Counts a failed call; returns true when this failure quarantined the plugin.
+    pub fn record_failure(&self, counters: &PluginCounters) -> bool {
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures < self.threshold || self.is_quarantined() {
+            return false;
+        }
+        if let Err(error) = self
+            .store
+            .insert(self.plugin.as_bytes(), &failures.to_be_bytes())
+        {
+            tracing::error!(plugin = %self.plugin, %error, "could not store the quarantine");
+        }
+        self.quarantined.send_replace(true);
+        counters.quarantines.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(plugin = %self.plugin, failures, "plugin quarantined after consecutive failures");
+        true
+    }
+
+    /// Lifts the quarantine; returns whether the plugin was quarantined.
+    pub fn resume(&self) -> Result<bool, crate::HostError> {
+        self.store.remove(self.plugin.as_bytes())?;
+        self.failures.store(0, Ordering::Relaxed);
+        let was = self.quarantined.send_replace(false);
+        if was {
+            tracing::info!(plugin = %self.plugin, "plugin resumed");
+        }
+        Ok(was)
+    }
+
+    fn watch(&self) -> watch::Receiver<bool> {
+        self.quarantined.subscribe()
+    }
+}
+
+/// What happened to a plugin's events since the host started.
+#[derive(Debug, Default)]
+pub struct PluginCounters {
+    pub delivered: AtomicU64,
+    pub failed: AtomicU64,
+    pub retried: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub skipped_without_consent: AtomicU64,
+    pub quarantines: AtomicU64,
+}
+
+/// Everything consumers share.
+pub struct Delivery {
+    pub log: Arc<dyn EventLog>,
+    pub households: Households,
+    pub refs: Pseudonyms,
+    pub dead_letters: DeadLetters,
+    pub config: DeliveryConfig,
+}
+
+/// One plugin, as its consumers see it.
+#[derive(Clone)]
+pub struct PluginLink {
+    pub id: Arc<str>,
+    pub pool: PluginPool,
+    pub breaker: Arc<Breaker>,
+    pub counters: Arc<PluginCounters>,
+}
+
+/// What a consumer delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscription {
+    /// Topics matching a pattern from the plugin's manifest.
+    Pattern(String),
+    /// The host's own events addressed to this plugin (`household.…`).
+    HostEvents,
+}
+
+impl Subscription {
+    fn consumer_name(&self, plugin: &str) -> String {
+        match self {
+            Subscription::Pattern(pattern) => format!("{plugin}|{pattern}"),
+            Subscription::HostEvents => format!("{plugin}|{HOST_PREFIX}"),
+        }
+    }
+
+    fn selects(&self, plugin: &str, event: &StoredEvent) -> bool {
+        let host_event = event.topic.starts_with(HOST_PREFIX);
+        match self {
+            Subscription::Pattern(pattern) => {
+                !host_event
+                    && event.target.is_none()
+                    && hearth_registry::topic::matches(pattern, &event.topic)
+            }
+            Subscription::HostEvents => host_event && event.target.as_deref() == Some(plugin),
+        }
+    }
+}
+
+/// Starts a consumer; it stops when `shutdown` turns true.
+pub fn spawn_consumer(
+    delivery: Arc<Delivery>,
+    plugin: PluginLink,
+    subscription: Subscription,
+    shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let consumer = Consumer {
+        name: subscription.consumer_name(&plugin.id),
+        delivery,
+        plugin,
+        subscription,
+        shutdown,
+    };
+    tokio::spawn(consumer.run())
+}
+
+struct Consumer {
+    name: String,
+    delivery: Arc<Delivery>,
+    plugin: PluginLink,
+    subscription: Subscription,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// How far a lane got through its events.
+enum Progress {
+    Done,
+    /// Stopped before this event (quarantine or shutdown); it was not handled.
+    StoppedAt(Seq),
+}
+
+impl Consumer {
+    async fn run(mut self) {
+        let log = self.delivery.log.clone();
+        let mut cursor = match log.open_consumer(&self.name) {
+            Ok(cursor) => cursor,
+            Err(error) => {
+                tracing::error!(consumer = %self.name, %error, "cannot open consumer");
+                return;
+            }
+        };
+        let mut appended = log.watch();
+        let mut quarantine = self.plugin.breaker.watch();
+        while !*self.shutdown.borrow() {
+            if *quarantine.borrow_and_update() {
+                tokio::select! {
+                    _ = quarantine.changed() => continue,
+                    _ = self.shutdown.changed() => break,
+                }
+            }
+            appended.borrow_and_update();
+            let batch = match log.read_after(cursor, self.delivery.config.batch_size) {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!(consumer = %self.name, %error, "reading the log failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let Some(&(last, _)) = batch.last() else {
+                tokio::select! {
+                    _ = appended.changed() => continue,
+                    _ = self.shutdown.changed() => break,
+                }
+            };
+            let handled_through = match self.deliver(batch).await {
+                Progress::Done => last,
+                Progress::StoppedAt(seq) => seq - 1,
+            };
+            if handled_through > cursor {
+                if let Err(error) = log.ack(&self.name, handled_through) {
+                    tracing::error!(consumer = %self.name, %error, "storing the cursor failed");
+                }
+                cursor = handled_through;
+            }
+        }
+    }
+
+    /// Delivers one batch: selected events split into per-instance lanes that run in
+    /// parallel, each in log order.
+    async fn deliver(&self, batch: Vec<(Seq, StoredEvent)>) -> Progress {
+        let pool = &self.plugin.pool;
+        let mut lanes: Vec<Vec<(Seq, StoredEvent)>> = vec![Vec::new(); pool.size().max(1)];
+        for (seq, event) in batch {
+            if self.subscription.selects(&self.plugin.id, &event) {
+                let key = event.device.as_deref().unwrap_or(&event.household);
+                lanes[pool.lane_of(key)].push((seq, event));
+            }
+        }
+        let runs = lanes
+            .into_iter()
+            .enumerate()
+            .filter(|(_, events)| !events.is_empty())
+            .map(|(lane, events)| self.deliver_lane(lane, events));
+        let mut stopped: Option<Seq> = None;
+        for progress in futures::future::join_all(runs).await {
+            if let Progress::StoppedAt(seq) = progress {
+                stopped = Some(stopped.map_or(seq, |earliest| earliest.min(seq)));
+            }
+        }
+        stopped.map_or(Progress::Done, Progress::StoppedAt)
+    }
+
+    async fn deliver_lane(&self, lane: usize, events: Vec<(Seq, StoredEvent)>) -> Progress {
+        for (seq, event) in events {
+            if !self.deliver_one(lane, seq, event).await {
+                return Progress::StoppedAt(seq);
+            }
+        }
+        Progress::Done
+    }
+
+    /// Delivers one event with retries; false when delivery must stop before it.
+    async fn deliver_one(&self, lane: usize, seq: Seq, event: StoredEvent) -> bool {
+        let config = &self.delivery.config;
+        let counters = &self.plugin.counters;
+        let mut last_error = String::new();
+        for attempt in 1..=config.max_attempts {
+            if *self.shutdown.borrow() || self.plugin.breaker.is_quarantined() {
+                return false;
+            }
+            // Checked before every attempt: a revocation holds for whatever is not yet delivered.
+            match self.consented(&event) {
+                Ok(true) => {}
+                Ok(false) => {
+                    counters
+                        .skipped_without_consent
+                        .fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(error) => {
+                    tracing::error!(plugin = %self.plugin.id, %error, "consent check failed");
+                    return false;
+                }
+            }
+            let wit_event = match self.pseudonymise(&event) {
+                Ok(wit_event) => wit_event,
+                Err(error) => {
+                    tracing::error!(plugin = %self.plugin.id, %error, "minting refs failed");
+                    return false;
+                }
+            };
+            let started = std::time::Instant::now();
+            let result = self.plugin.pool.on_event(lane, wit_event).await;
+            tracing::debug!(plugin = %self.plugin.id, topic = %event.topic, event = %event.id, attempt,
+                ok = result.is_ok(), elapsed = ?started.elapsed(), "on-event");
+            match result {
+                Ok(()) => {
+                    self.plugin.breaker.record_success();
+                    counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(CallError::Stopped) => return false,
+                Err(error) => {
+                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    last_error = error.to_string();
+                    if self.plugin.breaker.record_failure(counters) {
+                        return false;
+                    }
+                    if attempt < config.max_attempts {
+                        counters.retried.fetch_add(1, Ordering::Relaxed);
+                        let mut shutdown = self.shutdown.clone();
+                        tokio::select! {
+                            () = tokio::time::sleep(config.backoff(attempt)) => {}
+                            _ = shutdown.changed() => return false,
+                        }
+                    }
+                }
+            }
+        }
+        let letter = DeadLetter {
+            seq,
+            event,
+            error: last_error,
+            attempts: config.max_attempts,
+            time_ms: crate::clock::now_ms(),
+        };
+        tracing::warn!(plugin = %self.plugin.id, seq, event = %letter.event.id, error = %letter.error, "dead-lettered");
+        if let Err(error) = self.delivery.dead_letters.put(&self.plugin.id, &letter) {
+            tracing::error!(plugin = %self.plugin.id, %error, "storing a dead letter failed");
+            return false;
+        }
+        counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn consented(&self, event: &StoredEvent) -> Result<bool, crate::HostError> {
+        if event.target.is_some() {
+            // Addressed to this plugin by the host (a revocation notice, an order it proposed).
+            return Ok(true);
+        }
+        self.delivery
+            .households
+            .allows(&self.plugin.id, &event.household, event.device.as_deref())
+    }
+
+    fn pseudonymise(&self, event: &StoredEvent) -> Result<Event, crate::HostError> {
+        pseudonymise(&self.delivery.refs, &self.plugin.id, event)
+    }
+}
+
+/// The event as `plugin` may see it: household and device replaced by its refs.
+pub fn pseudonymise(
+    refs: &Pseudonyms,
+    plugin: &str,
+    event: &StoredEvent,
+) -> Result<Event, crate::HostError> {
+    Ok(Event {
+        id: event.id.clone(),
+        topic: event.topic.clone(),
+        time_ms: event.time_ms,
+        household: refs.mint(plugin, RefKind::Household, &event.household)?,
+        device: event
+            .device
+            .as_deref()
+            .map(|device| refs.mint(plugin, RefKind::Device, device))
+            .transpose()?,
+        body: event.body.clone(),
+    })
+}

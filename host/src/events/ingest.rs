@@ -1,0 +1,195 @@
+//! Ingest: appliance JSON in, durable typed events out.
+//!
+//! A request is one event object or an array of them. Every event is validated
+//! (shape, id, time, topic, body against the catalogue) before any is stored: a batch
+//! is accepted whole or refused whole, with one error per bad event. Accepted events
+//! are durable when this returns; an id already in the log is acknowledged again
+//! without being stored twice.
+
+use super::catalog;
+use super::log::{EventLog, LogError, Seq, StoredEvent};
+use crate::HostError;
+use crate::households::Households;
+use serde::{Deserialize, Serialize};
+
+/// Limits that keep ingest from growing memory or the backlog without bound.
+#[derive(Debug, Clone)]
+pub struct IngestLimits {
+    /// Events in one request.
+    pub max_batch: usize,
+    /// Events appended but not yet delivered to the slowest consumer; beyond it ingest
+    /// answers [`IngestError::Overloaded`].
+    pub max_lag: u64,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits {
+            max_batch: 1_000,
+            max_lag: 1_000_000,
+        }
+    }
+}
+
+/// One event as an appliance sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireEvent {
+    /// Unique per event; the host assigns one when absent.
+    id: Option<String>,
+    topic: String,
+    /// When the appliance observed the event; the host's time when absent.
+    time_ms: Option<u64>,
+    body: serde_json::Value,
+}
+
+/// What the host acknowledges for one accepted event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub id: String,
+    pub seq: Seq,
+    /// The id was already in the log; this event was not stored again.
+    pub duplicate: bool,
+}
+
+/// Why one event of a request is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventError {
+    /// Position in the request (0 for a single event).
+    pub index: usize,
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("{} of {total} events are invalid; none was stored", errors.len())]
+    Invalid {
+        total: usize,
+        errors: Vec<EventError>,
+    },
+    #[error("the request has {count} events; at most {max} are accepted at once")]
+    TooLarge { count: usize, max: usize },
+    #[error("unknown device {0}")]
+    UnknownDevice(String),
+    #[error("overloaded: {lag} events wait for delivery (limit {limit}); retry later")]
+    Overloaded { lag: u64, limit: u64 },
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Host(#[from] HostError),
+}
+
+/// Oldest event time accepted (2000-01-01), and how far ahead of the host's clock an
+/// appliance's clock may be.
+const MIN_TIME_MS: u64 = 946_684_800_000;
+const MAX_CLOCK_SKEW_MS: u64 = 24 * 3_600_000;
+
+/// Validates and durably appends the events `device` sent.
+pub async fn ingest(
+    log: &dyn EventLog,
+    households: &Households,
+    limits: &IngestLimits,
+    device: &str,
+    request: &[u8],
+) -> Result<Vec<Receipt>, IngestError> {
+    let items = match serde_json::from_slice::<serde_json::Value>(request) {
+        Ok(serde_json::Value::Array(items)) => items,
+        Ok(item @ serde_json::Value::Object(_)) => vec![item],
+        Ok(_) => {
+            return Err(IngestError::Malformed(
+                "expected an event object or an array of events".into(),
+            ));
+        }
+        Err(error) => return Err(IngestError::Malformed(format!("not valid JSON: {error}"))),
+    };
+    if items.len() > limits.max_batch {
+        return Err(IngestError::TooLarge {
+            count: items.len(),
+            max: limits.max_batch,
+        });
+    }
+    let device = households
+        .device(device)?
+        .ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
+    let lag = log.lag()?;
+    if lag > limits.max_lag {
+        return Err(IngestError::Overloaded {
+            lag,
+            limit: limits.max_lag,
+        });
+    }
+
+    let now = crate::clock::now_ms();
+    let total = items.len();
+    let mut events = Vec::with_capacity(total);
+    let mut errors = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match validate(item, now) {
+            Ok((id, topic, time_ms, body)) => events.push(StoredEvent {
+                id,
+                topic,
+                time_ms,
+                household: device.household.clone(),
+                device: Some(device.id.clone()),
+                body,
+                target: None,
+            }),
+            Err((id, reason)) => errors.push(EventError { index, id, reason }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(IngestError::Invalid { total, errors });
+    }
+    let ids: Vec<String> = events.iter().map(|event| event.id.clone()).collect();
+    let appended = log.append(events).await?;
+    Ok(ids
+        .into_iter()
+        .zip(appended)
+        .map(|(id, appended)| Receipt {
+            id,
+            seq: appended.seq,
+            duplicate: appended.duplicate,
+        })
+        .collect())
+}
+
+type Validated = (String, String, u64, crate::bindings::EventBody);
+
+fn validate(item: serde_json::Value, now: u64) -> Result<Validated, (Option<String>, String)> {
+    let claimed_id = item.get("id").and_then(|id| id.as_str()).map(str::to_owned);
+    let fail = |reason: String| (claimed_id.clone(), reason);
+    let wire: WireEvent =
+        serde_json::from_value(item).map_err(|error| fail(format!("event: {error}")))?;
+    let id = match wire.id {
+        Some(id) => {
+            let valid =
+                !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
+            if !valid {
+                return Err(fail(
+                    "id must be 1 to 128 printable ASCII characters without spaces".into(),
+                ));
+            }
+            id
+        }
+        None => new_event_id().map_err(|error| fail(error.to_string()))?,
+    };
+    let time_ms = wire.time_ms.unwrap_or(now);
+    if time_ms < MIN_TIME_MS || time_ms > now + MAX_CLOCK_SKEW_MS {
+        return Err(fail(format!(
+            "time_ms = {time_ms} is before 2000 or more than a day ahead of the host's clock"
+        )));
+    }
+    let body = catalog::parse_body(&wire.topic, wire.body).map_err(fail)?;
+    Ok((id, wire.topic, time_ms, body))
+}
+
+/// A random event id, `evt-` and 128 bits in hex.
+pub fn new_event_id() -> Result<String, HostError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| HostError::Engine(format!("no randomness for an event id: {error}")))?;
+    Ok(format!("evt-{}", hex::encode(bytes)))
+}
