@@ -20,7 +20,11 @@ const COMPONENTS: &[(&str, &str, Option<&str>)] = &[
         "HOSTILE_PLUGIN",
         Some("tests/fixtures/hostile/hearth.toml"),
     ),
-    ("recorder-plugin", "RECORDER_PLUGIN", Some("tests/fixtures/recorder/hearth.toml")),
+    (
+        "recorder-plugin",
+        "RECORDER_PLUGIN",
+        Some("tests/fixtures/recorder/hearth.toml"),
+    ),
     ("other-world", "OTHER_WORLD", None),
 ];
 

@@ -136,3 +136,101 @@ pub async fn stock_breakfast_fridge(host: &Host, household: &str) {
             .unwrap();
     }
 }
+
+pub const RECORDER: &str = "test.hearth.recorder";
+
+pub async fn open_with(dir: &Path, config: HostConfig) -> Host {
+    Host::open(dir, config).await.unwrap()
+}
+
+/// A config for delivery tests: quick retries.
+pub fn fast_retries() -> HostConfig {
+    let mut config = HostConfig::default();
+    config.delivery.backoff_base = std::time::Duration::from_millis(2);
+    config.delivery.backoff_max = std::time::Duration::from_millis(20);
+    config
+}
+
+/// Installs the recorder fixture, optionally under another id (to have two plugins).
+pub async fn install_recorder(host: &Host, id: Option<&str>, concurrency: Option<u32>) -> String {
+    let mut manifest = manifest(hearth_test_components::RECORDER_PLUGIN_MANIFEST);
+    if let Some(id) = id {
+        manifest.plugin.id = id.to_owned();
+    }
+    manifest.limits.concurrency = concurrency;
+    let id = manifest.plugin.id.clone();
+    host.install(
+        manifest,
+        hearth_test_components::read(hearth_test_components::RECORDER_PLUGIN),
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// Household `household` with one device of each listed (id, kind).
+pub fn add_household(host: &Host, household: &str, devices: &[(&str, &str)]) {
+    host.add_household(household).unwrap();
+    for (id, kind) in devices {
+        host.add_device(hearth_host::households::Device {
+            id: (*id).into(),
+            household: household.into(),
+            kind: (*kind).into(),
+            model: "test-model".into(),
+            region: "DE".into(),
+        })
+        .unwrap();
+    }
+}
+
+pub fn grant_kinds(kinds: &[&str]) -> hearth_host::households::Grant {
+    hearth_host::households::Grant {
+        device_kinds: kinds.iter().map(|kind| (*kind).to_owned()).collect(),
+        devices: Default::default(),
+    }
+}
+
+/// Calls one of the recorder's operations and decodes the JSON answer.
+pub async fn recorder(host: &Host, plugin: &str, operation: &str) -> serde_json::Value {
+    let request = hearth_host::bindings::ServiceRequest {
+        service: "recorder".into(),
+        operation: operation.into(),
+        caller: Caller::Operator,
+        household: None,
+        input: Vec::new(),
+    };
+    let response = host.call_plugin(plugin, request).await.unwrap();
+    serde_json::from_slice(&response.output).unwrap()
+}
+
+/// Polls `check` until it holds; fails the test after 30 s. Delivery is asynchronous.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+pub fn fridge_json(id: &str, item: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "topic": "appliance.fridge.inventory",
+        "body": {"item": item, "action": "added", "quantity": {"amount": 1, "unit": "pieces"}}
+    })
+}
+
+pub fn ext_json(id: &str, topic: &str, body: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "id": id, "topic": topic, "body": body })
+}
+
+pub fn bytes(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
