@@ -13,10 +13,10 @@ wasmtime::component::bindgen!({
 });
 
 pub use hearth::plugin::types::{
-    AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DoorState, Event, EventBody,
-    FilterStatus, InventoryAction, InventoryChange, OperationalState, OrderConfirmation,
-    OtherEvent, OvenMode, OvenState, PluginError, ProgramFinished, PurifierFault,
-    PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit, ServiceRequest, ServiceResponse,
+    AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DoorState, Event, EventBody, FilterStatus,
+    InventoryAction, InventoryChange, OperationalState, OrderConfirmation, OtherEvent, OvenMode, OvenState,
+    PluginError, ProgramFinished, PurifierFault, PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit,
+    ServiceRequest, ServiceResponse,
 };
 
 /// The name of the interface every plugin must export.

@@ -26,10 +26,7 @@ pub fn content_hash(bytes: &[u8]) -> String {
 pub fn check_bytes(bytes: &[u8]) -> Result<(), HostError> {
     let invalid = |reason: String| Err(HostError::InvalidComponent(reason));
     if bytes.len() > MAX_COMPONENT_BYTES {
-        return invalid(format!(
-            "component is {} bytes; the limit is {MAX_COMPONENT_BYTES}",
-            bytes.len()
-        ));
+        return invalid(format!("component is {} bytes; the limit is {MAX_COMPONENT_BYTES}", bytes.len()));
     }
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
         return invalid("not a WebAssembly file (it does not start with \\0asm)".into());
@@ -47,11 +44,7 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), HostError> {
 
 /// Checks that a compiled component exports the Hearth handler this host speaks.
 pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostError> {
-    let exports: Vec<String> = component
-        .component_type()
-        .exports(engine)
-        .map(|(name, _)| name.to_owned())
-        .collect();
+    let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
     let exports_handler = component
         .component_type()
         .get_export(engine, HANDLER_INTERFACE)
@@ -59,10 +52,7 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostErr
     if exports_handler {
         return Ok(());
     }
-    let reason = match exports
-        .iter()
-        .find(|name| name.starts_with("hearth:plugin/handler@"))
-    {
+    let reason = match exports.iter().find(|name| name.starts_with("hearth:plugin/handler@")) {
         Some(other) => format!(
             "component exports {other}, built against a WIT version this host does not load \
              (it loads {HANDLER_INTERFACE})"
@@ -70,11 +60,7 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostErr
         None => format!(
             "component does not export {HANDLER_INTERFACE}: it was built for a different world \
              (exports: {}); build it with hearth-sdk and register_plugin!",
-            if exports.is_empty() {
-                "none".to_owned()
-            } else {
-                exports.join(", ")
-            }
+            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
         ),
     };
     Err(HostError::InvalidComponent(reason))
@@ -118,9 +104,8 @@ impl ArtifactCache {
             }
         }
         let started = std::time::Instant::now();
-        let artifact = engine
-            .precompile_component(bytes)
-            .map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
+        let artifact =
+            engine.precompile_component(bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
         let component = deserialize(engine, &artifact)
             .map_err(|error| HostError::Engine(format!("loading a fresh artifact: {error:#}")))?;
         self.tree.insert(key, artifact)?;

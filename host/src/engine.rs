@@ -22,10 +22,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig {
-            max_instances: 1_000,
-            max_memory_bytes: 256 << 20,
-        }
+        EngineConfig { max_instances: 1_000, max_memory_bytes: 256 << 20 }
     }
 }
 
@@ -40,21 +37,17 @@ pub enum Allocator {
 
 /// Creates the engine, preferring the pooling allocator, and starts its ticker.
 pub fn new_engine(config: &EngineConfig) -> Result<(Engine, Allocator), HostError> {
-    let pooled = Engine::new(
-        base_config()
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config))),
-    );
+    let pooled =
+        Engine::new(base_config().allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config))));
     let (engine, allocator) = match pooled {
         Ok(engine) => (engine, Allocator::Pooling),
         Err(error) => {
             tracing::warn!(%error, "pooling allocator unavailable, allocating instances on demand");
-            let engine = Engine::new(&base_config())
-                .map_err(|error| HostError::Engine(format!("{error:#}")))?;
+            let engine = Engine::new(&base_config()).map_err(|error| HostError::Engine(format!("{error:#}")))?;
             (engine, Allocator::OnDemand)
         }
     };
-    start_ticker(&engine)
-        .map_err(|error| HostError::Engine(format!("cannot start the epoch ticker: {error}")))?;
+    start_ticker(&engine).map_err(|error| HostError::Engine(format!("cannot start the epoch ticker: {error}")))?;
     Ok((engine, allocator))
 }
 

@@ -1,9 +1,7 @@
 //! [`Host`]: an embedded Hearth host over one data directory. It installs plugins,
 //! keeps them across restarts, and routes events and service calls to their workers.
 
-use crate::bindings::{
-    Caller, Event, EventBody, PartnerPluginPre, ServiceRequest, ServiceResponse,
-};
+use crate::bindings::{Caller, Event, EventBody, PartnerPluginPre, ServiceRequest, ServiceResponse};
 use crate::capabilities::config::{ConfigStore, SledConfig};
 use crate::capabilities::kv::SledKv;
 use crate::component::{self, ArtifactCache};
@@ -56,10 +54,7 @@ impl Default for HostConfig {
         HostConfig {
             engine: EngineConfig::default(),
             default_limits: Limits::default(),
-            max_limits: Limits {
-                concurrency: 8,
-                ..Limits::default()
-            },
+            max_limits: Limits { concurrency: 8, ..Limits::default() },
             delivery: DeliveryConfig::default(),
             ingest: IngestLimits::default(),
             durable: true,
@@ -162,8 +157,7 @@ impl Host {
         let db = sled::open(data_dir.join("db"))?;
         let (engine, allocator) = engine::new_engine(&config.engine)?;
         let config_store = Arc::new(SledConfig::new(db.open_tree("plugin-config")?));
-        let log = SledLog::open(&db, config.durable)
-            .map_err(|error| HostError::Engine(error.to_string()))?;
+        let log = SledLog::open(&db, config.durable).map_err(|error| HostError::Engine(error.to_string()))?;
         let delivery = Arc::new(Delivery {
             log: log.clone(),
             households: Households::open(&db)?,
@@ -180,10 +174,7 @@ impl Host {
             artifacts: ArtifactCache::new(db.open_tree("artifacts")?, &engine),
             plugins_tree: db.open_tree("plugins")?,
             components: db.open_tree("components")?,
-            backends: Backends {
-                kv: Arc::new(SledKv::new(db.open_tree("kv")?)),
-                config: config_store.clone(),
-            },
+            backends: Backends { kv: Arc::new(SledKv::new(db.open_tree("kv")?)), config: config_store.clone() },
             config_store,
             engine,
             allocator,
@@ -191,9 +182,7 @@ impl Host {
             config,
             running: RwLock::new(BTreeMap::new()),
         };
-        let host = Host {
-            inner: Arc::new(inner),
-        };
+        let host = Host { inner: Arc::new(inner) };
         tokio::spawn(compact_periodically(
             host.inner.log.clone(),
             host.inner.config.retention,
@@ -205,17 +194,13 @@ impl Host {
             let record: PluginRecord = serde_json::from_slice(&record)
                 .map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))?;
             let manifest: Manifest = record.manifest.parse()?;
-            let bytes = host
-                .inner
-                .components
-                .get(&record.component)?
-                .ok_or_else(|| {
-                    HostError::Corrupt(format!(
-                        "component {} of plugin {} is missing",
-                        record.component,
-                        String::from_utf8_lossy(&id)
-                    ))
-                })?;
+            let bytes = host.inner.components.get(&record.component)?.ok_or_else(|| {
+                HostError::Corrupt(format!(
+                    "component {} of plugin {} is missing",
+                    record.component,
+                    String::from_utf8_lossy(&id)
+                ))
+            })?;
             host.start(manifest, bytes.to_vec()).await?;
         }
         Ok(host)
@@ -224,62 +209,40 @@ impl Host {
     /// Validates, compiles (or fetches from the artifact cache), links and starts a
     /// plugin, and records it so it is started again after a restart. Installing a
     /// plugin id again replaces the running version.
-    pub async fn install(
-        &self,
-        manifest: Manifest,
-        component: Vec<u8>,
-    ) -> Result<LoadedPlugin, HostError> {
+    pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
-        self.inner
-            .components
-            .insert(hash.as_bytes(), component.as_slice())?;
+        self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
         let loaded = self.start(manifest.clone(), component).await?;
-        let record = PluginRecord {
-            manifest: manifest.to_toml(),
-            component: hash,
-        };
-        let record =
-            serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.inner
-            .plugins_tree
-            .insert(manifest.plugin.id.as_bytes(), record)?;
+        let record = PluginRecord { manifest: manifest.to_toml(), component: hash };
+        let record = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
+        self.inner.plugins_tree.insert(manifest.plugin.id.as_bytes(), record)?;
         self.inner.db.flush_async().await?;
         tracing::info!(plugin = %manifest.plugin.id, version = %manifest.plugin.version, "installed");
         Ok(loaded)
     }
 
-    async fn start(
-        &self,
-        manifest: Manifest,
-        component: Vec<u8>,
-    ) -> Result<LoadedPlugin, HostError> {
+    async fn start(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
         let started = Instant::now();
         let inner = self.inner.clone();
         let compile_hash = hash.clone();
-        let compiled = tokio::task::spawn_blocking(move || {
-            inner
-                .artifacts
-                .load(&inner.engine, &compile_hash, &component)
-        })
-        .await
-        .map_err(|error| HostError::Engine(format!("compile task failed: {error}")))??;
+        let compiled =
+            tokio::task::spawn_blocking(move || inner.artifacts.load(&inner.engine, &compile_hash, &component))
+                .await
+                .map_err(|error| HostError::Engine(format!("compile task failed: {error}")))??;
         let load_time = started.elapsed();
         let engine = &self.inner.engine;
         component::check_world(engine, &compiled)?;
-        let linker = state::linker(engine, &manifest.capabilities)
-            .map_err(|error| HostError::Engine(format!("{error:#}")))?;
+        let linker =
+            state::linker(engine, &manifest.capabilities).map_err(|error| HostError::Engine(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(&compiled)
             .and_then(PartnerPluginPre::new)
             .map_err(|error| HostError::InvalidComponent(link_error(&manifest, &error)))?;
-        let limits = Limits::resolve(
-            &manifest.limits,
-            &self.inner.config.default_limits,
-            &self.inner.config.max_limits,
-        );
+        let limits =
+            Limits::resolve(&manifest.limits, &self.inner.config.default_limits, &self.inner.config.max_limits);
         let id: Arc<str> = manifest.plugin.id.as_str().into();
         let mut handles = Vec::with_capacity(limits.concurrency);
         let mut workers = Vec::with_capacity(limits.concurrency);
@@ -294,11 +257,8 @@ impl Host {
             handles.push(handle);
             workers.push(worker);
         }
-        let breaker = Breaker::open(
-            id.clone(),
-            self.inner.config.delivery.quarantine_after,
-            self.inner.quarantine.clone(),
-        )?;
+        let breaker =
+            Breaker::open(id.clone(), self.inner.config.delivery.quarantine_after, self.inner.quarantine.clone())?;
         let link = PluginLink {
             id: id.clone(),
             pool: PluginPool::new(handles),
@@ -314,27 +274,11 @@ impl Host {
             .chain([Subscription::HostEvents]);
         let consumers = subscriptions
             .map(|subscription| {
-                dispatch::spawn_consumer(
-                    self.inner.delivery.clone(),
-                    link.clone(),
-                    subscription,
-                    stopped.clone(),
-                )
+                dispatch::spawn_consumer(self.inner.delivery.clone(), link.clone(), subscription, stopped.clone())
             })
             .collect();
-        let info = LoadedPlugin {
-            manifest,
-            limits,
-            component_hash: hash,
-            load_time,
-        };
-        let running = Running {
-            info: info.clone(),
-            link,
-            workers,
-            consumers,
-            stop,
-        };
+        let info = LoadedPlugin { manifest, limits, component_hash: hash, load_time };
+        let running = Running { info: info.clone(), link, workers, consumers, stop };
         let replaced = self.running_mut().insert(id.to_string(), running);
         if let Some(old) = replaced {
             old.stop().await;
@@ -344,22 +288,15 @@ impl Host {
 
     /// The installed plugins, by id.
     pub fn plugins(&self) -> Vec<LoadedPlugin> {
-        self.running()
-            .values()
-            .map(|running| running.info.clone())
-            .collect()
+        self.running().values().map(|running| running.info.clone()).collect()
     }
 
     /// Delivers one event straight to one plugin, bypassing the log, subscriptions
     /// and consent, and waits until it is handled. For tests and tools; appliances
     /// go through [`Host::ingest`].
     pub async fn deliver(&self, plugin: &str, event: Event) -> Result<(), CallError> {
-        let link = self
-            .link(plugin)
-            .ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
-        let lane = link
-            .pool
-            .lane_of(event.device.as_deref().unwrap_or(&event.household));
+        let link = self.link(plugin).ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
+        let lane = link.pool.lane_of(event.device.as_deref().unwrap_or(&event.household));
         link.pool.on_event(lane, event).await
     }
 
@@ -367,14 +304,7 @@ impl Host {
     /// delivered to every plugin that subscribes and has the household's consent.
     pub async fn ingest(&self, device: &str, request: &[u8]) -> Result<Vec<Receipt>, IngestError> {
         let delivery = &self.inner.delivery;
-        ingest::ingest(
-            delivery.log.as_ref(),
-            &delivery.households,
-            &self.inner.config.ingest,
-            device,
-            request,
-        )
-        .await
+        ingest::ingest(delivery.log.as_ref(), &delivery.households, &self.inner.config.ingest, device, request).await
     }
 
     /// Calls `service.operation` on the plugin that provides it (the first by id
@@ -396,31 +326,16 @@ impl Host {
             .collect();
         // A quarantined provider falls through to the next.
         let Some(link) = providers.iter().find(|link| !link.breaker.is_quarantined()) else {
-            return Err(if providers.is_empty() {
-                CallError::NoProvider(name)
-            } else {
-                CallError::Quarantined(name)
-            });
+            return Err(if providers.is_empty() { CallError::NoProvider(name) } else { CallError::Quarantined(name) });
         };
-        let request = ServiceRequest {
-            service: service.to_owned(),
-            operation: operation.to_owned(),
-            caller,
-            household,
-            input,
-        };
+        let request =
+            ServiceRequest { service: service.to_owned(), operation: operation.to_owned(), caller, household, input };
         call_link(link, request).await
     }
 
     /// Calls a service operation on one specific plugin.
-    pub async fn call_plugin(
-        &self,
-        plugin: &str,
-        request: ServiceRequest,
-    ) -> Result<ServiceResponse, CallError> {
-        let link = self
-            .link(plugin)
-            .ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
+    pub async fn call_plugin(&self, plugin: &str, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
+        let link = self.link(plugin).ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
         call_link(&link, request).await
     }
 
@@ -435,16 +350,8 @@ impl Host {
     }
 
     /// A household lets `plugin` receive events of the devices `grant` covers.
-    pub async fn grant(
-        &self,
-        household: &str,
-        plugin: &str,
-        grant: &Grant,
-    ) -> Result<(), HostError> {
-        self.inner
-            .delivery
-            .households
-            .grant(household, plugin, grant)?;
+    pub async fn grant(&self, household: &str, plugin: &str, grant: &Grant) -> Result<(), HostError> {
+        self.inner.delivery.households.grant(household, plugin, grant)?;
         self.inner.db.flush_async().await?;
         Ok(())
     }
@@ -466,11 +373,7 @@ impl Host {
             target: Some(plugin.to_owned()),
         };
         // Appending flushes, which also makes the revocation itself durable.
-        self.inner
-            .log
-            .append(vec![notice])
-            .await
-            .map_err(|error| HostError::Engine(error.to_string()))?;
+        self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
         Ok(true)
     }
 
@@ -483,26 +386,16 @@ impl Host {
     /// removed, on failure it stays with the new error.
     pub async fn redrive(&self, plugin: &str, seq: Seq) -> Result<(), HostError> {
         let delivery = &self.inner.delivery;
-        let link = self
-            .link(plugin)
-            .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
+        let link = self.link(plugin).ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
         let mut letter = delivery
             .dead_letters
             .get(plugin, seq)?
             .ok_or_else(|| HostError::NotFound(format!("dead letter {seq} of {plugin}")))?;
         let event = &letter.event;
-        if event.target.is_none()
-            && !delivery
-                .households
-                .allows(plugin, &event.household, event.device.as_deref())?
-        {
-            return Err(HostError::InvalidInput(
-                "the household no longer consents to this plugin".into(),
-            ));
+        if event.target.is_none() && !delivery.households.allows(plugin, &event.household, event.device.as_deref())? {
+            return Err(HostError::InvalidInput("the household no longer consents to this plugin".into()));
         }
-        let lane = link
-            .pool
-            .lane_of(event.device.as_deref().unwrap_or(&event.household));
+        let lane = link.pool.lane_of(event.device.as_deref().unwrap_or(&event.household));
         let wit_event = dispatch::pseudonymise(&delivery.refs, plugin, event)?;
         match link.pool.on_event(lane, wit_event).await {
             Ok(()) => {
@@ -524,9 +417,7 @@ impl Host {
     /// Lifts a plugin's quarantine; its waiting events flow again. Returns whether it
     /// was quarantined.
     pub async fn resume(&self, plugin: &str) -> Result<bool, HostError> {
-        let link = self
-            .link(plugin)
-            .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
+        let link = self.link(plugin).ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
         let was = link.breaker.resume()?;
         self.inner.db.flush_async().await?;
         Ok(was)
@@ -550,18 +441,12 @@ impl Host {
 
     /// Events appended but not yet handled by the slowest consumer.
     pub fn lag(&self) -> Result<u64, HostError> {
-        self.inner
-            .log
-            .lag()
-            .map_err(|error| HostError::Engine(error.to_string()))
+        self.inner.log.lag().map_err(|error| HostError::Engine(error.to_string()))
     }
 
     /// Removes delivered events older than the retention window now.
     pub fn compact(&self) -> Result<u64, HostError> {
-        self.inner
-            .log
-            .compact(self.inner.config.retention)
-            .map_err(|error| HostError::Engine(error.to_string()))
+        self.inner.log.compact(self.inner.config.retention).map_err(|error| HostError::Engine(error.to_string()))
     }
     /// Sets an operator config value for a plugin; the plugin reads it on its next call.
     pub async fn set_config(&self, plugin: &str, key: &str, value: &str) -> Result<(), HostError> {
@@ -597,25 +482,17 @@ impl Host {
     }
 
     fn link(&self, plugin: &str) -> Option<PluginLink> {
-        self.running()
-            .get(plugin)
-            .map(|running| running.link.clone())
+        self.running().get(plugin).map(|running| running.link.clone())
     }
 
     fn running(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
         // A panic while holding this lock cannot leave the map half-updated (every
         // write is one insert/remove/clear), so a poisoned lock is still usable.
-        self.inner
-            .running
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.running.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn running_mut(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Running>> {
-        self.inner
-            .running
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.running.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -632,10 +509,7 @@ fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
 
 /// A service call to one plugin; failures other than the plugin's own errors count
 /// towards its circuit breaker.
-async fn call_link(
-    link: &PluginLink,
-    request: ServiceRequest,
-) -> Result<ServiceResponse, CallError> {
+async fn call_link(link: &PluginLink, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
     let result = link.pool.handle(request).await;
     match &result {
         Ok(_) | Err(CallError::Plugin(_)) => link.breaker.record_success(),

@@ -43,8 +43,7 @@ pub struct Households {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, HostError> {
-    serde_json::from_slice(bytes)
-        .map_err(|error| HostError::Corrupt(format!("household registry: {error}")))
+    serde_json::from_slice(bytes).map_err(|error| HostError::Corrupt(format!("household registry: {error}")))
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -81,20 +80,14 @@ impl Households {
         check_id("device id", &device.id)?;
         check_id("device kind", &device.kind)?;
         if !self.has_household(&device.household)? {
-            return Err(HostError::NotFound(format!(
-                "household {}",
-                device.household
-            )));
+            return Err(HostError::NotFound(format!("household {}", device.household)));
         }
         self.devices.insert(device.id.as_bytes(), encode(&device))?;
         Ok(())
     }
 
     pub fn device(&self, id: &str) -> Result<Option<Device>, HostError> {
-        self.devices
-            .get(id.as_bytes())?
-            .map(|bytes| decode(&bytes))
-            .transpose()
+        self.devices.get(id.as_bytes())?.map(|bytes| decode(&bytes)).transpose()
     }
 
     /// Gives `plugin` access as described by `grant`, replacing an earlier grant.
@@ -102,8 +95,7 @@ impl Households {
         if !self.has_household(household)? {
             return Err(HostError::NotFound(format!("household {household}")));
         }
-        self.grants
-            .insert(grant_key(household, plugin), encode(grant))?;
+        self.grants.insert(grant_key(household, plugin), encode(grant))?;
         Ok(())
     }
 
@@ -113,19 +105,11 @@ impl Households {
     }
 
     pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {
-        self.grants
-            .get(grant_key(household, plugin))?
-            .map(|bytes| decode(&bytes))
-            .transpose()
+        self.grants.get(grant_key(household, plugin))?.map(|bytes| decode(&bytes)).transpose()
     }
 
     /// Whether an event of `household` (from `device`, if any) may reach `plugin`.
-    pub fn allows(
-        &self,
-        plugin: &str,
-        household: &str,
-        device: Option<&str>,
-    ) -> Result<bool, HostError> {
+    pub fn allows(&self, plugin: &str, household: &str, device: Option<&str>) -> Result<bool, HostError> {
         let Some(grant) = self.grant_of(household, plugin)? else {
             return Ok(false);
         };
@@ -133,22 +117,16 @@ impl Households {
             return Ok(true);
         };
         // A device that moved to another household is not covered by this one's grant.
-        Ok(self
-            .device(device)?
-            .is_some_and(|device| device.household == household && grant.covers(&device)))
+        Ok(self.device(device)?.is_some_and(|device| device.household == household && grant.covers(&device)))
     }
 }
 
 fn check_id(what: &str, id: &str) -> Result<(), HostError> {
     let valid = !id.is_empty()
         && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b':');
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b':');
     if !valid {
-        return Err(HostError::InvalidInput(format!(
-            "{what} {id:?} must be 1-128 of A-Z a-z 0-9 - _ . :"
-        )));
+        return Err(HostError::InvalidInput(format!("{what} {id:?} must be 1-128 of A-Z a-z 0-9 - _ . :")));
     }
     Ok(())
 }
@@ -164,13 +142,7 @@ mod tests {
     }
 
     fn device(id: &str, household: &str, kind: &str) -> Device {
-        Device {
-            id: id.into(),
-            household: household.into(),
-            kind: kind.into(),
-            model: "m".into(),
-            region: "DE".into(),
-        }
+        Device { id: id.into(), household: household.into(), kind: kind.into(), model: "m".into(), region: "DE".into() }
     }
 
     #[test]
@@ -178,45 +150,21 @@ mod tests {
         let (_dir, households) = registry();
         households.add_household("h1").unwrap();
         households.add_household("h2").unwrap();
-        households
-            .add_device(device("fridge-1", "h1", "fridge"))
-            .unwrap();
-        households
-            .add_device(device("oven-1", "h1", "oven"))
-            .unwrap();
-        households
-            .add_device(device("fridge-2", "h2", "fridge"))
-            .unwrap();
+        households.add_device(device("fridge-1", "h1", "fridge")).unwrap();
+        households.add_device(device("oven-1", "h1", "oven")).unwrap();
+        households.add_device(device("fridge-2", "h2", "fridge")).unwrap();
 
-        assert!(
-            !households.allows("p", "h1", Some("fridge-1")).unwrap(),
-            "no grant, no events"
-        );
-        let fridges = Grant {
-            device_kinds: ["fridge".into()].into(),
-            devices: BTreeSet::new(),
-        };
+        assert!(!households.allows("p", "h1", Some("fridge-1")).unwrap(), "no grant, no events");
+        let fridges = Grant { device_kinds: ["fridge".into()].into(), devices: BTreeSet::new() };
         households.grant("h1", "p", &fridges).unwrap();
         assert!(households.allows("p", "h1", Some("fridge-1")).unwrap());
         assert!(!households.allows("p", "h1", Some("oven-1")).unwrap());
         assert!(households.allows("p", "h1", None).unwrap());
-        assert!(
-            !households.allows("p", "h2", Some("fridge-2")).unwrap(),
-            "grants are per household"
-        );
-        assert!(
-            !households.allows("p", "h1", Some("fridge-2")).unwrap(),
-            "another household's device"
-        );
-        assert!(
-            !households.allows("other", "h1", Some("fridge-1")).unwrap(),
-            "grants are per plugin"
-        );
+        assert!(!households.allows("p", "h2", Some("fridge-2")).unwrap(), "grants are per household");
+        assert!(!households.allows("p", "h1", Some("fridge-2")).unwrap(), "another household's device");
+        assert!(!households.allows("other", "h1", Some("fridge-1")).unwrap(), "grants are per plugin");
 
-        let oven_only = Grant {
-            device_kinds: BTreeSet::new(),
-            devices: ["oven-1".into()].into(),
-        };
+        let oven_only = Grant { device_kinds: BTreeSet::new(), devices: ["oven-1".into()].into() };
         households.grant("h1", "p", &oven_only).unwrap();
         assert!(households.allows("p", "h1", Some("oven-1")).unwrap());
         assert!(!households.allows("p", "h1", Some("fridge-1")).unwrap());
@@ -229,13 +177,7 @@ mod tests {
     #[test]
     fn devices_need_a_known_household_and_valid_ids() {
         let (_dir, households) = registry();
-        assert!(matches!(
-            households.add_device(device("d", "nobody", "fridge")),
-            Err(HostError::NotFound(_))
-        ));
-        assert!(matches!(
-            households.add_household("bad id"),
-            Err(HostError::InvalidInput(_))
-        ));
+        assert!(matches!(households.add_device(device("d", "nobody", "fridge")), Err(HostError::NotFound(_))));
+        assert!(matches!(households.add_household("bad id"), Err(HostError::InvalidInput(_))));
     }
 }

@@ -30,22 +30,14 @@ impl Default for Limits {
 impl Limits {
     /// What the plugin asked for, or `defaults` where it did not ask, never above `caps`.
     pub fn resolve(requested: &RequestedLimits, defaults: &Limits, caps: &Limits) -> Limits {
-        let memory_bytes = requested
-            .memory_mb
-            .map_or(defaults.memory_bytes, |mb| (mb as usize) << 20);
-        let millis = |value: Option<u32>, default: Duration| {
-            value.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
-        };
+        let memory_bytes = requested.memory_mb.map_or(defaults.memory_bytes, |mb| (mb as usize) << 20);
+        let millis =
+            |value: Option<u32>, default: Duration| value.map_or(default, |ms| Duration::from_millis(u64::from(ms)));
         Limits {
             memory_bytes: memory_bytes.min(caps.memory_bytes),
-            event_timeout: millis(requested.timeout_ms, defaults.event_timeout)
-                .min(caps.event_timeout),
-            service_timeout: millis(requested.service_timeout_ms, defaults.service_timeout)
-                .min(caps.service_timeout),
-            concurrency: requested
-                .concurrency
-                .map_or(defaults.concurrency, |n| n as usize)
-                .min(caps.concurrency),
+            event_timeout: millis(requested.timeout_ms, defaults.event_timeout).min(caps.event_timeout),
+            service_timeout: millis(requested.service_timeout_ms, defaults.service_timeout).min(caps.service_timeout),
+            concurrency: requested.concurrency.map_or(defaults.concurrency, |n| n as usize).min(caps.concurrency),
         }
     }
 }
@@ -60,10 +52,7 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub fn new(limit_bytes: usize) -> Self {
-        MemoryLimiter {
-            limit_bytes,
-            exceeded: false,
-        }
+        MemoryLimiter { limit_bytes, exceeded: false }
     }
 
     pub fn limit_bytes(&self) -> usize {
@@ -75,23 +64,13 @@ impl MemoryLimiter {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = desired <= self.limit_bytes && maximum.is_none_or(|max| desired <= max);
         self.exceeded |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS && maximum.is_none_or(|max| desired <= max))
     }
 }

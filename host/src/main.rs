@@ -2,9 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use hearth_host::bindings::{
-    Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit,
-};
+use hearth_host::bindings::{Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
 use serde::Deserialize;
@@ -12,11 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(
-    name = "hearth",
-    version,
-    about = "Hearth: a plugin host for connected home appliances"
-)]
+#[command(name = "hearth", version, about = "Hearth: a plugin host for connected home appliances")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,10 +25,7 @@ enum Command {
         #[arg(long, default_value = "hearth-data")]
         data: PathBuf,
         /// The recipe-service component (built by `cargo xtask plugins`).
-        #[arg(
-            long,
-            default_value = "target/plugins/wasm32-wasip2/release/recipe_service.wasm"
-        )]
+        #[arg(long, default_value = "target/plugins/wasm32-wasip2/release/recipe_service.wasm")]
         plugin: PathBuf,
         /// The plugin's manifest.
         #[arg(long, default_value = "example-plugins/recipe-service/hearth.toml")]
@@ -43,43 +34,65 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         timed_events: u32,
     },
+    /// Ingest events from stdin as one device, delivering them to the installed
+    /// plugins. Each line is one event object or an array of events; each line is
+    /// answered on stdout once its events are durable. At end of input, waits until
+    /// every event is delivered, then exits.
+    Ingest {
+        #[arg(long, default_value = "hearth-data")]
+        data: PathBuf,
+        /// The device the events come from (registered to a household).
+        #[arg(long)]
+        device: String,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Demo {
-            data,
-            plugin,
-            manifest,
-            timed_events,
-        } => demo(&data, &plugin, &manifest, timed_events).await,
+        Command::Demo { data, plugin, manifest, timed_events } => demo(&data, &plugin, &manifest, timed_events).await,
+        Command::Ingest { data, device } => ingest_stdin(&data, &device).await,
     }
+}
+
+async fn ingest_stdin(data: &Path, device: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let host = Host::open(data, HostConfig::default()).await?;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match host.ingest(device, line.as_bytes()).await {
+            Ok(receipts) => serde_json::json!({
+                "accepted": receipts.len(),
+                "duplicates": receipts.iter().filter(|receipt| receipt.duplicate).count(),
+            }),
+            Err(error) => serde_json::json!({ "error": error.to_string() }),
+        };
+        stdout.write_all(format!("{answer}\n").as_bytes()).await?;
+        stdout.flush().await?;
+    }
+    while host.lag()? > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    host.shutdown().await?;
+    Ok(())
 }
 
 const HOUSEHOLD: &str = "demo-household";
 
-async fn demo(
-    data: &Path,
-    plugin: &Path,
-    manifest_path: &Path,
-    timed_events: u32,
-) -> anyhow::Result<()> {
+async fn demo(data: &Path, plugin: &Path, manifest_path: &Path, timed_events: u32) -> anyhow::Result<()> {
     let manifest: Manifest = std::fs::read_to_string(manifest_path)
         .with_context(|| format!("reading {}", manifest_path.display()))?
         .parse()?;
-    let component = std::fs::read(plugin).with_context(|| {
-        format!(
-            "reading {} (build it with `cargo xtask plugins`)",
-            plugin.display()
-        )
-    })?;
+    let component = std::fs::read(plugin)
+        .with_context(|| format!("reading {} (build it with `cargo xtask plugins`)", plugin.display()))?;
     let id = manifest.plugin.id.clone();
 
     let started = Instant::now();
@@ -95,10 +108,7 @@ async fn demo(
         if stats.compiles > 0 {
             format!("compiled in {}", ms(installed.load_time))
         } else {
-            format!(
-                "loaded from the artifact cache in {}",
-                ms(installed.load_time)
-            )
+            format!("loaded from the artifact cache in {}", ms(installed.load_time))
         },
         stats.allocator,
     );
@@ -116,35 +126,17 @@ async fn demo(
     println!("\nfridge events for {HOUSEHOLD}:");
     let first_call = Instant::now();
     for (index, (item, amount, unit, best_before)) in fridge.into_iter().enumerate() {
-        let event = inventory_event(
-            &format!("demo-{index}"),
-            item,
-            InventoryAction::Added,
-            amount,
-            unit,
-            best_before,
-        );
+        let event = inventory_event(&format!("demo-{index}"), item, InventoryAction::Added, amount, unit, best_before);
         host.deliver(&id, event).await?;
         if index == 0 {
-            println!(
-                "  (first call, with instantiation and init: {})",
-                ms(first_call.elapsed())
-            );
+            println!("  (first call, with instantiation and init: {})", ms(first_call.elapsed()));
         }
-        let best_before = best_before.map_or(String::new(), |days| {
-            format!(", best before in {days} days")
-        });
+        let best_before = best_before.map_or(String::new(), |days| format!(", best before in {days} days"));
         println!("  + {amount} {} {item}{best_before}", unit_name(unit));
     }
 
     let response = host
-        .call_service(
-            "recipes",
-            "suggest",
-            Caller::Household(HOUSEHOLD.into()),
-            Some(HOUSEHOLD.into()),
-            b"{}".to_vec(),
-        )
+        .call_service("recipes", "suggest", Caller::Household(HOUSEHOLD.into()), Some(HOUSEHOLD.into()), b"{}".to_vec())
         .await?;
     let answer: Suggestions = serde_json::from_slice(&response.output)?;
     println!("\nrecipes.suggest — ready to cook:");
@@ -153,20 +145,12 @@ async fn demo(
             [] => String::new(),
             items => format!(", uses {} before it expires", items.join(" and ")),
         };
-        println!(
-            "  {}. {} ({} min){expiring}",
-            rank + 1,
-            recipe.name,
-            recipe.minutes
-        );
+        println!("  {}. {} ({} min){expiring}", rank + 1, recipe.name, recipe.minutes);
     }
     println!("nearly there:");
     for recipe in &answer.near_misses {
-        let missing: Vec<String> = recipe
-            .missing
-            .iter()
-            .map(|m| format!("{} {} {}", m.amount, unit_label(&m.unit), m.item))
-            .collect();
+        let missing: Vec<String> =
+            recipe.missing.iter().map(|m| format!("{} {} {}", m.amount, unit_label(&m.unit), m.item)).collect();
         println!("  - {}: missing {}", recipe.name, missing.join(", "));
     }
 
@@ -211,14 +195,8 @@ async fn demo(
 
     println!("\nfigures:");
     println!("  host open (first)            {}", ms(open_time));
-    println!(
-        "  per event, durable           {} (mean of {timed_events})",
-        us(event_time)
-    );
-    println!(
-        "  per recipes.suggest call     {} (mean of {timed_events})",
-        us(call_time)
-    );
+    println!("  per event, durable           {} (mean of {timed_events})", us(event_time));
+    println!("  per recipes.suggest call     {} (mean of {timed_events})", us(call_time));
     println!(
         "  restart with 1 plugin        {} ({} from artifact cache, {} compiled)",
         ms(restart_time),
@@ -265,9 +243,7 @@ fn inventory_event(
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
 }
 
 /// The Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
@@ -275,8 +251,7 @@ fn civil_date(days: u64) -> Date {
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;

@@ -48,18 +48,14 @@ impl Pseudonyms {
                 .map_err(|_| HostError::Corrupt("the pseudonym secret is not 32 bytes".into()))?,
             None => {
                 let mut secret = [0u8; 32];
-                getrandom::fill(&mut secret).map_err(|error| {
-                    HostError::Engine(format!("no randomness for the host secret: {error}"))
-                })?;
+                getrandom::fill(&mut secret)
+                    .map_err(|error| HostError::Engine(format!("no randomness for the host secret: {error}")))?;
                 host.insert(SECRET_KEY, &secret)?;
                 host.flush()?;
                 secret
             }
         };
-        Ok(Pseudonyms {
-            secret,
-            reverse: db.open_tree("refs")?,
-        })
+        Ok(Pseudonyms { secret, reverse: db.open_tree("refs")? })
     }
 
     /// The ref `plugin` sees for the household or device `id`, recorded for [`Self::resolve`].
@@ -75,10 +71,7 @@ impl Pseudonyms {
     /// The real id behind a ref `plugin` was given, if it was given one.
     pub fn resolve(&self, plugin: &str, reference: &str) -> Result<Option<String>, HostError> {
         let key = crate::capabilities::config::scoped_key(plugin, reference);
-        Ok(self
-            .reverse
-            .get(key)?
-            .map(|id| String::from_utf8_lossy(&id).into_owned()))
+        Ok(self.reverse.get(key)?.map(|id| String::from_utf8_lossy(&id).into_owned()))
     }
 
     fn compute(&self, plugin: &str, kind: RefKind, id: &str) -> String {
@@ -104,43 +97,23 @@ mod tests {
         let (first, second) = {
             let db = sled::open(dir.path()).unwrap();
             let refs = Pseudonyms::open(&db).unwrap();
-            let a = refs
-                .mint("com.a.plugin", RefKind::Household, "household-1")
-                .unwrap();
-            let b = refs
-                .mint("com.b.plugin", RefKind::Household, "household-1")
-                .unwrap();
+            let a = refs.mint("com.a.plugin", RefKind::Household, "household-1").unwrap();
+            let b = refs.mint("com.b.plugin", RefKind::Household, "household-1").unwrap();
             assert_ne!(a, b, "two plugins must not see the same ref");
             assert!(!a.contains("household-1"));
-            assert_eq!(
-                refs.resolve("com.a.plugin", &a).unwrap().as_deref(),
-                Some("household-1")
-            );
-            assert_eq!(
-                refs.resolve("com.b.plugin", &a).unwrap(),
-                None,
-                "a ref only resolves for its plugin"
-            );
-            assert_ne!(
-                refs.mint("com.a.plugin", RefKind::Device, "household-1")
-                    .unwrap(),
-                a
-            );
+            assert_eq!(refs.resolve("com.a.plugin", &a).unwrap().as_deref(), Some("household-1"));
+            assert_eq!(refs.resolve("com.b.plugin", &a).unwrap(), None, "a ref only resolves for its plugin");
+            assert_ne!(refs.mint("com.a.plugin", RefKind::Device, "household-1").unwrap(), a);
             db.flush().unwrap();
             (a, b)
         };
         let db = sled::open(dir.path()).unwrap();
         let refs = Pseudonyms::open(&db).unwrap();
         assert_eq!(
-            refs.mint("com.a.plugin", RefKind::Household, "household-1")
-                .unwrap(),
+            refs.mint("com.a.plugin", RefKind::Household, "household-1").unwrap(),
             first,
             "stable across restarts"
         );
-        assert_eq!(
-            refs.mint("com.b.plugin", RefKind::Household, "household-1")
-                .unwrap(),
-            second
-        );
+        assert_eq!(refs.mint("com.b.plugin", RefKind::Household, "household-1").unwrap(), second);
     }
 }

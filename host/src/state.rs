@@ -56,10 +56,7 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -78,10 +75,7 @@ impl HasData for Config {
 
 /// A linker with WASI, the baseline capabilities (log, config) and the granted ones.
 /// A plugin that imports a capability it was not granted fails to link at install.
-pub fn linker(
-    engine: &wasmtime::Engine,
-    grants: &Capabilities,
-) -> wasmtime::Result<Linker<PluginState>> {
+pub fn linker(engine: &wasmtime::Engine, grants: &Capabilities) -> wasmtime::Result<Linker<PluginState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     plugin::log::add_to_linker::<PluginState, Log>(&mut linker, |state| &mut state.log)?;

@@ -6,9 +6,7 @@
 //! instance is discarded, and the next call starts on a fresh one.
 
 use crate::CallError;
-use crate::bindings::{
-    Event, PartnerPlugin, PartnerPluginPre, PluginError, ServiceRequest, ServiceResponse,
-};
+use crate::bindings::{Event, PartnerPlugin, PartnerPluginPre, PluginError, ServiceRequest, ServiceResponse};
 use crate::limits::Limits;
 use crate::state::{Backends, PluginState};
 use std::sync::Arc;
@@ -33,20 +31,14 @@ impl PluginHandle {
     /// Delivers one event; returns when the plugin has handled it (and its writes are durable).
     pub async fn on_event(&self, event: Event) -> Result<(), CallError> {
         let (reply, answer) = oneshot::channel();
-        self.events
-            .send((event, reply))
-            .await
-            .map_err(|_| CallError::Stopped)?;
+        self.events.send((event, reply)).await.map_err(|_| CallError::Stopped)?;
         answer.await.unwrap_or(Err(CallError::Stopped))
     }
 
     /// Calls a service operation the plugin provides.
     pub async fn handle(&self, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
         let (reply, answer) = oneshot::channel();
-        self.services
-            .send((request, reply))
-            .await
-            .map_err(|_| CallError::Stopped)?;
+        self.services.send((request, reply)).await.map_err(|_| CallError::Stopped)?;
         answer.await.unwrap_or(Err(CallError::Stopped))
     }
 }
@@ -65,10 +57,7 @@ pub struct PluginRuntime {
 pub fn spawn(runtime: PluginRuntime) -> (PluginHandle, tokio::task::JoinHandle<()>) {
     let (events, event_lane) = mpsc::channel(LANE_CAPACITY);
     let (services, service_lane) = mpsc::channel(LANE_CAPACITY);
-    let worker = Worker {
-        runtime,
-        live: None,
-    };
+    let worker = Worker { runtime, live: None };
     let task = tokio::spawn(worker.run(event_lane, service_lane));
     (PluginHandle { events, services }, task)
 }
@@ -110,10 +99,7 @@ impl Worker {
         let timeout = self.runtime.limits.event_timeout;
         let live = self.instance().await?;
         let deadline = live.begin_call(timeout);
-        let call = live
-            .plugin
-            .hearth_plugin_handler()
-            .call_on_event(&mut live.store, event);
+        let call = live.plugin.hearth_plugin_handler().call_on_event(&mut live.store, event);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         self.settle(outcome, timeout).await
     }
@@ -122,10 +108,7 @@ impl Worker {
         let timeout = self.runtime.limits.service_timeout;
         let live = self.instance().await?;
         let deadline = live.begin_call(timeout);
-        let call = live
-            .plugin
-            .hearth_plugin_handler()
-            .call_handle(&mut live.store, request);
+        let call = live.plugin.hearth_plugin_handler().call_handle(&mut live.store, request);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         self.settle(outcome, timeout).await
     }
@@ -195,9 +178,7 @@ impl Worker {
                 if dirty && let Err(error) = self.runtime.backends.kv.flush().await {
                     tracing::error!(plugin = %self.runtime.id, %error, "kv flush failed");
                     self.live = None;
-                    return Err(CallError::Storage(
-                        "the plugin's writes could not be made durable".into(),
-                    ));
+                    return Err(CallError::Storage("the plugin's writes could not be made durable".into()));
                 }
                 return returned.map_err(CallError::Plugin);
             }
@@ -227,9 +208,7 @@ impl Live {
 /// Names why a call into the plugin failed.
 fn classify(store: &Store<PluginState>, error: &wasmtime::Error, timeout: Duration) -> CallError {
     if store.data().limiter.exceeded {
-        return CallError::MemoryExhausted {
-            limit_bytes: store.data().limiter.limit_bytes(),
-        };
+        return CallError::MemoryExhausted { limit_bytes: store.data().limiter.limit_bytes() };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::Timeout(timeout),

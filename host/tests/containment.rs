@@ -13,8 +13,7 @@ use support::*;
 const HOSTILE: &str = "test.hearth.hostile";
 
 async fn hostile(host: &Host, behaviour: &str) -> Result<ServiceResponse, CallError> {
-    host.call_service("hostile", behaviour, Caller::Operator, None, Vec::new())
-        .await
+    host.call_service("hostile", behaviour, Caller::Operator, None, Vec::new()).await
 }
 
 fn hostile_event(behaviour: &str) -> Event {
@@ -25,23 +24,15 @@ fn hostile_event(behaviour: &str) -> Event {
         time_ms: now_ms(),
         household: "household-a".into(),
         device: None,
-        body: EventBody::Other(OtherEvent {
-            topic,
-            json: "{}".into(),
-        }),
+        body: EventBody::Other(OtherEvent { topic, json: "{}".into() }),
     }
 }
 
 /// The hostile plugin answers again, and a well-behaved plugin was never disturbed.
 async fn assert_host_still_serves(host: &Host) {
-    let ok = hostile(host, "ok")
-        .await
-        .expect("a fresh instance serves the next call");
+    let ok = hostile(host, "ok").await.expect("a fresh instance serves the next call");
     assert_eq!(ok.output, b"ok");
-    assert_eq!(
-        ids(&suggest(host, "household-a").await["ready"]),
-        ["spinach-feta-omelette", "pancakes"]
-    );
+    assert_eq!(ids(&suggest(host, "household-a").await["ready"]), ["spinach-feta-omelette", "pancakes"]);
 }
 
 async fn host_with_both_plugins(dir: &std::path::Path) -> Host {
@@ -57,10 +48,7 @@ async fn a_panic_fails_only_that_call() {
     let dir = tempfile::tempdir().unwrap();
     let host = host_with_both_plugins(dir.path()).await;
     let result = hostile(&host, "trap").await;
-    assert!(
-        matches!(result, Err(CallError::Trap(ref message)) if message.contains("unreachable")),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(CallError::Trap(ref message)) if message.contains("unreachable")), "{result:?}");
     let result = host.deliver(HOSTILE, hostile_event("trap")).await;
     assert!(matches!(result, Err(CallError::Trap(_))), "{result:?}");
     assert_host_still_serves(&host).await;
@@ -73,24 +61,12 @@ async fn an_endless_loop_is_stopped_at_its_deadline() {
 
     let started = Instant::now();
     let result = hostile(&host, "loop").await;
-    assert_eq!(
-        result,
-        Err(CallError::Timeout(Duration::from_millis(500))),
-        "service calls get 500 ms"
-    );
+    assert_eq!(result, Err(CallError::Timeout(Duration::from_millis(500))), "service calls get 500 ms");
     // Generous bound: the point is that it ends, not how fast (benchmarks measure that).
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 
     let result = host.deliver(HOSTILE, hostile_event("loop")).await;
-    assert_eq!(
-        result,
-        Err(CallError::Timeout(Duration::from_millis(100))),
-        "events get 100 ms"
-    );
+    assert_eq!(result, Err(CallError::Timeout(Duration::from_millis(100))), "events get 100 ms");
     assert_host_still_serves(&host).await;
 }
 
@@ -116,19 +92,9 @@ async fn unbounded_memory_growth_hits_the_limit() {
     let host = host_with_both_plugins(dir.path()).await;
     let result = hostile(&host, "grow-memory").await;
     // hearth.toml of the fixture requests 16 MiB.
-    assert_eq!(
-        result,
-        Err(CallError::MemoryExhausted {
-            limit_bytes: 16 << 20
-        })
-    );
+    assert_eq!(result, Err(CallError::MemoryExhausted { limit_bytes: 16 << 20 }));
     let result = host.deliver(HOSTILE, hostile_event("grow-memory")).await;
-    assert_eq!(
-        result,
-        Err(CallError::MemoryExhausted {
-            limit_bytes: 16 << 20
-        })
-    );
+    assert_eq!(result, Err(CallError::MemoryExhausted { limit_bytes: 16 << 20 }));
     assert_host_still_serves(&host).await;
 }
 
@@ -146,12 +112,8 @@ async fn the_sandbox_has_no_files_environment_or_arguments() {
         other => panic!("reading /etc/passwd must fail inside the plugin, got {other:?}"),
     }
 
-    assert!(
-        std::env::vars().count() > 0,
-        "the test process has an environment to leak"
-    );
-    let seen: serde_json::Value =
-        serde_json::from_slice(&hostile(&host, "read-env").await.unwrap().output).unwrap();
+    assert!(std::env::vars().count() > 0, "the test process has an environment to leak");
+    let seen: serde_json::Value = serde_json::from_slice(&hostile(&host, "read-env").await.unwrap().output).unwrap();
     assert_eq!(seen, serde_json::json!({ "vars": [], "args": [] }));
     assert_host_still_serves(&host).await;
 }
@@ -163,11 +125,7 @@ async fn blocking_on_a_wasi_clock_ends_at_the_deadline() {
     let started = Instant::now();
     let result = hostile(&host, "sleep").await;
     assert_eq!(result, Err(CallError::Timeout(Duration::from_millis(500))));
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "a 10 s sleep must not run out, took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "a 10 s sleep must not run out, took {:?}", started.elapsed());
     assert_host_still_serves(&host).await;
 }
 
@@ -178,22 +136,13 @@ async fn a_failing_init_fails_the_call_that_needed_the_instance() {
     assert!(hostile(&host, "ok").await.is_ok());
     host.set_config(HOSTILE, "init", "trap").await.unwrap();
     // The live instance was initialised before; a trap discards it.
-    assert!(matches!(
-        hostile(&host, "trap").await,
-        Err(CallError::Trap(_))
-    ));
+    assert!(matches!(hostile(&host, "trap").await, Err(CallError::Trap(_))));
     let result = hostile(&host, "ok").await;
-    assert!(
-        matches!(result, Err(CallError::Start(ref message)) if message.contains("trapped")),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(CallError::Start(ref message)) if message.contains("trapped")), "{result:?}");
 
     host.set_config(HOSTILE, "init", "loop").await.unwrap();
     let result = hostile(&host, "ok").await;
-    assert!(
-        matches!(result, Err(CallError::Start(ref message)) if message.contains("timed out")),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(CallError::Start(ref message)) if message.contains("timed out")), "{result:?}");
 
     host.set_config(HOSTILE, "init", "ok").await.unwrap();
     assert_host_still_serves(&host).await;
@@ -220,23 +169,11 @@ async fn bad_components_are_refused_with_the_reason_and_nothing_is_stored() {
 
     // The smallest valid core module: header only.
     let message = refuse(b"\0asm\x01\0\0\0".to_vec()).await;
-    assert!(
-        message.contains("core WebAssembly module, not a component"),
-        "{message}"
-    );
+    assert!(message.contains("core WebAssembly module, not a component"), "{message}");
 
-    let message = refuse(hearth_test_components::read(
-        hearth_test_components::OTHER_WORLD,
-    ))
-    .await;
-    assert!(
-        message.contains("does not export hearth:plugin/handler@0.1.0"),
-        "{message}"
-    );
-    assert!(
-        message.contains("add"),
-        "the message lists what it does export: {message}"
-    );
+    let message = refuse(hearth_test_components::read(hearth_test_components::OTHER_WORLD)).await;
+    assert!(message.contains("does not export hearth:plugin/handler@0.1.0"), "{message}");
+    assert!(message.contains("add"), "the message lists what it does export: {message}");
 
     let mut truncated = hearth_test_components::read(hearth_test_components::RECIPE_SERVICE);
     truncated.truncate(truncated.len() / 2);
@@ -246,12 +183,7 @@ async fn bad_components_are_refused_with_the_reason_and_nothing_is_stored() {
     // A plugin that uses kv without requesting it does not link.
     let mut no_kv = manifest.clone();
     no_kv.capabilities.kv = false;
-    let result = host
-        .install(
-            no_kv,
-            hearth_test_components::read(hearth_test_components::RECIPE_SERVICE),
-        )
-        .await;
+    let result = host.install(no_kv, hearth_test_components::read(hearth_test_components::RECIPE_SERVICE)).await;
     assert!(
         matches!(result, Err(HostError::InvalidComponent(ref message)) if message.contains("kv capability")),
         "{result:?}"
@@ -260,8 +192,5 @@ async fn bad_components_are_refused_with_the_reason_and_nothing_is_stored() {
     assert!(host.plugins().is_empty());
     host.shutdown().await.unwrap();
     let host = open(dir.path()).await;
-    assert!(
-        host.plugins().is_empty(),
-        "refused installs leave nothing behind"
-    );
+    assert!(host.plugins().is_empty(), "refused installs leave nothing behind");
 }

@@ -19,20 +19,9 @@ async fn fridge_events_become_ranked_recipe_suggestions() {
     let answer = suggest(&host, "household-a").await;
     // The omelette uses the spinach that expires tomorrow, so it ranks first.
     assert_eq!(ids(&answer["ready"]), ["spinach-feta-omelette", "pancakes"]);
-    assert_eq!(
-        answer["ready"][0]["uses_expiring"],
-        serde_json::json!(["spinach"])
-    );
-    let french_toast = answer["near_misses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "french-toast")
-        .unwrap();
-    assert_eq!(
-        french_toast["missing"],
-        serde_json::json!([{ "item": "bread", "amount": 4, "unit": "pieces" }])
-    );
+    assert_eq!(answer["ready"][0]["uses_expiring"], serde_json::json!(["spinach"]));
+    let french_toast = answer["near_misses"].as_array().unwrap().iter().find(|r| r["id"] == "french-toast").unwrap();
+    assert_eq!(french_toast["missing"], serde_json::json!([{ "item": "bread", "amount": 4, "unit": "pieces" }]));
 
     // Another household's fridge is its own.
     let other = suggest(&host, "household-b").await;
@@ -40,50 +29,16 @@ async fn fridge_events_become_ranked_recipe_suggestions() {
 
     // A redelivered event (same id) is applied once: 6 eggs, then 2 taken out.
     let plugin = "com.example.recipe-service";
-    host.deliver(
-        plugin,
-        stocked(
-            "e1",
-            "household-a",
-            "egg",
-            6,
-            QuantityUnit::Pieces,
-            Some(10),
-        ),
-    )
-    .await
-    .unwrap();
+    host.deliver(plugin, stocked("e1", "household-a", "egg", 6, QuantityUnit::Pieces, Some(10))).await.unwrap();
     let mut taken = stocked("e8", "household-a", "egg", 2, QuantityUnit::Pieces, None);
     if let EventBody::FridgeInventory(change) = &mut taken.body {
         change.action = InventoryAction::Removed;
     }
     host.deliver(plugin, taken).await.unwrap();
-    host.deliver(
-        plugin,
-        stocked(
-            "e6",
-            "household-a",
-            "zucchini",
-            1,
-            QuantityUnit::Pieces,
-            None,
-        ),
-    )
-    .await
-    .unwrap();
-    host.deliver(
-        plugin,
-        stocked("e7", "household-a", "onion", 1, QuantityUnit::Pieces, None),
-    )
-    .await
-    .unwrap();
+    host.deliver(plugin, stocked("e6", "household-a", "zucchini", 1, QuantityUnit::Pieces, None)).await.unwrap();
+    host.deliver(plugin, stocked("e7", "household-a", "onion", 1, QuantityUnit::Pieces, None)).await.unwrap();
     let answer = suggest(&host, "household-a").await;
-    let frittata = answer["near_misses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "zucchini-frittata")
-        .unwrap();
+    let frittata = answer["near_misses"].as_array().unwrap().iter().find(|r| r["id"] == "zucchini-frittata").unwrap();
     // Had the redelivery counted, 10 eggs would leave only the parmesan missing.
     assert_eq!(
         frittata["missing"],
@@ -100,38 +55,19 @@ async fn service_errors_are_results_not_failures() {
     let host = open(dir.path()).await;
     install_recipe_service(&host).await;
 
-    let no_household = host
-        .call_service("recipes", "suggest", Caller::Operator, None, Vec::new())
-        .await;
+    let no_household = host.call_service("recipes", "suggest", Caller::Operator, None, Vec::new()).await;
     assert!(
         matches!(no_household, Err(CallError::Plugin(PluginError::InvalidInput(ref m))) if m.contains("needs a household")),
         "{no_household:?}"
     );
 
     let bad_json = host
-        .call_service(
-            "recipes",
-            "suggest",
-            Caller::Household("h".into()),
-            Some("h".into()),
-            b"{not json".to_vec(),
-        )
+        .call_service("recipes", "suggest", Caller::Household("h".into()), Some("h".into()), b"{not json".to_vec())
         .await;
-    assert!(
-        matches!(
-            bad_json,
-            Err(CallError::Plugin(PluginError::InvalidInput(_)))
-        ),
-        "{bad_json:?}"
-    );
+    assert!(matches!(bad_json, Err(CallError::Plugin(PluginError::InvalidInput(_)))), "{bad_json:?}");
 
-    let unknown = host
-        .call_service("recipes", "teleport", Caller::Operator, None, Vec::new())
-        .await;
-    assert_eq!(
-        unknown,
-        Err(CallError::NoProvider("recipes.teleport".into()))
-    );
+    let unknown = host.call_service("recipes", "teleport", Caller::Operator, None, Vec::new()).await;
+    assert_eq!(unknown, Err(CallError::NoProvider("recipes.teleport".into())));
 
     // A plugin error leaves the instance healthy.
     assert!(suggest(&host, "h").await["ready"].is_array());
@@ -151,16 +87,8 @@ async fn restart_keeps_plugins_and_state_without_recompiling() {
     let host = open(dir.path()).await;
     let stats = host.stats();
     assert_eq!(stats.plugins, 1);
-    assert_eq!(
-        (stats.compiles, stats.artifact_cache_hits),
-        (0, 1),
-        "the restart must load the cached artifact"
-    );
-    assert_eq!(
-        suggest(&host, "household-a").await,
-        before,
-        "kv state survives the restart"
-    );
+    assert_eq!((stats.compiles, stats.artifact_cache_hits), (0, 1), "the restart must load the cached artifact");
+    assert_eq!(suggest(&host, "household-a").await, before, "kv state survives the restart");
 
     // Installing the same bytes again is also a cache hit.
     install_recipe_service(&host).await;

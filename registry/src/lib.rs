@@ -6,6 +6,5 @@ mod manifest;
 pub mod topic;
 
 pub use manifest::{
-    Capabilities, Manifest, ManifestError, PluginInfo, RequestedLimits, SUPPORTED_APIS, Services,
-    Subscriptions,
+    Capabilities, Manifest, ManifestError, PluginInfo, RequestedLimits, SUPPORTED_APIS, Services, Subscriptions,
 };

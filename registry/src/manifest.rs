@@ -96,8 +96,7 @@ impl std::str::FromStr for Manifest {
     type Err = ManifestError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|error| ManifestError::Syntax(error.to_string()))?;
+        let manifest: Manifest = toml::from_str(text).map_err(|error| ManifestError::Syntax(error.to_string()))?;
         manifest.validate()?;
         Ok(manifest)
     }
@@ -116,10 +115,7 @@ impl Manifest {
         if !is_name(&self.plugin.publisher, 64) {
             return Err(invalid(
                 "plugin.publisher",
-                format!(
-                    "{:?} must be 1-64 of a-z, 0-9 and '-'",
-                    self.plugin.publisher
-                ),
+                format!("{:?} must be 1-64 of a-z, 0-9 and '-'", self.plugin.publisher),
             ));
         }
         if !SUPPORTED_APIS.contains(&self.plugin.api.as_str()) {
@@ -133,65 +129,42 @@ impl Manifest {
             ));
         }
         for pattern in &self.subscriptions.topics {
-            topic::validate_pattern(pattern)
-                .map_err(|reason| invalid("subscriptions.topics", reason))?;
+            topic::validate_pattern(pattern).map_err(|reason| invalid("subscriptions.topics", reason))?;
         }
-        for (field, names) in [
-            ("services.provides", &self.services.provides),
-            ("services.calls", &self.services.calls),
-        ] {
+        for (field, names) in [("services.provides", &self.services.provides), ("services.calls", &self.services.calls)]
+        {
             for name in names {
                 validate_operation(name).map_err(|reason| invalid(field, reason))?;
             }
         }
         for command in &self.capabilities.devices {
-            let valid = command
-                .split_once(':')
-                .is_some_and(|(kind, command)| is_name(kind, 64) && is_name(command, 64));
+            let valid =
+                command.split_once(':').is_some_and(|(kind, command)| is_name(kind, 64) && is_name(command, 64));
             if !valid {
-                return Err(invalid(
-                    "capabilities.devices",
-                    format!("{command:?} must be `device-kind:command`"),
-                ));
+                return Err(invalid("capabilities.devices", format!("{command:?} must be `device-kind:command`")));
             }
         }
         for destination in &self.capabilities.http {
             let valid = destination.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty()
-                    && !host.contains('/')
-                    && port.parse::<u16>().is_ok_and(|port| port != 0)
+                !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok_and(|port| port != 0)
             });
             if !valid {
-                return Err(invalid(
-                    "capabilities.http",
-                    format!("{destination:?} must be `host:port`"),
-                ));
+                return Err(invalid("capabilities.http", format!("{destination:?} must be `host:port`")));
             }
         }
         let limits = &self.limits;
         check_range("limits.memory_mb", limits.memory_mb, 1, 4096)?;
         check_range("limits.timeout_ms", limits.timeout_ms, 1, 60_000)?;
-        check_range(
-            "limits.service_timeout_ms",
-            limits.service_timeout_ms,
-            1,
-            60_000,
-        )?;
+        check_range("limits.service_timeout_ms", limits.service_timeout_ms, 1, 60_000)?;
         Ok(())
     }
 }
 
-fn check_range(
-    field: &'static str,
-    value: Option<u32>,
-    min: u32,
-    max: u32,
-) -> Result<(), ManifestError> {
+fn check_range(field: &'static str, value: Option<u32>, min: u32, max: u32) -> Result<(), ManifestError> {
     match value {
-        Some(value) if !(min..=max).contains(&value) => Err(ManifestError::Invalid {
-            field,
-            reason: format!("{value} is outside {min}..={max}"),
-        }),
+        Some(value) if !(min..=max).contains(&value) => {
+            Err(ManifestError::Invalid { field, reason: format!("{value} is outside {min}..={max}") })
+        }
         _ => Ok(()),
     }
 }
@@ -201,9 +174,7 @@ fn is_name(name: &str, max_len: usize) -> bool {
         && name.len() <= max_len
         && !name.starts_with('-')
         && !name.ends_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn validate_plugin_id(id: &str) -> Result<(), String> {
@@ -219,9 +190,7 @@ fn validate_plugin_id(id: &str) -> Result<(), String> {
 fn validate_operation(name: &str) -> Result<(), String> {
     match name.split_once('.') {
         Some((service, operation)) if is_name(service, 64) && is_name(operation, 64) => Ok(()),
-        _ => Err(format!(
-            "{name:?} must be `service.operation`, e.g. `recipes.suggest`"
-        )),
+        _ => Err(format!("{name:?} must be `service.operation`, e.g. `recipes.suggest`")),
     }
 }
 
@@ -274,59 +243,23 @@ timeout_ms = 100
 
     #[test]
     fn each_invalid_field_is_named() {
-        assert_eq!(
-            field_of(with("com.clearflow.water-filter", "waterfilter")),
-            "plugin.id"
-        );
-        assert_eq!(
-            field_of(with("com.clearflow.water-filter", "Com.X.Y")),
-            "plugin.id"
-        );
-        assert_eq!(
-            field_of(with("\"clearflow\"", "\"Clear Flow\"")),
-            "plugin.publisher"
-        );
-        assert_eq!(
-            field_of(with("api = \"0.1\"", "api = \"9.0\"")),
-            "plugin.api"
-        );
-        assert_eq!(
-            field_of(with("appliance.water-purifier.>", "appliance.>.x")),
-            "subscriptions.topics"
-        );
-        assert_eq!(
-            field_of(with("\"water.filter-advice\"", "\"advice\"")),
-            "services.provides"
-        );
-        assert_eq!(
-            field_of(with("air-conditioner:set-temperature", "set-temperature")),
-            "capabilities.devices"
-        );
-        assert_eq!(
-            field_of(with("api.clearflow.example:443", "https://x/y")),
-            "capabilities.http"
-        );
-        assert_eq!(
-            field_of(with("memory_mb = 32", "memory_mb = 0")),
-            "limits.memory_mb"
-        );
-        assert_eq!(
-            field_of(with("timeout_ms = 100", "timeout_ms = 600000")),
-            "limits.timeout_ms"
-        );
+        assert_eq!(field_of(with("com.clearflow.water-filter", "waterfilter")), "plugin.id");
+        assert_eq!(field_of(with("com.clearflow.water-filter", "Com.X.Y")), "plugin.id");
+        assert_eq!(field_of(with("\"clearflow\"", "\"Clear Flow\"")), "plugin.publisher");
+        assert_eq!(field_of(with("api = \"0.1\"", "api = \"9.0\"")), "plugin.api");
+        assert_eq!(field_of(with("appliance.water-purifier.>", "appliance.>.x")), "subscriptions.topics");
+        assert_eq!(field_of(with("\"water.filter-advice\"", "\"advice\"")), "services.provides");
+        assert_eq!(field_of(with("air-conditioner:set-temperature", "set-temperature")), "capabilities.devices");
+        assert_eq!(field_of(with("api.clearflow.example:443", "https://x/y")), "capabilities.http");
+        assert_eq!(field_of(with("memory_mb = 32", "memory_mb = 0")), "limits.memory_mb");
+        assert_eq!(field_of(with("timeout_ms = 100", "timeout_ms = 600000")), "limits.timeout_ms");
     }
 
     #[test]
     fn syntax_errors_and_unknown_fields_are_refused() {
-        assert!(matches!(
-            with("[limits]", "[limits"),
-            Err(ManifestError::Syntax(_))
-        ));
+        assert!(matches!(with("[limits]", "[limits"), Err(ManifestError::Syntax(_))));
         let error = with("kv = true", "kv = true\nfilesystem = true").unwrap_err();
         assert!(error.to_string().contains("filesystem"), "{error}");
-        assert!(matches!(
-            with("version = \"1.4.0\"", "version = \"1.4\""),
-            Err(ManifestError::Syntax(_))
-        ));
+        assert!(matches!(with("version = \"1.4.0\"", "version = \"1.4\""), Err(ManifestError::Syntax(_))));
     }
 }

@@ -31,12 +31,10 @@ fn validate(subject: &str, wildcards: bool) -> Result<(), String> {
             }
             "*" | ">" => {}
             token => {
-                if let Some(bad) = token.chars().find(|c| {
-                    !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_')
-                }) {
-                    return Err(format!(
-                        "topic {subject:?} contains {bad:?}; tokens use a-z, 0-9, '-' and '_'"
-                    ));
+                if let Some(bad) =
+                    token.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+                {
+                    return Err(format!("topic {subject:?} contains {bad:?}; tokens use a-z, 0-9, '-' and '_'"));
                 }
             }
         }
@@ -66,21 +64,13 @@ mod tests {
     #[test]
     fn matching_table() {
         let table = [
-            (
-                "appliance.fridge.inventory",
-                "appliance.fridge.inventory",
-                true,
-            ),
+            ("appliance.fridge.inventory", "appliance.fridge.inventory", true),
             ("appliance.fridge.inventory", "appliance.fridge.door", false),
             ("appliance.*.inventory", "appliance.fridge.inventory", true),
             ("appliance.*", "appliance.fridge.inventory", false),
             ("appliance.>", "appliance.fridge.inventory", true),
             ("appliance.>", "appliance", false),
-            (
-                "appliance.water-purifier.>",
-                "appliance.water-purifier.telemetry",
-                true,
-            ),
+            ("appliance.water-purifier.>", "appliance.water-purifier.telemetry", true),
             ("appliance.water-purifier.>", "appliance.oven.state", false),
             (">", "anything.at.all", true),
             ("a.b", "a.b.c", false),
@@ -94,26 +84,10 @@ mod tests {
     fn syntax_errors_are_explained() {
         assert!(validate_pattern("appliance.>").is_ok());
         assert!(validate_pattern("appliance.*.state").is_ok());
-        assert!(
-            validate_pattern("appliance.>.state")
-                .unwrap_err()
-                .contains("last token")
-        );
-        assert!(
-            validate_pattern("appliance..state")
-                .unwrap_err()
-                .contains("empty token")
-        );
-        assert!(
-            validate_pattern("Appliance.state")
-                .unwrap_err()
-                .contains("'A'")
-        );
-        assert!(
-            validate_topic("appliance.*")
-                .unwrap_err()
-                .contains("wildcards")
-        );
+        assert!(validate_pattern("appliance.>.state").unwrap_err().contains("last token"));
+        assert!(validate_pattern("appliance..state").unwrap_err().contains("empty token"));
+        assert!(validate_pattern("Appliance.state").unwrap_err().contains("'A'"));
+        assert!(validate_topic("appliance.*").unwrap_err().contains("wildcards"));
         assert!(validate_topic("").is_err());
     }
 }

@@ -17,18 +17,15 @@ pub fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>> {
     match wit::get(key)? {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
-            PluginError::Internal(format!(
-                "kv value under {key:?} is not the expected type: {error}"
-            ))
+            PluginError::Internal(format!("kv value under {key:?} is not the expected type: {error}"))
         }),
     }
 }
 
 /// Stores `value` as JSON under `key`.
 pub fn set<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(|error| {
-        PluginError::Internal(format!("encoding kv value for {key:?}: {error}"))
-    })?;
+    let bytes = serde_json::to_vec(value)
+        .map_err(|error| PluginError::Internal(format!("encoding kv value for {key:?}: {error}")))?;
     Ok(wit::set(key, &bytes)?)
 }
 
@@ -55,15 +52,9 @@ pub fn list_keys(prefix: &str) -> Result<Vec<String>, KvError> {
 impl From<KvError> for PluginError {
     fn from(error: KvError) -> Self {
         match error {
-            KvError::InvalidKey(message) => {
-                PluginError::Internal(format!("kv: invalid key: {message}"))
-            }
-            KvError::ValueTooLarge(message) => {
-                PluginError::Internal(format!("kv: value too large: {message}"))
-            }
-            KvError::QuotaExceeded(message) => {
-                PluginError::Unavailable(format!("kv: quota exceeded: {message}"))
-            }
+            KvError::InvalidKey(message) => PluginError::Internal(format!("kv: invalid key: {message}")),
+            KvError::ValueTooLarge(message) => PluginError::Internal(format!("kv: value too large: {message}")),
+            KvError::QuotaExceeded(message) => PluginError::Unavailable(format!("kv: quota exceeded: {message}")),
             KvError::Unavailable(message) => PluginError::Unavailable(format!("kv: {message}")),
         }
     }

@@ -58,11 +58,10 @@ pub mod log;
 mod service;
 
 pub use bindings::hearth::plugin::types::{
-    AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DeviceRef, DoorState, Event,
-    EventBody, FilterStatus, InventoryAction, InventoryChange, OperationalState, OrderConfirmation,
-    OtherEvent, OvenMode, OvenState, PluginError, ProgramFinished, PurifierFault,
-    PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit, ServiceRequest, ServiceResponse,
-    UserRef,
+    AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DeviceRef, DoorState, Event, EventBody, FilterStatus,
+    InventoryAction, InventoryChange, OperationalState, OrderConfirmation, OtherEvent, OvenMode, OvenState,
+    PluginError, ProgramFinished, PurifierFault, PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit,
+    ServiceRequest, ServiceResponse, UserRef,
 };
 
 /// The result type of plugin entry points and SDK helpers.
@@ -115,17 +114,11 @@ macro_rules! register_plugin {
                 }
 
                 fn on_event(event: $crate::Event) -> $crate::Result<()> {
-                    $crate::__private::with_plugin(&INSTANCE, |plugin| {
-                        $crate::Plugin::on_event(plugin, event)
-                    })
+                    $crate::__private::with_plugin(&INSTANCE, |plugin| $crate::Plugin::on_event(plugin, event))
                 }
 
-                fn handle(
-                    request: $crate::ServiceRequest,
-                ) -> $crate::Result<$crate::ServiceResponse> {
-                    $crate::__private::with_plugin(&INSTANCE, |plugin| {
-                        $crate::Plugin::handle(plugin, request)
-                    })
+                fn handle(request: $crate::ServiceRequest) -> $crate::Result<$crate::ServiceResponse> {
+                    $crate::__private::with_plugin(&INSTANCE, |plugin| $crate::Plugin::handle(plugin, request))
                 }
             }
 
@@ -179,9 +172,7 @@ pub mod __private {
         }
         instance.with(|cell| match cell.borrow_mut().as_mut() {
             Some(plugin) => call(plugin),
-            None => Err(crate::PluginError::Internal(
-                "plugin instance missing after init".to_owned(),
-            )),
+            None => Err(crate::PluginError::Internal("plugin instance missing after init".to_owned())),
         })
     }
 }

@@ -8,28 +8,18 @@ impl ServiceRequest {
     /// The request body decoded from JSON. An empty body decodes as JSON `null`, so
     /// request types whose fields all have defaults accept it.
     pub fn input_json<T: DeserializeOwned>(&self) -> Result<T> {
-        let input: &[u8] = if self.input.is_empty() {
-            b"null"
-        } else {
-            &self.input
-        };
+        let input: &[u8] = if self.input.is_empty() { b"null" } else { &self.input };
         serde_json::from_slice(input).map_err(|error| {
-            PluginError::InvalidInput(format!(
-                "{}.{}: request body: {error}",
-                self.service, self.operation
-            ))
+            PluginError::InvalidInput(format!("{}.{}: request body: {error}", self.service, self.operation))
         })
     }
 
     /// The household the call is made for, or an `invalid-input` error naming the
     /// operation that needs one.
     pub fn require_household(&self) -> Result<&UserRef> {
-        self.household.as_ref().ok_or_else(|| {
-            PluginError::InvalidInput(format!(
-                "{}.{} needs a household",
-                self.service, self.operation
-            ))
-        })
+        self.household
+            .as_ref()
+            .ok_or_else(|| PluginError::InvalidInput(format!("{}.{} needs a household", self.service, self.operation)))
     }
 }
 

@@ -10,44 +10,22 @@ use std::process::Command;
 
 /// (package, constant name, manifest of the package's plugin, relative to the workspace)
 const COMPONENTS: &[(&str, &str, Option<&str>)] = &[
-    (
-        "recipe-service",
-        "RECIPE_SERVICE",
-        Some("example-plugins/recipe-service/hearth.toml"),
-    ),
-    (
-        "hostile-plugin",
-        "HOSTILE_PLUGIN",
-        Some("tests/fixtures/hostile/hearth.toml"),
-    ),
-    (
-        "recorder-plugin",
-        "RECORDER_PLUGIN",
-        Some("tests/fixtures/recorder/hearth.toml"),
-    ),
+    ("recipe-service", "RECIPE_SERVICE", Some("example-plugins/recipe-service/hearth.toml")),
+    ("hostile-plugin", "HOSTILE_PLUGIN", Some("tests/fixtures/hostile/hearth.toml")),
+    ("recorder-plugin", "RECORDER_PLUGIN", Some("tests/fixtures/recorder/hearth.toml")),
     ("other-world", "OTHER_WORLD", None),
 ];
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root");
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir.join("../..").canonicalize().expect("workspace root");
     let target_dir = workspace.join("target/plugins");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
 
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--target-dir",
-        ])
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
         .arg(&target_dir)
         // Plugins are shipped, not debugged in place: keep them small.
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
@@ -59,9 +37,7 @@ fn main() {
     for (package, _, _) in COMPONENTS {
         command.args(["--package", package]);
     }
-    let status = command
-        .status()
-        .expect("running cargo for the wasm components");
+    let status = command.status().expect("running cargo for the wasm components");
     assert!(
         status.success(),
         "building the plugin components failed; is the target installed? \
@@ -75,21 +51,11 @@ fn main() {
         let wasm = release.join(format!("{artifact}.wasm"));
         assert!(wasm.exists(), "{} was not built", wasm.display());
         writeln!(constants, "/// `{package}` built for wasm32-wasip2.").unwrap();
-        writeln!(
-            constants,
-            "pub const {constant}: &str = {:?};",
-            wasm.display().to_string()
-        )
-        .unwrap();
+        writeln!(constants, "pub const {constant}: &str = {:?};", wasm.display().to_string()).unwrap();
         if let Some(manifest) = manifest {
             writeln!(constants, "/// The hearth.toml of `{package}`.").unwrap();
             let path = workspace.join(manifest);
-            writeln!(
-                constants,
-                "pub const {constant}_MANIFEST: &str = {:?};",
-                path.display().to_string()
-            )
-            .unwrap();
+            writeln!(constants, "pub const {constant}_MANIFEST: &str = {:?};", path.display().to_string()).unwrap();
             println!("cargo:rerun-if-changed={}", path.display());
         }
         for dependency in dep_info(&release.join(format!("{artifact}.d"))) {

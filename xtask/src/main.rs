@@ -30,45 +30,17 @@ fn main() -> anyhow::Result<()> {
         "demo" => {
             setup()?;
             build_plugins()?;
-            run(
-                "cargo",
-                &[
-                    "run",
-                    "--release",
-                    "--quiet",
-                    "--package",
-                    "hearth-host",
-                    "--bin",
-                    "hearth",
-                    "--",
-                    "demo",
-                ],
-            )
+            run("cargo", &["run", "--release", "--quiet", "--package", "hearth-host", "--bin", "hearth", "--", "demo"])
         }
         "test" => {
             setup()?;
             run("cargo", &["fmt", "--all", "--check"])?;
-            run(
-                "cargo",
-                &[
-                    "clippy",
-                    "--release",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
-            )?;
+            run("cargo", &["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
             run("cargo", &["test", "--release", "--workspace"])
         }
         _ => {
             eprint!("{USAGE}");
-            if command.is_empty() || command == "help" {
-                Ok(())
-            } else {
-                bail!("unknown command {command:?}")
-            }
+            if command.is_empty() || command == "help" { Ok(()) } else { bail!("unknown command {command:?}") }
         }
     }
 }
@@ -80,24 +52,14 @@ fn setup() -> anyhow::Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("running rustup: is the Rust toolchain installed with rustup?")?;
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|line| line.trim() == WASM_TARGET)
-    {
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == WASM_TARGET) {
         return Ok(());
     }
     run("rustup", &["target", "add", WASM_TARGET])
 }
 
 fn build_plugins() -> anyhow::Result<()> {
-    let mut args = vec![
-        "build",
-        "--release",
-        "--target",
-        WASM_TARGET,
-        "--target-dir",
-        PLUGIN_TARGET_DIR,
-    ];
+    let mut args = vec!["build", "--release", "--target", WASM_TARGET, "--target-dir", PLUGIN_TARGET_DIR];
     for plugin in EXAMPLE_PLUGINS {
         args.extend(["--package", plugin]);
     }
@@ -115,10 +77,7 @@ fn build_plugins() -> anyhow::Result<()> {
 
 fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .with_context(|| format!("running {program}"))?;
+    let status = Command::new(program).args(args).status().with_context(|| format!("running {program}"))?;
     if !status.success() {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
@@ -127,8 +86,5 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .context("xtask has no parent directory")
+    xtask_dir.parent().map(Path::to_path_buf).context("xtask has no parent directory")
 }

@@ -58,19 +58,11 @@ impl Inventory {
         let best_before_day = change.best_before.as_ref().map(days_since_epoch);
         match change.action {
             InventoryAction::Added => {
-                let stock = self.items.entry(item).or_insert(Stock {
-                    amount: 0,
-                    unit,
-                    best_before_day,
-                });
+                let stock = self.items.entry(item).or_insert(Stock { amount: 0, unit, best_before_day });
                 if stock.unit != unit {
                     // A fridge that switches units for an item (scale vs camera count)
                     // cannot be reconciled; trust the newest reading.
-                    *stock = Stock {
-                        amount: 0,
-                        unit,
-                        best_before_day,
-                    };
+                    *stock = Stock { amount: 0, unit, best_before_day };
                 }
                 stock.amount = stock.amount.saturating_add(amount);
                 stock.best_before_day = earliest(stock.best_before_day, best_before_day);
@@ -87,14 +79,7 @@ impl Inventory {
                 if amount == 0 {
                     self.items.remove(&item);
                 } else {
-                    self.items.insert(
-                        item,
-                        Stock {
-                            amount,
-                            unit,
-                            best_before_day,
-                        },
-                    );
+                    self.items.insert(item, Stock { amount, unit, best_before_day });
                 }
             }
         }
@@ -125,69 +110,26 @@ mod tests {
     use super::*;
     use hearth_sdk::Quantity;
 
-    fn change(
-        item: &str,
-        action: InventoryAction,
-        amount: u32,
-        unit: QuantityUnit,
-    ) -> InventoryChange {
-        InventoryChange {
-            item: item.into(),
-            action,
-            quantity: Quantity { amount, unit },
-            best_before: None,
-        }
+    fn change(item: &str, action: InventoryAction, amount: u32, unit: QuantityUnit) -> InventoryChange {
+        InventoryChange { item: item.into(), action, quantity: Quantity { amount, unit }, best_before: None }
     }
 
     #[test]
     fn dates_count_days_from_the_epoch() {
-        assert_eq!(
-            days_since_epoch(&Date {
-                year: 1970,
-                month: 1,
-                day: 1
-            }),
-            0
-        );
-        assert_eq!(
-            days_since_epoch(&Date {
-                year: 2000,
-                month: 3,
-                day: 1
-            }),
-            11_017
-        );
-        assert_eq!(
-            days_since_epoch(&Date {
-                year: 2026,
-                month: 11,
-                day: 24
-            }),
-            20_781
-        );
+        assert_eq!(days_since_epoch(&Date { year: 1970, month: 1, day: 1 }), 0);
+        assert_eq!(days_since_epoch(&Date { year: 2000, month: 3, day: 1 }), 11_017);
+        assert_eq!(days_since_epoch(&Date { year: 2026, month: 11, day: 24 }), 20_781);
     }
 
     #[test]
     fn added_removed_and_counted_update_stock() {
         let mut inventory = Inventory::default();
-        assert!(inventory.apply(
-            "1",
-            &change("Egg", InventoryAction::Added, 6, QuantityUnit::Pieces)
-        ));
-        assert!(inventory.apply(
-            "2",
-            &change("egg", InventoryAction::Removed, 2, QuantityUnit::Pieces)
-        ));
+        assert!(inventory.apply("1", &change("Egg", InventoryAction::Added, 6, QuantityUnit::Pieces)));
+        assert!(inventory.apply("2", &change("egg", InventoryAction::Removed, 2, QuantityUnit::Pieces)));
         assert_eq!(inventory.items["egg"].amount, 4);
-        assert!(inventory.apply(
-            "3",
-            &change("egg", InventoryAction::Counted, 10, QuantityUnit::Pieces)
-        ));
+        assert!(inventory.apply("3", &change("egg", InventoryAction::Counted, 10, QuantityUnit::Pieces)));
         assert_eq!(inventory.items["egg"].amount, 10);
-        assert!(inventory.apply(
-            "4",
-            &change("egg", InventoryAction::Removed, 11, QuantityUnit::Pieces)
-        ));
+        assert!(inventory.apply("4", &change("egg", InventoryAction::Removed, 11, QuantityUnit::Pieces)));
         assert!(!inventory.items.contains_key("egg"));
     }
 
@@ -203,32 +145,15 @@ mod tests {
     #[test]
     fn earliest_best_before_is_kept() {
         let mut inventory = Inventory::default();
-        let mut first = change(
-            "milk",
-            InventoryAction::Added,
-            1000,
-            QuantityUnit::Millilitres,
-        );
-        first.best_before = Some(Date {
-            year: 2026,
-            month: 12,
-            day: 3,
-        });
+        let mut first = change("milk", InventoryAction::Added, 1000, QuantityUnit::Millilitres);
+        first.best_before = Some(Date { year: 2026, month: 12, day: 3 });
         let mut second = first.clone();
-        second.best_before = Some(Date {
-            year: 2026,
-            month: 11,
-            day: 28,
-        });
+        second.best_before = Some(Date { year: 2026, month: 11, day: 28 });
         inventory.apply("a", &first);
         inventory.apply("b", &second);
         assert_eq!(
             inventory.items["milk"].best_before_day,
-            Some(days_since_epoch(&Date {
-                year: 2026,
-                month: 11,
-                day: 28
-            }))
+            Some(days_since_epoch(&Date { year: 2026, month: 11, day: 28 }))
         );
         assert_eq!(inventory.items["milk"].amount, 2000);
     }

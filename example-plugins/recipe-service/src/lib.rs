@@ -42,9 +42,7 @@ impl Plugin for RecipeService {
                 let inventory: Inventory = kv::get(&inventory_key(household))?.unwrap_or_default();
                 ServiceResponse::json(&suggest::suggest(&inventory, &input, today()?))
             }
-            (service, operation) => Err(PluginError::NotFound(format!(
-                "no operation {service}.{operation}"
-            ))),
+            (service, operation) => Err(PluginError::NotFound(format!("no operation {service}.{operation}"))),
         }
     }
 }

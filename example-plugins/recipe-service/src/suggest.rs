@@ -18,10 +18,7 @@ pub struct SuggestRequest {
 
 impl Default for SuggestRequest {
     fn default() -> Self {
-        SuggestRequest {
-            limit: 5,
-            max_missing: 2,
-        }
+        SuggestRequest { limit: 5, max_missing: 2 }
     }
 }
 
@@ -65,11 +62,7 @@ pub fn suggest(inventory: &Inventory, request: &SuggestRequest, today: i64) -> S
     }
     // Cooking what is about to expire first wastes least; then the quickest dish.
     ready.sort_by(|a, b| {
-        b.uses_expiring
-            .len()
-            .cmp(&a.uses_expiring.len())
-            .then(a.minutes.cmp(&b.minutes))
-            .then(a.name.cmp(&b.name))
+        b.uses_expiring.len().cmp(&a.uses_expiring.len()).then(a.minutes.cmp(&b.minutes)).then(a.name.cmp(&b.name))
     });
     near_misses.sort_by(|a, b| {
         a.missing
@@ -88,10 +81,7 @@ fn evaluate(recipe: &Recipe, inventory: &Inventory, today: i64) -> Suggestion {
     let mut uses_expiring = Vec::new();
     let mut missing = Vec::new();
     for ingredient in recipe.ingredients {
-        let have = inventory
-            .items
-            .get(ingredient.item)
-            .filter(|stock| stock.unit == ingredient.unit);
+        let have = inventory.items.get(ingredient.item).filter(|stock| stock.unit == ingredient.unit);
         let have_amount = have.map_or(0, |stock| stock.amount);
         if have_amount < ingredient.amount {
             missing.push(Missing {
@@ -99,10 +89,7 @@ fn evaluate(recipe: &Recipe, inventory: &Inventory, today: i64) -> Suggestion {
                 amount: ingredient.amount - have_amount,
                 unit: ingredient.unit,
             });
-        } else if have
-            .and_then(|stock| stock.best_before_day)
-            .is_some_and(|day| day - today <= EXPIRING_WITHIN_DAYS)
-        {
+        } else if have.and_then(|stock| stock.best_before_day).is_some_and(|day| day - today <= EXPIRING_WITHIN_DAYS) {
             uses_expiring.push(ingredient.item.to_owned());
         }
     }
@@ -125,14 +112,9 @@ mod tests {
     fn stock(items: &[(&str, u32, Unit, Option<i64>)]) -> Inventory {
         let mut inventory = Inventory::default();
         for (item, amount, unit, best_before_day) in items {
-            inventory.items.insert(
-                (*item).to_owned(),
-                Stock {
-                    amount: *amount,
-                    unit: *unit,
-                    best_before_day: *best_before_day,
-                },
-            );
+            inventory
+                .items
+                .insert((*item).to_owned(), Stock { amount: *amount, unit: *unit, best_before_day: *best_before_day });
         }
         inventory
     }
@@ -169,49 +151,23 @@ mod tests {
             ("bacon", 100, Unit::Grams, None),
         ]);
         let suggestions = suggest(&inventory, &SuggestRequest::default(), TODAY);
-        assert_eq!(
-            ids(&suggestions.ready),
-            ["spinach-feta-omelette", "pancakes"]
-        );
+        assert_eq!(ids(&suggestions.ready), ["spinach-feta-omelette", "pancakes"]);
         assert_eq!(suggestions.ready[0].uses_expiring, ["spinach"]);
-        let carbonara = suggestions
-            .near_misses
-            .iter()
-            .find(|s| s.id == "spaghetti-carbonara")
-            .expect("carbonara");
+        let carbonara = suggestions.near_misses.iter().find(|s| s.id == "spaghetti-carbonara").expect("carbonara");
         assert_eq!(
             carbonara.missing,
             [
-                Missing {
-                    item: "bacon".into(),
-                    amount: 50,
-                    unit: Unit::Grams
-                },
-                Missing {
-                    item: "parmesan".into(),
-                    amount: 50,
-                    unit: Unit::Grams
-                },
+                Missing { item: "bacon".into(), amount: 50, unit: Unit::Grams },
+                Missing { item: "parmesan".into(), amount: 50, unit: Unit::Grams },
             ]
         );
-        assert!(
-            suggestions
-                .near_misses
-                .windows(2)
-                .all(|w| w[0].missing.len() <= w[1].missing.len())
-        );
+        assert!(suggestions.near_misses.windows(2).all(|w| w[0].missing.len() <= w[1].missing.len()));
     }
 
     #[test]
     fn limit_and_max_missing_are_respected() {
-        let inventory = stock(&[
-            ("egg", 12, Unit::Pieces, None),
-            ("tomato", 1000, Unit::Grams, None),
-        ]);
-        let request = SuggestRequest {
-            limit: 2,
-            max_missing: 1,
-        };
+        let inventory = stock(&[("egg", 12, Unit::Pieces, None), ("tomato", 1000, Unit::Grams, None)]);
+        let request = SuggestRequest { limit: 2, max_missing: 1 };
         let suggestions = suggest(&inventory, &request, TODAY);
         assert!(suggestions.near_misses.len() <= 2);
         assert!(suggestions.near_misses.iter().all(|s| s.missing.len() == 1));

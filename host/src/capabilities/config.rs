@@ -29,8 +29,7 @@ impl ConfigStore for SledConfig {
     }
 
     fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), sled::Error> {
-        self.tree
-            .insert(scoped_key(plugin, key), value.as_bytes())?;
+        self.tree.insert(scoped_key(plugin, key), value.as_bytes())?;
         Ok(())
     }
 }
@@ -58,8 +57,6 @@ impl ConfigCtx {
 
 impl Host for ConfigCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.store
-            .get(&self.plugin, &key)
-            .map_err(|error| wasmtime::format_err!("config store failed: {error}"))
+        self.store.get(&self.plugin, &key).map_err(|error| wasmtime::format_err!("config store failed: {error}"))
     }
 }

@@ -39,10 +39,7 @@ impl SledKv {
 
 impl KvStore for SledKv {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, sled::Error> {
-        Ok(self
-            .tree
-            .get(scoped_key(plugin, key))?
-            .map(|value| value.to_vec()))
+        Ok(self.tree.get(scoped_key(plugin, key))?.map(|value| value.to_vec()))
     }
 
     fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), sled::Error> {
@@ -79,20 +76,13 @@ pub struct KvCtx {
 
 impl KvCtx {
     pub fn new(plugin: Arc<str>, store: Arc<dyn KvStore>) -> Self {
-        KvCtx {
-            plugin,
-            store,
-            dirty: false,
-        }
+        KvCtx { plugin, store, dirty: false }
     }
 }
 
 fn check_key(key: &str) -> Result<(), KvError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(KvError::InvalidKey(format!(
-            "keys must be 1 to {MAX_KEY_BYTES} bytes, got {}",
-            key.len()
-        )));
+        return Err(KvError::InvalidKey(format!("keys must be 1 to {MAX_KEY_BYTES} bytes, got {}", key.len())));
     }
     Ok(())
 }
@@ -118,10 +108,7 @@ impl Host for KvCtx {
             ))));
         }
         self.dirty = true;
-        Ok(self
-            .store
-            .set(&self.plugin, &key, &value)
-            .map_err(unavailable))
+        Ok(self.store.set(&self.plugin, &key, &value).map_err(unavailable))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
@@ -133,9 +120,6 @@ impl Host for KvCtx {
     }
 
     fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, KvError>> {
-        Ok(self
-            .store
-            .list_keys(&self.plugin, &prefix)
-            .map_err(unavailable))
+        Ok(self.store.list_keys(&self.plugin, &prefix).map_err(unavailable))
     }
 }

@@ -62,17 +62,11 @@ pub struct GuestOutput {
 
 impl GuestOutput {
     pub fn stdout(plugin: Arc<str>) -> Self {
-        GuestOutput {
-            plugin,
-            level: Level::Info,
-        }
+        GuestOutput { plugin, level: Level::Info }
     }
 
     pub fn stderr(plugin: Arc<str>) -> Self {
-        GuestOutput {
-            plugin,
-            level: Level::Warn,
-        }
+        GuestOutput { plugin, level: Level::Warn }
     }
 }
 
@@ -84,10 +78,7 @@ impl IsTerminal for GuestOutput {
 
 impl StdoutStream for GuestOutput {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LineWriter {
-            output: self.clone(),
-            line: Vec::new(),
-        })
+        Box::new(LineWriter { output: self.clone(), line: Vec::new() })
     }
 }
 
@@ -99,21 +90,13 @@ struct LineWriter {
 impl LineWriter {
     fn emit_line(&mut self) {
         let text = String::from_utf8_lossy(&self.line);
-        emit(
-            &self.output.plugin,
-            self.output.level,
-            truncate(text.trim_end()),
-        );
+        emit(&self.output.plugin, self.output.level, truncate(text.trim_end()));
         self.line.clear();
     }
 }
 
 impl AsyncWrite for LineWriter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        bytes: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         for &byte in bytes {
             if byte == b'\n' {
                 self.emit_line();

@@ -34,45 +34,27 @@ pub const TOPICS: &[&str] = &[
 pub fn parse_body(topic: &str, body: serde_json::Value) -> Result<wit::EventBody, String> {
     hearth_registry::topic::validate_topic(topic)?;
     match topic {
-        "appliance.fridge.inventory" => parse::<InventoryChange>(body)?
-            .into_wit()
-            .map(wit::EventBody::FridgeInventory),
-        "appliance.fridge.door" => Ok(wit::EventBody::FridgeDoor(
-            parse::<FridgeDoor>(body)?.state.into(),
-        )),
-        "appliance.oven.state" => parse::<OvenState>(body)?
-            .into_wit()
-            .map(wit::EventBody::OvenState),
-        "appliance.oven.program-finished" => parse::<ProgramFinished>(body)?
-            .into_wit()
-            .map(wit::EventBody::OvenProgramFinished),
-        "appliance.water-purifier.telemetry" => parse::<PurifierTelemetry>(body)?
-            .into_wit()
-            .map(wit::EventBody::PurifierTelemetry),
-        "appliance.water-purifier.fault" => parse::<PurifierFault>(body)?
-            .into_wit()
-            .map(wit::EventBody::PurifierFault),
-        "appliance.air.telemetry" => parse::<AirTelemetry>(body)?
-            .into_wit()
-            .map(wit::EventBody::AirTelemetry),
-        _ if topic.starts_with(HOST_PREFIX) => Err(format!(
-            "topic {topic:?} is reserved for events the host emits"
-        )),
+        "appliance.fridge.inventory" => parse::<InventoryChange>(body)?.into_wit().map(wit::EventBody::FridgeInventory),
+        "appliance.fridge.door" => Ok(wit::EventBody::FridgeDoor(parse::<FridgeDoor>(body)?.state.into())),
+        "appliance.oven.state" => parse::<OvenState>(body)?.into_wit().map(wit::EventBody::OvenState),
+        "appliance.oven.program-finished" => {
+            parse::<ProgramFinished>(body)?.into_wit().map(wit::EventBody::OvenProgramFinished)
+        }
+        "appliance.water-purifier.telemetry" => {
+            parse::<PurifierTelemetry>(body)?.into_wit().map(wit::EventBody::PurifierTelemetry)
+        }
+        "appliance.water-purifier.fault" => parse::<PurifierFault>(body)?.into_wit().map(wit::EventBody::PurifierFault),
+        "appliance.air.telemetry" => parse::<AirTelemetry>(body)?.into_wit().map(wit::EventBody::AirTelemetry),
+        _ if topic.starts_with(HOST_PREFIX) => Err(format!("topic {topic:?} is reserved for events the host emits")),
         _ if topic.starts_with(EXTENSION_PREFIX) => {
             if !body.is_object() {
                 return Err("the body of an ext. event must be a JSON object".into());
             }
             let json = body.to_string();
             if json.len() > MAX_OTHER_BODY_BYTES {
-                return Err(format!(
-                    "body is {} bytes; ext. bodies are at most {MAX_OTHER_BODY_BYTES}",
-                    json.len()
-                ));
+                return Err(format!("body is {} bytes; ext. bodies are at most {MAX_OTHER_BODY_BYTES}", json.len()));
             }
-            Ok(wit::EventBody::Other(wit::OtherEvent {
-                topic: topic.to_owned(),
-                json,
-            }))
+            Ok(wit::EventBody::Other(wit::OtherEvent { topic: topic.to_owned(), json }))
         }
         _ => Err(format!(
             "unknown topic {topic:?}: the catalogue has {}; other topics must start with {EXTENSION_PREFIX:?}",
@@ -85,12 +67,7 @@ fn parse<T: DeserializeOwned>(body: serde_json::Value) -> Result<T, String> {
     serde_json::from_value(body).map_err(|error| format!("body: {error}"))
 }
 
-fn check_range<T: PartialOrd + std::fmt::Display>(
-    field: &str,
-    value: T,
-    min: T,
-    max: T,
-) -> Result<T, String> {
+fn check_range<T: PartialOrd + std::fmt::Display>(field: &str, value: T, min: T, max: T) -> Result<T, String> {
     if value < min || value > max {
         return Err(format!("{field} = {value} is outside {min}..={max}"));
     }
@@ -100,9 +77,7 @@ fn check_range<T: PartialOrd + std::fmt::Display>(
 fn check_text(field: &str, value: String, max_len: usize) -> Result<String, String> {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.len() > max_len || trimmed.chars().any(char::is_control) {
-        return Err(format!(
-            "{field} must be 1 to {max_len} bytes of printable text"
-        ));
+        return Err(format!("{field} must be 1 to {max_len} bytes of printable text"));
     }
     Ok(trimmed.to_owned())
 }
@@ -120,7 +95,7 @@ fn parse_date(field: &str, text: &str) -> Result<wit::Date, String> {
     let year: u16 = year.parse().map_err(|_| bad())?;
     let month: u8 = month.parse().map_err(|_| bad())?;
     let day: u8 = day.parse().map_err(|_| bad())?;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -185,10 +160,7 @@ impl InventoryChange {
                 amount: check_range("quantity.amount", self.quantity.amount, 0, 1_000_000)?,
                 unit: self.quantity.unit.into(),
             },
-            best_before: self
-                .best_before
-                .map(|date| parse_date("best_before", &date))
-                .transpose()?,
+            best_before: self.best_before.map(|date| parse_date("best_before", &date)).transpose()?,
         })
     }
 }
@@ -215,21 +187,13 @@ struct OvenState {
 impl OvenState {
     fn into_wit(self) -> Result<wit::OvenState, String> {
         let temperature = |field, value: Option<i32>| {
-            value
-                .map(|value| check_range(field, value, -5_000, OVEN_MAX_CENTI))
-                .transpose()
+            value.map(|value| check_range(field, value, -5_000, OVEN_MAX_CENTI)).transpose()
         };
         Ok(wit::OvenState {
             state: self.state.into(),
             mode: self.mode.into(),
-            setpoint_centi_celsius: temperature(
-                "setpoint_centi_celsius",
-                self.setpoint_centi_celsius,
-            )?,
-            current_centi_celsius: temperature(
-                "current_centi_celsius",
-                self.current_centi_celsius,
-            )?,
+            setpoint_centi_celsius: temperature("setpoint_centi_celsius", self.setpoint_centi_celsius)?,
+            current_centi_celsius: temperature("current_centi_celsius", self.current_centi_celsius)?,
         })
     }
 }
@@ -271,10 +235,7 @@ struct PurifierTelemetry {
 impl PurifierTelemetry {
     fn into_wit(self) -> Result<wit::PurifierTelemetry, String> {
         if self.filters.len() > 16 {
-            return Err(format!(
-                "filters has {} entries; at most 16",
-                self.filters.len()
-            ));
+            return Err(format!("filters has {} entries; at most 16", self.filters.len()));
         }
         let filters = self
             .filters
@@ -282,12 +243,7 @@ impl PurifierTelemetry {
             .map(|filter| {
                 Ok(wit::FilterStatus {
                     name: check_text("filters.name", filter.name, 32)?,
-                    condition_percent: check_range(
-                        "filters.condition_percent",
-                        filter.condition_percent,
-                        0,
-                        100,
-                    )?,
+                    condition_percent: check_range("filters.condition_percent", filter.condition_percent, 0, 100)?,
                     change_indication: filter.change_indication.into(),
                 })
             })
@@ -314,10 +270,7 @@ impl PurifierFault {
         if self.detail.len() > 256 {
             return Err("detail is longer than 256 bytes".into());
         }
-        Ok(wit::PurifierFault {
-            kind: self.kind.into(),
-            detail: self.detail,
-        })
+        Ok(wit::PurifierFault { kind: self.kind.into(), detail: self.detail })
     }
 }
 
@@ -339,12 +292,7 @@ impl AirTelemetry {
                 -5_000,
                 7_000,
             )?,
-            humidity_centi_percent: check_range(
-                "humidity_centi_percent",
-                self.humidity_centi_percent,
-                0,
-                10_000,
-            )?,
+            humidity_centi_percent: check_range("humidity_centi_percent", self.humidity_centi_percent, 0, 10_000)?,
             air_quality: self.air_quality.into(),
             filter_condition_percent: self
                 .filter_condition_percent
@@ -383,10 +331,7 @@ mod tests {
             Ok(wit::EventBody::FridgeInventory(wit::InventoryChange {
                 item: "egg".into(),
                 action: wit::InventoryAction::Removed,
-                quantity: wit::Quantity {
-                    amount: 2,
-                    unit: wit::QuantityUnit::Pieces
-                },
+                quantity: wit::Quantity { amount: 2, unit: wit::QuantityUnit::Pieces },
                 best_before: None,
             }))
         );
@@ -395,33 +340,24 @@ mod tests {
     #[test]
     fn bad_bodies_say_what_is_wrong() {
         let error = |topic: &str, body| parse_body(topic, body).unwrap_err();
-        assert!(
-            error("appliance.fridge.door", json!({"state": "ajar"}))
-                .contains("unknown variant `ajar`")
-        );
-        assert!(
-            error(
-                "appliance.fridge.door",
-                json!({"state": "open", "extra": 1})
-            )
-            .contains("unknown field `extra`")
-        );
+        assert!(error("appliance.fridge.door", json!({"state": "ajar"})).contains("unknown variant `ajar`"));
+        assert!(error("appliance.fridge.door", json!({"state": "open", "extra": 1})).contains("unknown field `extra`"));
         assert!(error("appliance.fridge.door", json!({"state": 3})).contains("invalid type"));
-        assert!(error("appliance.air.telemetry", json!({"temperature_centi_celsius": 2600, "humidity_centi_percent": 12000, "air_quality": "good"})).contains("humidity_centi_percent = 12000 is outside 0..=10000"));
         assert!(
             error(
-                "appliance.oven.state",
-                json!({"state": "running", "mode": "bake", "setpoint_centi_celsius": 90000})
+                "appliance.air.telemetry",
+                json!({"temperature_centi_celsius": 2600, "humidity_centi_percent": 12000, "air_quality": "good"})
             )
-            .contains("setpoint_centi_celsius")
+            .contains("humidity_centi_percent = 12000 is outside 0..=10000")
+        );
+        assert!(
+            error("appliance.oven.state", json!({"state": "running", "mode": "bake", "setpoint_centi_celsius": 90000}))
+                .contains("setpoint_centi_celsius")
         );
         assert!(error(TOPICS[0], json!({"item": "milk", "action": "added", "quantity": {"amount": 1, "unit": "grams"}, "best_before": "2026-02-30"})).contains("not a date"));
         assert!(
-            error(
-                TOPICS[0],
-                json!({"item": "", "action": "added", "quantity": {"amount": 1, "unit": "grams"}})
-            )
-            .contains("item")
+            error(TOPICS[0], json!({"item": "", "action": "added", "quantity": {"amount": 1, "unit": "grams"}}))
+                .contains("item")
         );
         assert!(error("appliance.toaster.state", json!({})).contains("unknown topic"));
         assert!(error("household.consent.revoked", json!({})).contains("reserved"));

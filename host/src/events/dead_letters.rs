@@ -31,20 +31,16 @@ fn key(plugin: &str, seq: Seq) -> Vec<u8> {
 }
 
 fn decode(bytes: &[u8]) -> Result<DeadLetter, HostError> {
-    serde_json::from_slice(bytes)
-        .map_err(|error| HostError::Corrupt(format!("dead letter: {error}")))
+    serde_json::from_slice(bytes).map_err(|error| HostError::Corrupt(format!("dead letter: {error}")))
 }
 
 impl DeadLetters {
     pub fn open(db: &sled::Db) -> Result<Self, HostError> {
-        Ok(DeadLetters {
-            tree: db.open_tree("dead-letters")?,
-        })
+        Ok(DeadLetters { tree: db.open_tree("dead-letters")? })
     }
 
     pub fn put(&self, plugin: &str, letter: &DeadLetter) -> Result<(), HostError> {
-        let bytes =
-            serde_json::to_vec(letter).map_err(|error| HostError::Corrupt(error.to_string()))?;
+        let bytes = serde_json::to_vec(letter).map_err(|error| HostError::Corrupt(error.to_string()))?;
         self.tree.insert(key(plugin, letter.seq), bytes)?;
         Ok(())
     }
@@ -53,18 +49,11 @@ impl DeadLetters {
     pub fn list(&self, plugin: &str) -> Result<Vec<DeadLetter>, HostError> {
         let mut prefix = plugin.as_bytes().to_vec();
         prefix.push(0);
-        self.tree
-            .scan_prefix(prefix)
-            .values()
-            .map(|value| decode(&value?))
-            .collect()
+        self.tree.scan_prefix(prefix).values().map(|value| decode(&value?)).collect()
     }
 
     pub fn get(&self, plugin: &str, seq: Seq) -> Result<Option<DeadLetter>, HostError> {
-        self.tree
-            .get(key(plugin, seq))?
-            .map(|bytes| decode(&bytes))
-            .transpose()
+        self.tree.get(key(plugin, seq))?.map(|bytes| decode(&bytes)).transpose()
     }
 
     pub fn remove(&self, plugin: &str, seq: Seq) -> Result<bool, HostError> {

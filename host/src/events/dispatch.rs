@@ -52,9 +52,7 @@ impl Default for DeliveryConfig {
 
 impl DeliveryConfig {
     fn backoff(&self, attempt: u32) -> Duration {
-        let exponential = self
-            .backoff_base
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let exponential = self.backoff_base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
         let capped = exponential.min(self.backoff_max);
         let jitter = getrandom::u32().unwrap_or(0) % 1000;
         capped + capped.mul_f64(f64::from(jitter) / 2000.0)
@@ -70,10 +68,7 @@ pub struct PluginPool {
 
 impl PluginPool {
     pub fn new(handles: Vec<PluginHandle>) -> Self {
-        PluginPool {
-            handles: handles.into(),
-            next: Arc::new(AtomicUsize::new(0)),
-        }
+        PluginPool { handles: handles.into(), next: Arc::new(AtomicUsize::new(0)) }
     }
 
     pub fn size(&self) -> usize {
@@ -118,11 +113,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    pub fn open(
-        plugin: Arc<str>,
-        threshold: u32,
-        store: sled::Tree,
-    ) -> Result<Self, crate::HostError> {
+    pub fn open(plugin: Arc<str>, threshold: u32, store: sled::Tree) -> Result<Self, crate::HostError> {
         let quarantined = store.contains_key(plugin.as_bytes())?;
         Ok(Breaker {
             plugin,
@@ -147,10 +138,7 @@ impl Breaker {
         if failures < self.threshold || self.is_quarantined() {
             return false;
         }
-        if let Err(error) = self
-            .store
-            .insert(self.plugin.as_bytes(), &failures.to_be_bytes())
-        {
+        if let Err(error) = self.store.insert(self.plugin.as_bytes(), &failures.to_be_bytes()) {
             tracing::error!(plugin = %self.plugin, %error, "could not store the quarantine");
         }
         self.quarantined.send_replace(true);
@@ -225,9 +213,7 @@ impl Subscription {
         let host_event = event.topic.starts_with(HOST_PREFIX);
         match self {
             Subscription::Pattern(pattern) => {
-                !host_event
-                    && event.target.is_none()
-                    && hearth_registry::topic::matches(pattern, &event.topic)
+                !host_event && event.target.is_none() && hearth_registry::topic::matches(pattern, &event.topic)
             }
             Subscription::HostEvents => host_event && event.target.as_deref() == Some(plugin),
         }
@@ -241,13 +227,7 @@ pub fn spawn_consumer(
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let consumer = Consumer {
-        name: subscription.consumer_name(&plugin.id),
-        delivery,
-        plugin,
-        subscription,
-        shutdown,
-    };
+    let consumer = Consumer { name: subscription.consumer_name(&plugin.id), delivery, plugin, subscription, shutdown };
     tokio::spawn(consumer.run())
 }
 
@@ -360,9 +340,7 @@ impl Consumer {
             match self.consented(&event) {
                 Ok(true) => {}
                 Ok(false) => {
-                    counters
-                        .skipped_without_consent
-                        .fetch_add(1, Ordering::Relaxed);
+                    counters.skipped_without_consent.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
                 Err(error) => {
@@ -426,9 +404,7 @@ impl Consumer {
             // Addressed to this plugin by the host (a revocation notice, an order it proposed).
             return Ok(true);
         }
-        self.delivery
-            .households
-            .allows(&self.plugin.id, &event.household, event.device.as_deref())
+        self.delivery.households.allows(&self.plugin.id, &event.household, event.device.as_deref())
     }
 
     fn pseudonymise(&self, event: &StoredEvent) -> Result<Event, crate::HostError> {
@@ -437,21 +413,13 @@ impl Consumer {
 }
 
 /// The event as `plugin` may see it: household and device replaced by its refs.
-pub fn pseudonymise(
-    refs: &Pseudonyms,
-    plugin: &str,
-    event: &StoredEvent,
-) -> Result<Event, crate::HostError> {
+pub fn pseudonymise(refs: &Pseudonyms, plugin: &str, event: &StoredEvent) -> Result<Event, crate::HostError> {
     Ok(Event {
         id: event.id.clone(),
         topic: event.topic.clone(),
         time_ms: event.time_ms,
         household: refs.mint(plugin, RefKind::Household, &event.household)?,
-        device: event
-            .device
-            .as_deref()
-            .map(|device| refs.mint(plugin, RefKind::Device, device))
-            .transpose()?,
+        device: event.device.as_deref().map(|device| refs.mint(plugin, RefKind::Device, device)).transpose()?,
         body: event.body.clone(),
     })
 }

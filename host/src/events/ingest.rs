@@ -24,10 +24,7 @@ pub struct IngestLimits {
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        IngestLimits {
-            max_batch: 1_000,
-            max_lag: 1_000_000,
-        }
+        IngestLimits { max_batch: 1_000, max_lag: 1_000_000 }
     }
 }
 
@@ -66,10 +63,7 @@ pub enum IngestError {
     #[error("malformed request: {0}")]
     Malformed(String),
     #[error("{} of {total} events are invalid; none was stored", errors.len())]
-    Invalid {
-        total: usize,
-        errors: Vec<EventError>,
-    },
+    Invalid { total: usize, errors: Vec<EventError> },
     #[error("the request has {count} events; at most {max} are accepted at once")]
     TooLarge { count: usize, max: usize },
     #[error("unknown device {0}")]
@@ -99,27 +93,17 @@ pub async fn ingest(
         Ok(serde_json::Value::Array(items)) => items,
         Ok(item @ serde_json::Value::Object(_)) => vec![item],
         Ok(_) => {
-            return Err(IngestError::Malformed(
-                "expected an event object or an array of events".into(),
-            ));
+            return Err(IngestError::Malformed("expected an event object or an array of events".into()));
         }
         Err(error) => return Err(IngestError::Malformed(format!("not valid JSON: {error}"))),
     };
     if items.len() > limits.max_batch {
-        return Err(IngestError::TooLarge {
-            count: items.len(),
-            max: limits.max_batch,
-        });
+        return Err(IngestError::TooLarge { count: items.len(), max: limits.max_batch });
     }
-    let device = households
-        .device(device)?
-        .ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
+    let device = households.device(device)?.ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
     let lag = log.lag()?;
     if lag > limits.max_lag {
-        return Err(IngestError::Overloaded {
-            lag,
-            limit: limits.max_lag,
-        });
+        return Err(IngestError::Overloaded { lag, limit: limits.max_lag });
     }
 
     let now = crate::clock::now_ms();
@@ -148,11 +132,7 @@ pub async fn ingest(
     Ok(ids
         .into_iter()
         .zip(appended)
-        .map(|(id, appended)| Receipt {
-            id,
-            seq: appended.seq,
-            duplicate: appended.duplicate,
-        })
+        .map(|(id, appended)| Receipt { id, seq: appended.seq, duplicate: appended.duplicate })
         .collect())
 }
 
@@ -161,16 +141,12 @@ type Validated = (String, String, u64, crate::bindings::EventBody);
 fn validate(item: serde_json::Value, now: u64) -> Result<Validated, (Option<String>, String)> {
     let claimed_id = item.get("id").and_then(|id| id.as_str()).map(str::to_owned);
     let fail = |reason: String| (claimed_id.clone(), reason);
-    let wire: WireEvent =
-        serde_json::from_value(item).map_err(|error| fail(format!("event: {error}")))?;
+    let wire: WireEvent = serde_json::from_value(item).map_err(|error| fail(format!("event: {error}")))?;
     let id = match wire.id {
         Some(id) => {
-            let valid =
-                !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
+            let valid = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
             if !valid {
-                return Err(fail(
-                    "id must be 1 to 128 printable ASCII characters without spaces".into(),
-                ));
+                return Err(fail("id must be 1 to 128 printable ASCII characters without spaces".into()));
             }
             id
         }
@@ -178,9 +154,7 @@ fn validate(item: serde_json::Value, now: u64) -> Result<Validated, (Option<Stri
     };
     let time_ms = wire.time_ms.unwrap_or(now);
     if time_ms < MIN_TIME_MS || time_ms > now + MAX_CLOCK_SKEW_MS {
-        return Err(fail(format!(
-            "time_ms = {time_ms} is before 2000 or more than a day ahead of the host's clock"
-        )));
+        return Err(fail(format!("time_ms = {time_ms} is before 2000 or more than a day ahead of the host's clock")));
     }
     let body = catalog::parse_body(&wire.topic, wire.body).map_err(fail)?;
     Ok((id, wire.topic, time_ms, body))

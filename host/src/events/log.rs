@@ -115,9 +115,7 @@ pub struct SledLog {
 
 impl std::fmt::Debug for SledLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledLog")
-            .field("last_seq", &*self.last.borrow())
-            .finish_non_exhaustive()
+        f.debug_struct("SledLog").field("last_seq", &*self.last.borrow()).finish_non_exhaustive()
     }
 }
 
@@ -126,14 +124,11 @@ fn seq_key(seq: Seq) -> [u8; 8] {
 }
 
 fn key_seq(key: &[u8]) -> Result<Seq, LogError> {
-    <[u8; 8]>::try_from(key)
-        .map(u64::from_be_bytes)
-        .map_err(|_| LogError::Storage("malformed log key".into()))
+    <[u8; 8]>::try_from(key).map(u64::from_be_bytes).map_err(|_| LogError::Storage("malformed log key".into()))
 }
 
 fn decode_batch(bytes: &[u8]) -> Result<BatchRecord, LogError> {
-    serde_json::from_slice(bytes)
-        .map_err(|error| LogError::Storage(format!("corrupt log batch: {error}")))
+    serde_json::from_slice(bytes).map_err(|error| LogError::Storage(format!("corrupt log batch: {error}")))
 }
 
 impl SledLog {
@@ -158,25 +153,14 @@ impl SledLog {
             last: last.clone(),
         };
         let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
-        Ok(Arc::new(SledLog {
-            batches,
-            ids,
-            cursors: db.open_tree("cursors")?,
-            last,
-            commands,
-            committer,
-        }))
+        Ok(Arc::new(SledLog { batches, ids, cursors: db.open_tree("cursors")?, last, commands, committer }))
     }
 
     /// Finishes the appends already queued and stops the committer; later appends
     /// fail with [`LogError::Closed`].
     pub async fn close(&self) {
         let _ = self.commands.send(Command::Close).await;
-        let committer = self
-            .committer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
+        let committer = self.committer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
         if let Some(committer) = committer {
             let _ = committer.await;
         }
@@ -193,10 +177,7 @@ impl EventLog for SledLog {
                 return Ok(Vec::new());
             }
             let (reply, answer) = oneshot::channel();
-            self.commands
-                .send(Command::Append { events, reply })
-                .await
-                .map_err(|_| LogError::Closed)?;
+            self.commands.send(Command::Append { events, reply }).await.map_err(|_| LogError::Closed)?;
             answer.await.map_err(|_| LogError::Closed)?
         })
     }
@@ -252,9 +233,7 @@ impl EventLog for SledLog {
 
     fn lag(&self) -> Result<u64, LogError> {
         let slowest = self.slowest_cursor()?;
-        Ok(self
-            .last_seq()
-            .saturating_sub(slowest.unwrap_or(self.last_seq())))
+        Ok(self.last_seq().saturating_sub(slowest.unwrap_or(self.last_seq())))
     }
 
     fn compact(&self, retention: Duration) -> Result<u64, LogError> {
@@ -318,15 +297,8 @@ impl Committer {
                     Command::Close => closing = true,
                 }
             }
-            let flushed = if self.durable {
-                self.db
-                    .flush_async()
-                    .await
-                    .map(drop)
-                    .map_err(LogError::from)
-            } else {
-                Ok(())
-            };
+            let flushed =
+                if self.durable { self.db.flush_async().await.map(drop).map_err(LogError::from) } else { Ok(()) };
             self.last.send_replace(self.next - 1);
             for (result, reply) in written {
                 let result = match (&flushed, result) {
@@ -345,21 +317,12 @@ impl Committer {
         for event in events {
             let seq = match self.ids.get(event.id.as_bytes())? {
                 Some(existing) => Some(key_seq(&existing)?),
-                None => fresh
-                    .iter()
-                    .position(|e: &StoredEvent| e.id == event.id)
-                    .map(|index| first + index as u64),
+                None => fresh.iter().position(|e: &StoredEvent| e.id == event.id).map(|index| first + index as u64),
             };
             match seq {
-                Some(seq) => appended.push(Appended {
-                    seq,
-                    duplicate: true,
-                }),
+                Some(seq) => appended.push(Appended { seq, duplicate: true }),
                 None => {
-                    appended.push(Appended {
-                        seq: first + fresh.len() as u64,
-                        duplicate: false,
-                    });
+                    appended.push(Appended { seq: first + fresh.len() as u64, duplicate: false });
                     fresh.push(event);
                 }
             }
@@ -368,15 +331,11 @@ impl Committer {
             return Ok(appended);
         }
         for (offset, event) in fresh.iter().enumerate() {
-            self.ids
-                .insert(event.id.as_bytes(), &seq_key(first + offset as u64))?;
+            self.ids.insert(event.id.as_bytes(), &seq_key(first + offset as u64))?;
         }
         let count = fresh.len() as u64;
-        let record = serde_json::to_vec(&BatchRecord {
-            appended_ms: crate::clock::now_ms(),
-            events: fresh,
-        })
-        .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
+        let record = serde_json::to_vec(&BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh })
+            .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
         self.batches.insert(seq_key(first), record)?;
         self.next += count;
         Ok(appended)
@@ -401,10 +360,7 @@ mod tests {
     }
 
     fn ids(events: &[(Seq, StoredEvent)]) -> Vec<(Seq, &str)> {
-        events
-            .iter()
-            .map(|(seq, e)| (*seq, e.id.as_str()))
-            .collect()
+        events.iter().map(|(seq, e)| (*seq, e.id.as_str())).collect()
     }
 
     #[tokio::test]
@@ -412,46 +368,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
         let log = SledLog::open(&db, true).unwrap();
-        let first = log
-            .append(vec![event("a"), event("b"), event("a")])
-            .await
-            .unwrap();
+        let first = log.append(vec![event("a"), event("b"), event("a")]).await.unwrap();
         assert_eq!(
             first,
             [
-                Appended {
-                    seq: 1,
-                    duplicate: false
-                },
-                Appended {
-                    seq: 2,
-                    duplicate: false
-                },
-                Appended {
-                    seq: 1,
-                    duplicate: true
-                }
+                Appended { seq: 1, duplicate: false },
+                Appended { seq: 2, duplicate: false },
+                Appended { seq: 1, duplicate: true }
             ]
         );
         let second = log.append(vec![event("b"), event("c")]).await.unwrap();
-        assert_eq!(
-            second,
-            [
-                Appended {
-                    seq: 2,
-                    duplicate: true
-                },
-                Appended {
-                    seq: 3,
-                    duplicate: false
-                }
-            ]
-        );
+        assert_eq!(second, [Appended { seq: 2, duplicate: true }, Appended { seq: 3, duplicate: false }]);
         assert_eq!(log.last_seq(), 3);
-        assert_eq!(
-            ids(&log.read_after(0, 10).unwrap()),
-            [(1, "a"), (2, "b"), (3, "c")]
-        );
+        assert_eq!(ids(&log.read_after(0, 10).unwrap()), [(1, "a"), (2, "b"), (3, "c")]);
         assert_eq!(ids(&log.read_after(1, 1).unwrap()), [(2, "b")]);
         assert_eq!(ids(&log.read_after(2, 10).unwrap()), [(3, "c")]);
         assert!(log.read_after(3, 10).unwrap().is_empty());
@@ -465,9 +394,7 @@ mod tests {
         let tasks: Vec<_> = (0..50)
             .map(|n| {
                 let log = log.clone();
-                tokio::spawn(async move {
-                    log.append(vec![event(&format!("e{n}"))]).await.unwrap()[0].seq
-                })
+                tokio::spawn(async move { log.append(vec![event(&format!("e{n}"))]).await.unwrap()[0].seq })
             })
             .collect();
         let mut seqs = Vec::new();
@@ -499,31 +426,16 @@ mod tests {
             assert_eq!(log.compact(Duration::ZERO).unwrap(), 3);
             assert_eq!(ids(&log.read_after(3, 10).unwrap()), [(4, "c")]);
             // Compacted ids may be used again; retained ones are still deduplicated.
-            assert_eq!(
-                log.append(vec![event("c")]).await.unwrap()[0],
-                Appended {
-                    seq: 4,
-                    duplicate: true
-                }
-            );
+            assert_eq!(log.append(vec![event("c")]).await.unwrap()[0], Appended { seq: 4, duplicate: true });
             log.close().await;
-            assert!(matches!(
-                log.append(vec![event("late")]).await,
-                Err(LogError::Closed)
-            ));
+            assert!(matches!(log.append(vec![event("late")]).await, Err(LogError::Closed)));
             db.flush().unwrap();
         }
         let db = sled::open(dir.path()).unwrap();
         let log = SledLog::open(&db, true).unwrap();
         assert_eq!(log.last_seq(), 4);
         assert_eq!(log.open_consumer("slow").unwrap(), 3);
-        assert_eq!(
-            log.append(vec![event("d")]).await.unwrap()[0],
-            Appended {
-                seq: 5,
-                duplicate: false
-            }
-        );
+        assert_eq!(log.append(vec![event("d")]).await.unwrap()[0], Appended { seq: 5, duplicate: false });
     }
 
     #[tokio::test]

@@ -4,9 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
-use hearth_host::bindings::{
-    Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit,
-};
+use hearth_host::bindings::{Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
 use std::path::Path;
@@ -21,22 +19,12 @@ pub async fn open(dir: &Path) -> Host {
 
 pub async fn install_recipe_service(host: &Host) {
     let manifest = manifest(hearth_test_components::RECIPE_SERVICE_MANIFEST);
-    host.install(
-        manifest,
-        hearth_test_components::read(hearth_test_components::RECIPE_SERVICE),
-    )
-    .await
-    .unwrap();
+    host.install(manifest, hearth_test_components::read(hearth_test_components::RECIPE_SERVICE)).await.unwrap();
 }
 
 pub async fn install_hostile(host: &Host) {
     let manifest = manifest(hearth_test_components::HOSTILE_PLUGIN_MANIFEST);
-    host.install(
-        manifest,
-        hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN),
-    )
-    .await
-    .unwrap();
+    host.install(manifest, hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN)).await.unwrap();
 }
 
 /// A fridge inventory event; `best_before_in_days` is relative to today (UTC).
@@ -64,10 +52,7 @@ pub fn stocked(
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 /// The UTC calendar date `days` from today (civil-from-days).
@@ -87,53 +72,27 @@ pub fn date_in(days: i64) -> Date {
 /// The ids of the `ready` and `near_misses` lists of a `recipes.suggest` answer.
 pub async fn suggest(host: &Host, household: &str) -> serde_json::Value {
     let response = host
-        .call_service(
-            "recipes",
-            "suggest",
-            Caller::Household(household.into()),
-            Some(household.into()),
-            b"{}".to_vec(),
-        )
+        .call_service("recipes", "suggest", Caller::Household(household.into()), Some(household.into()), b"{}".to_vec())
         .await
         .unwrap();
     serde_json::from_slice(&response.output).unwrap()
 }
 
 pub fn ids(list: &serde_json::Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect()
+    list.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
 }
 
 /// Stocks a fridge so exactly the spinach omelette and pancakes can be made.
 pub async fn stock_breakfast_fridge(host: &Host, household: &str) {
     let events = [
         stocked("e1", household, "egg", 6, QuantityUnit::Pieces, Some(10)),
-        stocked(
-            "e2",
-            household,
-            "spinach",
-            100,
-            QuantityUnit::Grams,
-            Some(1),
-        ),
+        stocked("e2", household, "spinach", 100, QuantityUnit::Grams, Some(1)),
         stocked("e3", household, "feta", 200, QuantityUnit::Grams, Some(20)),
-        stocked(
-            "e4",
-            household,
-            "whole milk",
-            1000,
-            QuantityUnit::Millilitres,
-            Some(6),
-        ),
+        stocked("e4", household, "whole milk", 1000, QuantityUnit::Millilitres, Some(6)),
         stocked("e5", household, "butter", 250, QuantityUnit::Grams, None),
     ];
     for event in events {
-        host.deliver("com.example.recipe-service", event)
-            .await
-            .unwrap();
+        host.deliver("com.example.recipe-service", event).await.unwrap();
     }
 }
 
@@ -159,12 +118,7 @@ pub async fn install_recorder(host: &Host, id: Option<&str>, concurrency: Option
     }
     manifest.limits.concurrency = concurrency;
     let id = manifest.plugin.id.clone();
-    host.install(
-        manifest,
-        hearth_test_components::read(hearth_test_components::RECORDER_PLUGIN),
-    )
-    .await
-    .unwrap();
+    host.install(manifest, hearth_test_components::read(hearth_test_components::RECORDER_PLUGIN)).await.unwrap();
     id
 }
 
@@ -211,10 +165,7 @@ where
 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !check().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
