@@ -13,6 +13,7 @@ const COMPONENTS: &[(&str, &str, Option<&str>)] = &[
     ("recipe-service", "RECIPE_SERVICE", Some("example-plugins/recipe-service/hearth.toml")),
     ("hostile-plugin", "HOSTILE_PLUGIN", Some("tests/fixtures/hostile/hearth.toml")),
     ("recorder-plugin", "RECORDER_PLUGIN", Some("tests/fixtures/recorder/hearth.toml")),
+    ("noop-plugin", "NOOP_PLUGIN", Some("tests/fixtures/noop/hearth.toml")),
     ("other-world", "OTHER_WORLD", None),
 ];
 
