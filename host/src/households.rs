@@ -7,6 +7,8 @@
 use crate::HostError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An appliance registered to a household.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +42,8 @@ pub struct Households {
     households: sled::Tree,
     devices: sled::Tree,
     grants: sled::Tree,
+    /// Bumped by every change that can alter a consent decision.
+    generation: Arc<AtomicU64>,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, HostError> {
@@ -61,7 +65,18 @@ impl Households {
             households: db.open_tree("households")?,
             devices: db.open_tree("devices")?,
             grants: db.open_tree("grants")?,
+            generation: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Changes whenever a grant, a revocation or a device registration may have
+    /// changed what [`Self::allows`] answers; caches of its answers check it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Registers a household; registering it again changes nothing.
@@ -83,6 +98,7 @@ impl Households {
             return Err(HostError::NotFound(format!("household {}", device.household)));
         }
         self.devices.insert(device.id.as_bytes(), encode(&device))?;
+        self.changed();
         Ok(())
     }
 
@@ -96,12 +112,15 @@ impl Households {
             return Err(HostError::NotFound(format!("household {household}")));
         }
         self.grants.insert(grant_key(household, plugin), encode(grant))?;
+        self.changed();
         Ok(())
     }
 
     /// Withdraws the plugin's access; returns whether there was a grant.
     pub fn revoke(&self, household: &str, plugin: &str) -> Result<bool, HostError> {
-        Ok(self.grants.remove(grant_key(household, plugin))?.is_some())
+        let removed = self.grants.remove(grant_key(household, plugin))?.is_some();
+        self.changed();
+        Ok(removed)
     }
 
     pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {

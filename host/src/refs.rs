@@ -24,7 +24,7 @@ impl std::fmt::Debug for Pseudonyms {
 }
 
 /// What a ref stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefKind {
     Household,
     Device,

@@ -17,10 +17,11 @@ use crate::bindings::Event;
 use crate::households::Households;
 use crate::refs::{Pseudonyms, RefKind};
 use crate::worker::PluginHandle;
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -227,7 +228,15 @@ pub fn spawn_consumer(
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let consumer = Consumer { name: subscription.consumer_name(&plugin.id), delivery, plugin, subscription, shutdown };
+    let consumer = Consumer {
+        name: subscription.consumer_name(&plugin.id),
+        delivery,
+        plugin,
+        subscription,
+        shutdown,
+        consent: Mutex::new(ConsentCache::default()),
+        refs: Mutex::new(HashMap::new()),
+    };
     tokio::spawn(consumer.run())
 }
 
@@ -237,7 +246,21 @@ struct Consumer {
     plugin: PluginLink,
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
+    consent: Mutex<ConsentCache>,
+    /// Refs this consumer has minted, by (kind, real id).
+    refs: Mutex<HashMap<(RefKind, String), String>>,
 }
+
+/// Consent decisions, valid while the registry's generation is unchanged: any grant,
+/// revocation or device change empties it, so a revocation still holds at once.
+#[derive(Default)]
+struct ConsentCache {
+    generation: u64,
+    decisions: HashMap<(String, Option<String>), bool>,
+}
+
+/// Entries kept in each consumer cache before it starts over.
+const CACHE_ENTRIES: usize = 100_000;
 
 /// How far a lane got through its events.
 enum Progress {
@@ -295,9 +318,9 @@ impl Consumer {
 
     /// Delivers one batch: selected events split into per-instance lanes that run in
     /// parallel, each in log order.
-    async fn deliver(&self, batch: Vec<(Seq, StoredEvent)>) -> Progress {
+    async fn deliver(&self, batch: Vec<(Seq, Arc<StoredEvent>)>) -> Progress {
         let pool = &self.plugin.pool;
-        let mut lanes: Vec<Vec<(Seq, StoredEvent)>> = vec![Vec::new(); pool.size().max(1)];
+        let mut lanes: Vec<Vec<(Seq, Arc<StoredEvent>)>> = vec![Vec::new(); pool.size().max(1)];
         for (seq, event) in batch {
             if self.subscription.selects(&self.plugin.id, &event) {
                 let key = event.device.as_deref().unwrap_or(&event.household);
@@ -318,7 +341,7 @@ impl Consumer {
         stopped.map_or(Progress::Done, Progress::StoppedAt)
     }
 
-    async fn deliver_lane(&self, lane: usize, events: Vec<(Seq, StoredEvent)>) -> Progress {
+    async fn deliver_lane(&self, lane: usize, events: Vec<(Seq, Arc<StoredEvent>)>) -> Progress {
         for (seq, event) in events {
             if !self.deliver_one(lane, seq, event).await {
                 return Progress::StoppedAt(seq);
@@ -328,7 +351,7 @@ impl Consumer {
     }
 
     /// Delivers one event with retries; false when delivery must stop before it.
-    async fn deliver_one(&self, lane: usize, seq: Seq, event: StoredEvent) -> bool {
+    async fn deliver_one(&self, lane: usize, seq: Seq, event: Arc<StoredEvent>) -> bool {
         let config = &self.delivery.config;
         let counters = &self.plugin.counters;
         let mut last_error = String::new();
@@ -385,7 +408,7 @@ impl Consumer {
         }
         let letter = DeadLetter {
             seq,
-            event,
+            event: StoredEvent::clone(&event),
             error: last_error,
             attempts: config.max_attempts,
             time_ms: crate::clock::now_ms(),
@@ -404,12 +427,58 @@ impl Consumer {
             // Addressed to this plugin by the host (a revocation notice, an order it proposed).
             return Ok(true);
         }
-        self.delivery.households.allows(&self.plugin.id, &event.household, event.device.as_deref())
+        let households = &self.delivery.households;
+        let generation = households.generation();
+        let key = (event.household.clone(), event.device.clone());
+        {
+            let mut cache = lock(&self.consent);
+            if cache.generation != generation || cache.decisions.len() >= CACHE_ENTRIES {
+                cache.decisions.clear();
+                cache.generation = generation;
+            }
+            if let Some(&allowed) = cache.decisions.get(&key) {
+                return Ok(allowed);
+            }
+        }
+        let allowed = households.allows(&self.plugin.id, &event.household, event.device.as_deref())?;
+        let mut cache = lock(&self.consent);
+        // A change while the registry was read makes this decision stale: do not keep it.
+        if cache.generation == generation && households.generation() == generation {
+            cache.decisions.insert(key, allowed);
+        }
+        Ok(allowed)
     }
 
     fn pseudonymise(&self, event: &StoredEvent) -> Result<Event, crate::HostError> {
-        pseudonymise(&self.delivery.refs, &self.plugin.id, event)
+        let household = self.mint(RefKind::Household, &event.household)?;
+        let device = event.device.as_deref().map(|device| self.mint(RefKind::Device, device)).transpose()?;
+        Ok(Event {
+            id: event.id.clone(),
+            topic: event.topic.clone(),
+            time_ms: event.time_ms,
+            household,
+            device,
+            body: event.body.clone(),
+        })
     }
+
+    fn mint(&self, kind: RefKind, id: &str) -> Result<String, crate::HostError> {
+        let key = (kind, id.to_owned());
+        if let Some(reference) = lock(&self.refs).get(&key) {
+            return Ok(reference.clone());
+        }
+        let reference = self.delivery.refs.mint(&self.plugin.id, kind, id)?;
+        let mut refs = lock(&self.refs);
+        if refs.len() >= CACHE_ENTRIES {
+            refs.clear();
+        }
+        refs.insert(key, reference.clone());
+        Ok(reference)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The event as `plugin` may see it: household and device replaced by its refs.

@@ -69,7 +69,7 @@ pub trait EventLog: Send + Sync + 'static {
         events: Vec<StoredEvent>,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Appended>, LogError>> + Send + '_>>;
     /// Up to `max` events after `after`, in order.
-    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, StoredEvent)>, LogError>;
+    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError>;
     /// The last sequence number appended.
     fn last_seq(&self) -> Seq;
     /// Watches the last sequence number, to wait for new events.
@@ -111,6 +111,52 @@ pub struct SledLog {
     last: watch::Sender<Seq>,
     commands: mpsc::Sender<Command>,
     committer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The newest batches, decoded and shared: consumers that keep up never decode.
+    tail: Arc<Tail>,
+}
+
+/// Batches kept decoded in memory.
+const TAIL_BATCHES: usize = 256;
+
+#[derive(Default)]
+struct Tail {
+    batches: std::sync::Mutex<std::collections::VecDeque<(Seq, Arc<[Arc<StoredEvent>]>)>>,
+}
+
+impl Tail {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(Seq, Arc<[Arc<StoredEvent>]>)>> {
+        self.batches.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, first: Seq, events: Arc<[Arc<StoredEvent>]>) {
+        let mut batches = self.lock();
+        if batches.len() == TAIL_BATCHES {
+            batches.pop_front();
+        }
+        batches.push_back((first, events));
+    }
+
+    /// Events from `wanted` on, if the tail reaches back that far.
+    fn read(&self, wanted: Seq, max: usize) -> Option<Vec<(Seq, Arc<StoredEvent>)>> {
+        let batches = self.lock();
+        let &(oldest, _) = batches.front()?;
+        if wanted < oldest {
+            return None;
+        }
+        let mut events = Vec::new();
+        for (first, batch) in batches.iter() {
+            for (offset, event) in batch.iter().enumerate() {
+                let seq = first + offset as u64;
+                if seq >= wanted {
+                    events.push((seq, event.clone()));
+                    if events.len() == max {
+                        return Some(events);
+                    }
+                }
+            }
+        }
+        Some(events)
+    }
 }
 
 impl std::fmt::Debug for SledLog {
@@ -144,7 +190,9 @@ impl SledLog {
         };
         let (last, _) = watch::channel(last_seq);
         let (commands, queue) = mpsc::channel(APPEND_QUEUE);
+        let tail = Arc::new(Tail::default());
         let committer = Committer {
+            tail: tail.clone(),
             db: db.clone(),
             batches: batches.clone(),
             ids: ids.clone(),
@@ -153,7 +201,7 @@ impl SledLog {
             last: last.clone(),
         };
         let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
-        Ok(Arc::new(SledLog { batches, ids, cursors: db.open_tree("cursors")?, last, commands, committer }))
+        Ok(Arc::new(SledLog { batches, ids, cursors: db.open_tree("cursors")?, last, commands, committer, tail }))
     }
 
     /// Finishes the appends already queued and stops the committer; later appends
@@ -182,8 +230,11 @@ impl EventLog for SledLog {
         })
     }
 
-    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, StoredEvent)>, LogError> {
+    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
         let wanted = after + 1;
+        if let Some(events) = self.tail.read(wanted, max) {
+            return Ok(events);
+        }
         // The batch holding `wanted` starts at or before it.
         let start = match self.batches.range(..=seq_key(wanted)).next_back() {
             Some(entry) => entry?.0,
@@ -196,7 +247,7 @@ impl EventLog for SledLog {
             for (offset, event) in decode_batch(&value)?.events.into_iter().enumerate() {
                 let seq = first + offset as u64;
                 if seq >= wanted {
-                    events.push((seq, event));
+                    events.push((seq, Arc::new(event)));
                     if events.len() == max {
                         return Ok(events);
                     }
@@ -274,6 +325,7 @@ impl SledLog {
 /// The one writer of the log: assigns sequence numbers, drops duplicate ids, writes
 /// one entry per appended batch and flushes once per group.
 struct Committer {
+    tail: Arc<Tail>,
     db: sled::Db,
     batches: sled::Tree,
     ids: sled::Tree,
@@ -334,9 +386,11 @@ impl Committer {
             self.ids.insert(event.id.as_bytes(), &seq_key(first + offset as u64))?;
         }
         let count = fresh.len() as u64;
-        let record = serde_json::to_vec(&BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh })
-            .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
-        self.batches.insert(seq_key(first), record)?;
+        let record = BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh };
+        let bytes =
+            serde_json::to_vec(&record).map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
+        self.batches.insert(seq_key(first), bytes)?;
+        self.tail.push(first, record.events.into_iter().map(Arc::new).collect());
         self.next += count;
         Ok(appended)
     }
@@ -359,7 +413,7 @@ mod tests {
         }
     }
 
-    fn ids(events: &[(Seq, StoredEvent)]) -> Vec<(Seq, &str)> {
+    fn ids(events: &[(Seq, Arc<StoredEvent>)]) -> Vec<(Seq, &str)> {
         events.iter().map(|(seq, e)| (*seq, e.id.as_str())).collect()
     }
 
@@ -434,6 +488,8 @@ mod tests {
         let db = sled::open(dir.path()).unwrap();
         let log = SledLog::open(&db, true).unwrap();
         assert_eq!(log.last_seq(), 4);
+        // Read back from disk (the in-memory tail starts empty), compacted batches gone.
+        assert_eq!(ids(&log.read_after(0, 10).unwrap()), [(4, "c")]);
         assert_eq!(log.open_consumer("slow").unwrap(), 3);
         assert_eq!(log.append(vec![event("d")]).await.unwrap()[0], Appended { seq: 5, duplicate: false });
     }
