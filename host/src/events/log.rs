@@ -118,17 +118,21 @@ pub struct SledLog {
 /// Batches kept decoded in memory.
 const TAIL_BATCHES: usize = 256;
 
+/// A decoded batch, shared between the tail and the consumers reading it.
+type SharedBatch = Arc<[Arc<StoredEvent>]>;
+type TailBatches = std::collections::VecDeque<(Seq, SharedBatch)>;
+
 #[derive(Default)]
 struct Tail {
-    batches: std::sync::Mutex<std::collections::VecDeque<(Seq, Arc<[Arc<StoredEvent>]>)>>,
+    batches: std::sync::Mutex<TailBatches>,
 }
 
 impl Tail {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(Seq, Arc<[Arc<StoredEvent>]>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TailBatches> {
         self.batches.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn push(&self, first: Seq, events: Arc<[Arc<StoredEvent>]>) {
+    fn push(&self, first: Seq, events: SharedBatch) {
         let mut batches = self.lock();
         if batches.len() == TAIL_BATCHES {
             batches.pop_front();
