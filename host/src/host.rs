@@ -382,6 +382,11 @@ impl Host {
         self.inner.delivery.dead_letters.list(plugin)
     }
 
+    /// One dead letter, with the event and the last error.
+    pub fn dead_letter(&self, plugin: &str, seq: Seq) -> Result<Option<DeadLetter>, HostError> {
+        self.inner.delivery.dead_letters.get(plugin, seq)
+    }
+
     /// Delivers a dead letter again (consent is checked again); on success it is
     /// removed, on failure it stays with the new error.
     pub async fn redrive(&self, plugin: &str, seq: Seq) -> Result<(), HostError> {

@@ -10,7 +10,7 @@
 
 pub mod bindings;
 pub mod capabilities;
-mod clock;
+pub mod clock;
 pub mod component;
 pub mod engine;
 mod error;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use hearth_host::bindings::{Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
+use hearth_host::bindings::{Caller, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
 use serde::Deserialize;
@@ -160,7 +160,7 @@ async fn demo(data: &Path, plugin: &Path, manifest_path: &Path, timed_events: u3
         let id = id.clone();
         async move {
             let event = inventory_event(
-                &format!("timed-{}-{n}", now_ms()),
+                &format!("timed-{}-{n}", hearth_host::clock::now_ms()),
                 "egg",
                 InventoryAction::Counted,
                 6,
@@ -230,34 +230,16 @@ fn inventory_event(
     Event {
         id: id.into(),
         topic: "appliance.fridge.inventory".into(),
-        time_ms: now_ms(),
+        time_ms: hearth_host::clock::now_ms(),
         household: HOUSEHOLD.into(),
         device: Some("demo-fridge".into()),
         body: EventBody::FridgeInventory(InventoryChange {
             item: item.into(),
             action,
             quantity: Quantity { amount, unit },
-            best_before: best_before_in_days.map(|days| civil_date(now_ms() / 86_400_000 + days)),
+            best_before: best_before_in_days.map(|days| hearth_host::clock::date_in_days(days as i64)),
         }),
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
-}
-
-/// The Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_date(days: u64) -> Date {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (year_of_era + era * 400 + i64::from(month <= 2)) as u16;
-    Date { year, month, day }
 }
 
 /// The `recipes.suggest` answer, as far as the demo prints it.

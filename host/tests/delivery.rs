@@ -151,6 +151,7 @@ async fn failures_retry_then_dead_letter_then_redrive() {
     assert_eq!(letters[0].event.id, "poison-1");
     assert_eq!(letters[0].attempts, 5);
     assert!(letters[0].error.contains("is poison"), "{}", letters[0].error);
+    assert_eq!(host.dead_letter(&plugin, letters[0].seq).unwrap().as_ref(), Some(&letters[0]));
 
     // Still poison: the re-drive fails and the letter stays, with one more attempt.
     assert!(matches!(host.redrive(&plugin, letters[0].seq).await, Err(HostError::Delivery(_))));

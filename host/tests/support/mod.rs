@@ -52,21 +52,12 @@ pub fn stocked(
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    hearth_host::clock::now_ms()
 }
 
-/// The UTC calendar date `days` from today (civil-from-days).
+/// The UTC calendar date `days` from today.
 pub fn date_in(days: i64) -> Date {
-    let z = (now_ms() / 86_400_000) as i64 + days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-    Date { year, month, day }
+    hearth_host::clock::date_in_days(days)
 }
 
 /// The ids of the `ready` and `near_misses` lists of a `recipes.suggest` answer.
