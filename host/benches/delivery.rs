@@ -30,9 +30,7 @@ async fn host(dir: &std::path::Path, durable: bool) -> Host {
     }
     let manifest = std::fs::read_to_string(hearth_test_components::NOOP_PLUGIN_MANIFEST).unwrap().parse().unwrap();
     host.install(manifest, hearth_test_components::read(hearth_test_components::NOOP_PLUGIN)).await.unwrap();
-    host.grant("h", PLUGIN, &Grant { device_kinds: ["sensor".into()].into(), devices: Default::default() })
-        .await
-        .unwrap();
+    host.grant("h", PLUGIN, &Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() }).await.unwrap();
     host
 }
 

@@ -7,7 +7,10 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "partner-plugin",
-    imports: { default: trappable },
+    imports: {
+        "hearth:plugin/services.call": async | trappable,
+        default: trappable,
+    },
     exports: { default: async },
     additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
 });

@@ -52,6 +52,9 @@ pub enum CallError {
     /// The plugin's worker has stopped (the host is shutting down or the plugin was removed).
     #[error("plugin is not running")]
     Stopped,
+    /// Calling the operation would loop back into a plugin already in the call chain.
+    #[error("call cycle: {0}")]
+    Cycle(String),
     /// Every plugin providing the operation is quarantined.
     #[error("every provider of {0} is quarantined")]
     Quarantined(String),

@@ -1,12 +1,16 @@
 //! [`Host`]: an embedded Hearth host over one data directory. It installs plugins,
 //! keeps them across restarts, and routes events and service calls to their workers.
 
-use crate::bindings::{Caller, Event, EventBody, PartnerPluginPre, ServiceRequest, ServiceResponse};
+use crate::bindings::{Caller, Event, EventBody, OrderConfirmation, PartnerPluginPre, ServiceRequest, ServiceResponse};
+use crate::capabilities::commerce::{Order, OrderStatus, Orders};
 use crate::capabilities::config::{ConfigStore, SledConfig};
+use crate::capabilities::devices::{CommandQueue, QueuedCommand};
 use crate::capabilities::kv::SledKv;
+use crate::capabilities::notify::{Notification, Notifications, RateLimit};
+use crate::capabilities::services::ServiceRouter;
 use crate::component::{self, ArtifactCache};
 use crate::engine::{self, Allocator, EngineConfig};
-use crate::events::catalog::CONSENT_REVOKED;
+use crate::events::catalog::{CONSENT_REVOKED, ORDER_CONFIRMED};
 use crate::events::dead_letters::{DeadLetter, DeadLetters};
 use crate::events::dispatch::{
     self, Breaker, Delivery, DeliveryConfig, PluginCounters, PluginLink, PluginPool, Subscription,
@@ -14,10 +18,12 @@ use crate::events::dispatch::{
 use crate::events::ingest::{self, IngestError, IngestLimits, Receipt};
 use crate::events::log::{EventLog, Seq, SledLog, StoredEvent};
 use crate::households::{Device, Grant, Households};
+use crate::ledger::{Ledger, LedgerEntry, Statement};
 use crate::limits::Limits;
 use crate::refs::Pseudonyms;
-use crate::state::{self, Backends};
-use crate::worker::{self, PluginRuntime};
+use crate::refs::RefKind;
+use crate::state::{self, Backends, PluginGrants};
+use crate::worker::{self, PluginRuntime, ServiceCall};
 use crate::{CallError, HostError};
 use hearth_registry::Manifest;
 use serde::{Deserialize, Serialize};
@@ -47,6 +53,8 @@ pub struct HostConfig {
     pub retention: Duration,
     /// How often delivered events past the retention window are removed.
     pub compaction_interval: Duration,
+    /// Notifications one plugin may send one household per window.
+    pub notify_limit: RateLimit,
 }
 
 impl Default for HostConfig {
@@ -60,6 +68,7 @@ impl Default for HostConfig {
             durable: true,
             retention: Duration::from_secs(3600),
             compaction_interval: Duration::from_secs(30),
+            notify_limit: RateLimit::default(),
         }
     }
 }
@@ -145,6 +154,12 @@ struct Inner {
     log: Arc<SledLog>,
     delivery: Arc<Delivery>,
     quarantine: sled::Tree,
+    notifications: Arc<Notifications>,
+    ledger: Ledger,
+    /// Operator ranking of the providers of an operation: `service.operation` → plugin ids.
+    rankings: sled::Tree,
+    /// A household's preferred provider: `household \0 service.operation` → plugin id.
+    preferences: sled::Tree,
     running: RwLock<BTreeMap<String, Running>>,
     compaction: watch::Sender<bool>,
 }
@@ -158,13 +173,17 @@ impl Host {
         let (engine, allocator) = engine::new_engine(&config.engine)?;
         let config_store = Arc::new(SledConfig::new(db.open_tree("plugin-config")?));
         let log = SledLog::open(&db, config.durable).map_err(|error| HostError::Engine(error.to_string()))?;
+        let households = Households::open(&db)?;
+        let refs = Pseudonyms::open(&db)?;
         let delivery = Arc::new(Delivery {
             log: log.clone(),
-            households: Households::open(&db)?,
-            refs: Pseudonyms::open(&db)?,
+            households: households.clone(),
+            refs: refs.clone(),
             dead_letters: DeadLetters::open(&db)?,
             config: config.delivery.clone(),
         });
+        let notifications = Arc::new(Notifications::open(&db, config.notify_limit)?);
+        let router = Arc::new(HostRouter::default());
         let (compaction, compaction_stop) = watch::channel(false);
         let inner = Inner {
             quarantine: db.open_tree("quarantine")?,
@@ -174,7 +193,20 @@ impl Host {
             artifacts: ArtifactCache::new(db.open_tree("artifacts")?, &engine),
             plugins_tree: db.open_tree("plugins")?,
             components: db.open_tree("components")?,
-            backends: Backends { kv: Arc::new(SledKv::new(db.open_tree("kv")?)), config: config_store.clone() },
+            backends: Backends {
+                kv: Arc::new(SledKv::new(db.open_tree("kv")?)),
+                config: config_store.clone(),
+                refs: refs.clone(),
+                households: households.clone(),
+                notifications: notifications.clone(),
+                orders: Orders::open(&db)?,
+                commands: CommandQueue::open(&db)?,
+                router: router.clone(),
+            },
+            notifications,
+            ledger: Ledger::open(&db)?,
+            rankings: db.open_tree("provider-rankings")?,
+            preferences: db.open_tree("provider-preferences")?,
             config_store,
             engine,
             allocator,
@@ -183,6 +215,7 @@ impl Host {
             running: RwLock::new(BTreeMap::new()),
         };
         let host = Host { inner: Arc::new(inner) };
+        let _ = router.inner.set(Arc::downgrade(&host.inner));
         tokio::spawn(compact_periodically(
             host.inner.log.clone(),
             host.inner.config.retention,
@@ -235,8 +268,7 @@ impl Host {
         let load_time = started.elapsed();
         let engine = &self.inner.engine;
         component::check_world(engine, &compiled)?;
-        let linker =
-            state::linker(engine, &manifest.capabilities).map_err(|error| HostError::Engine(format!("{error:#}")))?;
+        let linker = state::linker(engine, &manifest).map_err(|error| HostError::Engine(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(&compiled)
             .and_then(PartnerPluginPre::new)
@@ -253,6 +285,7 @@ impl Host {
                 pre: pre.clone(),
                 limits,
                 backends: self.inner.backends.clone(),
+                grants: PluginGrants::of(&manifest),
             });
             handles.push(handle);
             workers.push(worker);
@@ -307,8 +340,10 @@ impl Host {
         ingest::ingest(delivery.log.as_ref(), &delivery.households, &self.inner.config.ingest, device, request).await
     }
 
-    /// Calls `service.operation` on the plugin that provides it (the first by id
-    /// when several do).
+    /// Calls `service.operation` for an appliance, app or operator. The provider is
+    /// the household's preferred one, then the operator's ranking, then by plugin id; a
+    /// quarantined or failing provider falls through to the next. `household` is the
+    /// real household id; the provider sees its own ref of it.
     pub async fn call_service(
         &self,
         service: &str,
@@ -317,26 +352,121 @@ impl Host {
         household: Option<String>,
         input: Vec<u8>,
     ) -> Result<ServiceResponse, CallError> {
-        let name = format!("{service}.{operation}");
-        let providers: Vec<PluginLink> = self
-            .running()
-            .values()
-            .filter(|running| running.info.manifest.services.provides.contains(&name))
-            .map(|running| running.link.clone())
-            .collect();
-        // A quarantined provider falls through to the next.
-        let Some(link) = providers.iter().find(|link| !link.breaker.is_quarantined()) else {
-            return Err(if providers.is_empty() { CallError::NoProvider(name) } else { CallError::Quarantined(name) });
+        let request = ServiceRequest {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            caller,
+            household: None,
+            input,
         };
-        let request =
-            ServiceRequest { service: service.to_owned(), operation: operation.to_owned(), caller, household, input };
-        call_link(link, request).await
+        route_call(&self.inner, request, household, Vec::new(), None).await
     }
 
-    /// Calls a service operation on one specific plugin.
+    /// Calls a service operation on one specific plugin, passing the request as given.
     pub async fn call_plugin(&self, plugin: &str, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
         let link = self.link(plugin).ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
-        call_link(&link, request).await
+        call_link(&link, ServiceCall { request, chain: Vec::new(), deadline: None }).await
+    }
+
+    /// The operator's order of preference among the providers of `service.operation`.
+    pub fn set_provider_ranking(&self, operation: &str, plugins: &[&str]) -> Result<(), HostError> {
+        let list = serde_json::to_vec(plugins).map_err(|error| HostError::Corrupt(error.to_string()))?;
+        self.inner.rankings.insert(operation.as_bytes(), list)?;
+        Ok(())
+    }
+
+    /// A household's preferred provider of `service.operation`.
+    pub fn set_provider_preference(&self, household: &str, operation: &str, plugin: &str) -> Result<(), HostError> {
+        self.inner
+            .preferences
+            .insert(crate::capabilities::config::scoped_key(household, operation), plugin.as_bytes())?;
+        Ok(())
+    }
+
+    /// The household's notifications, oldest first.
+    pub fn notifications(&self, household: &str) -> Result<Vec<Notification>, HostError> {
+        self.inner.notifications.list(household)
+    }
+
+    /// Orders proposed to the household that wait for its answer.
+    pub fn offers(&self, household: &str) -> Result<Vec<Order>, HostError> {
+        self.inner.backends.orders.of_household(household, Some(OrderStatus::Pending))
+    }
+
+    /// Every order proposed to the household.
+    pub fn orders(&self, household: &str) -> Result<Vec<Order>, HostError> {
+        self.inner.backends.orders.of_household(household, None)
+    }
+
+    /// The household confirms an order: it is booked in the ledger (once, however
+    /// often this is called) and the plugin receives `household.order.confirmed`.
+    pub async fn confirm_order(&self, household: &str, plugin: &str, order_id: &str) -> Result<LedgerEntry, HostError> {
+        let orders = &self.inner.backends.orders;
+        let mut order = self.household_order(household, plugin, order_id)?;
+        if order.status == OrderStatus::Declined {
+            return Err(HostError::InvalidInput(format!("order {order_id} was declined")));
+        }
+        let decided = order.decided_ms.unwrap_or_else(crate::clock::now_ms);
+        let key = format!("{plugin}/{order_id}");
+        let entry =
+            self.inner.ledger.book(&key, &order.publisher, plugin, &order.currency, order.total_minor, decided)?;
+        if order.status == OrderStatus::Pending {
+            order.status = OrderStatus::Confirmed;
+            order.decided_ms = Some(decided);
+            orders.put(&order)?;
+        }
+        let notice = StoredEvent {
+            // Deterministic, so a retried confirmation is not announced twice.
+            id: format!("order-confirmed:{key}"),
+            topic: ORDER_CONFIRMED.to_owned(),
+            time_ms: decided,
+            household: household.to_owned(),
+            device: None,
+            body: EventBody::OrderConfirmed(OrderConfirmation { order_id: order_id.to_owned() }),
+            target: Some(plugin.to_owned()),
+        };
+        // The append's flush also makes the booking durable.
+        self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
+        Ok(entry)
+    }
+
+    /// The household declines an order.
+    pub async fn decline_order(&self, household: &str, plugin: &str, order_id: &str) -> Result<(), HostError> {
+        let mut order = self.household_order(household, plugin, order_id)?;
+        match order.status {
+            OrderStatus::Declined => return Ok(()),
+            OrderStatus::Confirmed => return Err(HostError::InvalidInput(format!("order {order_id} is confirmed"))),
+            OrderStatus::Pending => {}
+        }
+        order.status = OrderStatus::Declined;
+        order.decided_ms = Some(crate::clock::now_ms());
+        self.inner.backends.orders.put(&order)?;
+        self.inner.db.flush_async().await?;
+        Ok(())
+    }
+
+    fn household_order(&self, household: &str, plugin: &str, order_id: &str) -> Result<Order, HostError> {
+        self.inner
+            .backends
+            .orders
+            .get(plugin, order_id)?
+            .filter(|order| order.household == household)
+            .ok_or_else(|| HostError::NotFound(format!("order {order_id} of {plugin} for this household")))
+    }
+
+    /// Sets the publisher's share of gross, in basis points.
+    pub fn set_agreement(&self, publisher: &str, publisher_bp: u32) -> Result<(), HostError> {
+        self.inner.ledger.set_agreement(publisher, publisher_bp)
+    }
+
+    /// The publisher's statement for a month (`YYYY-MM`).
+    pub fn statement(&self, publisher: &str, month: &str) -> Result<Statement, HostError> {
+        self.inner.ledger.statement(publisher, month)
+    }
+
+    /// Takes the commands queued for a device, oldest first (the appliance fetching them).
+    pub fn take_commands(&self, device: &str) -> Result<Vec<QueuedCommand>, HostError> {
+        self.inner.backends.commands.take(device)
     }
 
     /// Registers a household.
@@ -493,7 +623,7 @@ impl Host {
     fn running(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
         // A panic while holding this lock cannot leave the map half-updated (every
         // write is one insert/remove/clear), so a poisoned lock is still usable.
-        self.inner.running.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        read_running(&self.inner)
     }
 
     fn running_mut(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Running>> {
@@ -514,8 +644,8 @@ fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
 
 /// A service call to one plugin; failures other than the plugin's own errors count
 /// towards its circuit breaker.
-async fn call_link(link: &PluginLink, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
-    let result = link.pool.handle(request).await;
+async fn call_link(link: &PluginLink, call: ServiceCall) -> Result<ServiceResponse, CallError> {
+    let result = link.pool.handle(call).await;
     match &result {
         Ok(_) | Err(CallError::Plugin(_)) => link.breaker.record_success(),
         Err(_) => {
@@ -541,5 +671,112 @@ async fn compact_periodically(
             Ok(removed) => tracing::debug!(removed, "compacted the event log"),
             Err(error) => tracing::error!(%error, "compacting the event log failed"),
         }
+    }
+}
+
+/// Routes a service call to a provider: the household's preference, then the operator's
+/// ranking, then plugin id; skipping plugins already in the call chain (no cycles) and
+/// quarantined ones, and falling through to the next provider when one fails.
+async fn route_call(
+    inner: &Inner,
+    request: ServiceRequest,
+    household: Option<String>,
+    chain: Vec<Arc<str>>,
+    deadline: Option<std::time::Instant>,
+) -> Result<ServiceResponse, CallError> {
+    let name = format!("{}.{}", request.service, request.operation);
+    let mut providers: Vec<PluginLink> = read_running(inner)
+        .values()
+        .filter(|running| running.info.manifest.services.provides.contains(&name))
+        .map(|running| running.link.clone())
+        .collect();
+    if providers.is_empty() {
+        return Err(CallError::NoProvider(name));
+    }
+    let ranking: Vec<String> = match inner.rankings.get(name.as_bytes()) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let preferred = household
+        .as_deref()
+        .and_then(|household| {
+            inner.preferences.get(crate::capabilities::config::scoped_key(household, &name)).ok().flatten()
+        })
+        .map(|plugin| String::from_utf8_lossy(&plugin).into_owned());
+    providers.sort_by_key(|link| {
+        let rank = ranking.iter().position(|id| **id == *link.id).unwrap_or(usize::MAX);
+        (preferred.as_deref() != Some(&*link.id), rank)
+    });
+    if let Some(household) = &household {
+        // A provider serves a household only with its consent.
+        providers.retain(|link| matches!(inner.delivery.households.grant_of(household, &link.id), Ok(Some(_))));
+        if providers.is_empty() {
+            return Err(CallError::NoProvider(format!("{name} (no provider has this household's consent)")));
+        }
+    }
+    providers.retain(|link| !chain.contains(&link.id));
+    if providers.is_empty() {
+        let chain: Vec<&str> = chain.iter().map(|id| &**id).collect();
+        return Err(CallError::Cycle(format!(
+            "{name} is only provided by plugins already in the call chain {chain:?}"
+        )));
+    }
+    let mut last_error = CallError::Quarantined(name.clone());
+    for link in providers.iter().filter(|link| !link.breaker.is_quarantined()) {
+        let mut request = request.clone();
+        if let Some(household) = &household {
+            let reference = inner
+                .delivery
+                .refs
+                .mint(&link.id, RefKind::Household, household)
+                .map_err(|error| CallError::Storage(error.to_string()))?;
+            request.household = Some(reference);
+        }
+        match call_link(link, ServiceCall { request, chain: chain.clone(), deadline }).await {
+            result @ (Ok(_) | Err(CallError::Plugin(_))) => return result,
+            Err(error) => {
+                tracing::warn!(plugin = %link.id, operation = %name, %error, "provider failed, trying the next");
+                last_error = error;
+            }
+        }
+    }
+    Err(last_error)
+}
+
+fn read_running(inner: &Inner) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
+    // A panic while holding this lock cannot leave the map half-updated (every write
+    // is one insert/remove/clear), so a poisoned lock is still usable.
+    inner.running.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The host as plugins' service calls see it. Holds the host weakly: plugins' stores
+/// must not keep the host alive.
+#[derive(Default)]
+struct HostRouter {
+    inner: std::sync::OnceLock<std::sync::Weak<Inner>>,
+}
+
+impl HostRouter {
+    fn inner(&self) -> Option<Arc<Inner>> {
+        self.inner.get().and_then(std::sync::Weak::upgrade)
+    }
+}
+
+impl ServiceRouter for HostRouter {
+    fn route(
+        &self,
+        request: ServiceRequest,
+        real_household: Option<String>,
+        chain: Vec<Arc<str>>,
+        deadline: std::time::Instant,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ServiceResponse, CallError>> + Send + '_>> {
+        Box::pin(async move {
+            let inner = self.inner().ok_or(CallError::Stopped)?;
+            route_call(&inner, request, real_household, chain, Some(deadline)).await
+        })
+    }
+
+    fn resolve_household(&self, plugin: &str, reference: &str) -> Option<String> {
+        self.inner()?.delivery.refs.resolve(plugin, reference).ok().flatten()
     }
 }

@@ -23,11 +23,14 @@ pub struct Device {
 }
 
 /// What a household lets one plugin see: every device of the listed kinds, plus the
-/// listed devices. An empty grant covers only household-level events.
+/// listed devices. An empty grant covers only household-level events. `control`
+/// additionally lets the plugin send commands to the covered devices.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub device_kinds: BTreeSet<String>,
     pub devices: BTreeSet<String>,
+    #[serde(default)]
+    pub control: bool,
 }
 
 impl Grant {
@@ -174,7 +177,7 @@ mod tests {
         households.add_device(device("fridge-2", "h2", "fridge")).unwrap();
 
         assert!(!households.allows("p", "h1", Some("fridge-1")).unwrap(), "no grant, no events");
-        let fridges = Grant { device_kinds: ["fridge".into()].into(), devices: BTreeSet::new() };
+        let fridges = Grant { device_kinds: ["fridge".into()].into(), ..Grant::default() };
         households.grant("h1", "p", &fridges).unwrap();
         assert!(households.allows("p", "h1", Some("fridge-1")).unwrap());
         assert!(!households.allows("p", "h1", Some("oven-1")).unwrap());
@@ -183,7 +186,7 @@ mod tests {
         assert!(!households.allows("p", "h1", Some("fridge-2")).unwrap(), "another household's device");
         assert!(!households.allows("other", "h1", Some("fridge-1")).unwrap(), "grants are per plugin");
 
-        let oven_only = Grant { device_kinds: BTreeSet::new(), devices: ["oven-1".into()].into() };
+        let oven_only = Grant { devices: ["oven-1".into()].into(), ..Grant::default() };
         households.grant("h1", "p", &oven_only).unwrap();
         assert!(households.allows("p", "h1", Some("oven-1")).unwrap());
         assert!(!households.allows("p", "h1", Some("fridge-1")).unwrap());

@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 mod host;
 pub mod households;
+pub mod ledger;
 pub mod limits;
 pub mod refs;
 mod state;

@@ -2,7 +2,8 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use hearth_host::bindings::{Caller, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
+use hearth_host::bindings::Caller;
+use hearth_host::households::{Device, Grant};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
 use serde::Deserialize;
@@ -86,6 +87,7 @@ async fn ingest_stdin(data: &Path, device: &str) -> anyhow::Result<()> {
 }
 
 const HOUSEHOLD: &str = "demo-household";
+const FRIDGE: &str = "demo-fridge";
 
 async fn demo(data: &Path, plugin: &Path, manifest_path: &Path, timed_events: u32) -> anyhow::Result<()> {
     let manifest: Manifest = std::fs::read_to_string(manifest_path)
@@ -114,25 +116,34 @@ async fn demo(data: &Path, plugin: &Path, manifest_path: &Path, timed_events: u3
     );
 
     let fridge = [
-        ("egg", 6, QuantityUnit::Pieces, Some(12)),
-        ("spinach", 150, QuantityUnit::Grams, Some(1)),
-        ("feta", 200, QuantityUnit::Grams, Some(15)),
-        ("tomato", 500, QuantityUnit::Grams, Some(4)),
-        ("onion", 3, QuantityUnit::Pieces, None),
-        ("bell pepper", 2, QuantityUnit::Pieces, Some(5)),
-        ("whole milk", 1000, QuantityUnit::Millilitres, Some(2)),
-        ("butter", 250, QuantityUnit::Grams, None),
+        ("egg", 6, "pieces", Some(12)),
+        ("spinach", 150, "grams", Some(1)),
+        ("feta", 200, "grams", Some(15)),
+        ("tomato", 500, "grams", Some(4)),
+        ("onion", 3, "pieces", None),
+        ("bell pepper", 2, "pieces", Some(5)),
+        ("whole milk", 1000, "millilitres", Some(2)),
+        ("butter", 250, "grams", None),
     ];
+    host.add_household(HOUSEHOLD)?;
+    host.add_device(Device {
+        id: FRIDGE.into(),
+        household: HOUSEHOLD.into(),
+        kind: "fridge".into(),
+        model: "demo-fridge".into(),
+        region: "DE".into(),
+    })?;
+    host.grant(HOUSEHOLD, &id, &Grant { device_kinds: ["fridge".into()].into(), ..Grant::default() }).await?;
     println!("\nfridge events for {HOUSEHOLD}:");
     let first_call = Instant::now();
     for (index, (item, amount, unit, best_before)) in fridge.into_iter().enumerate() {
-        let event = inventory_event(&format!("demo-{index}"), item, InventoryAction::Added, amount, unit, best_before);
-        host.deliver(&id, event).await?;
+        let event = inventory_json(&format!("demo-{index}"), item, "added", amount, unit, best_before);
+        send_and_wait(&host, &id, &event).await?;
         if index == 0 {
-            println!("  (first call, with instantiation and init: {})", ms(first_call.elapsed()));
+            println!("  (first event, ingest to delivery with instantiation and init: {})", ms(first_call.elapsed()));
         }
         let best_before = best_before.map_or(String::new(), |days| format!(", best before in {days} days"));
-        println!("  + {amount} {} {item}{best_before}", unit_name(unit));
+        println!("  + {amount} {} {item}{best_before}", unit_label(unit));
     }
 
     let response = host
@@ -155,19 +166,13 @@ async fn demo(data: &Path, plugin: &Path, manifest_path: &Path, timed_events: u3
     }
 
     // Timings: a durable event (kv write + flush) and a read-only service call.
+    let run = hearth_host::clock::now_ms();
     let event_time = time(timed_events, |n| {
         let host = host.clone();
         let id = id.clone();
         async move {
-            let event = inventory_event(
-                &format!("timed-{}-{n}", hearth_host::clock::now_ms()),
-                "egg",
-                InventoryAction::Counted,
-                6,
-                QuantityUnit::Pieces,
-                None,
-            );
-            host.deliver(&id, event).await
+            let event = inventory_json(&format!("timed-{run}-{n}"), "egg", "counted", 6, "pieces", None);
+            send_and_wait(&host, &id, &event).await
         }
     })
     .await?;
@@ -210,7 +215,7 @@ async fn time<F, Fut, T, E>(count: u32, mut call: F) -> anyhow::Result<Duration>
 where
     F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
-    E: std::error::Error + Send + Sync + 'static,
+    anyhow::Error: From<E>,
 {
     let started = Instant::now();
     for n in 0..count {
@@ -219,27 +224,33 @@ where
     Ok(started.elapsed() / count.max(1))
 }
 
-fn inventory_event(
+fn inventory_json(
     id: &str,
     item: &str,
-    action: InventoryAction,
+    action: &str,
     amount: u32,
-    unit: QuantityUnit,
-    best_before_in_days: Option<u64>,
-) -> Event {
-    Event {
-        id: id.into(),
-        topic: "appliance.fridge.inventory".into(),
-        time_ms: hearth_host::clock::now_ms(),
-        household: HOUSEHOLD.into(),
-        device: Some("demo-fridge".into()),
-        body: EventBody::FridgeInventory(InventoryChange {
-            item: item.into(),
-            action,
-            quantity: Quantity { amount, unit },
-            best_before: best_before_in_days.map(|days| hearth_host::clock::date_in_days(days as i64)),
-        }),
+    unit: &str,
+    best_before_in_days: Option<i64>,
+) -> Vec<u8> {
+    let mut body = serde_json::json!({"item": item, "action": action, "quantity": {"amount": amount, "unit": unit}});
+    if let Some(days) = best_before_in_days {
+        let date = hearth_host::clock::date_in_days(days);
+        body["best_before"] = format!("{:04}-{:02}-{:02}", date.year, date.month, date.day).into();
     }
+    serde_json::json!({"id": id, "topic": "appliance.fridge.inventory", "body": body}).to_string().into_bytes()
+}
+
+/// Ingests one fridge event and waits until the plugin has handled it.
+async fn send_and_wait(host: &Host, plugin: &str, event: &[u8]) -> anyhow::Result<()> {
+    let before = host.status(plugin).map_or(0, |status| status.delivered);
+    let receipts = host.ingest(FRIDGE, event).await?;
+    if receipts.iter().all(|receipt| receipt.duplicate) {
+        return Ok(());
+    }
+    while host.status(plugin).map_or(0, |status| status.delivered) <= before {
+        tokio::task::yield_now().await;
+    }
+    Ok(())
 }
 
 /// The `recipes.suggest` answer, as far as the demo prints it.
@@ -270,14 +281,6 @@ fn unit_label(unit: &str) -> &str {
         "grams" => "g",
         "millilitres" => "ml",
         other => other,
-    }
-}
-
-fn unit_name(unit: QuantityUnit) -> &'static str {
-    match unit {
-        QuantityUnit::Pieces => "x",
-        QuantityUnit::Grams => "g",
-        QuantityUnit::Millilitres => "ml",
     }
 }
 

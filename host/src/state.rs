@@ -2,11 +2,17 @@
 //! capabilities it was granted.
 
 use crate::bindings::hearth::plugin;
+use crate::capabilities::commerce::{CommerceCtx, Orders};
 use crate::capabilities::config::{ConfigCtx, ConfigStore};
+use crate::capabilities::devices::{CommandQueue, DevicesCtx};
 use crate::capabilities::kv::{KvCtx, KvStore};
 use crate::capabilities::log::{GuestOutput, LogCtx};
+use crate::capabilities::notify::{Notifications, NotifyCtx};
+use crate::capabilities::services::{ServiceRouter, ServicesCtx};
+use crate::households::Households;
 use crate::limits::MemoryLimiter;
-use hearth_registry::Capabilities;
+use crate::refs::Pseudonyms;
+use hearth_registry::Manifest;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{HasData, Linker, ResourceTable};
@@ -20,6 +26,10 @@ pub struct PluginState {
     log: LogCtx,
     pub(crate) kv: KvCtx,
     config: ConfigCtx,
+    notify: NotifyCtx,
+    commerce: CommerceCtx,
+    devices: DevicesCtx,
+    pub(crate) services: ServicesCtx,
     /// When the running call must be stopped.
     pub(crate) deadline: Instant,
 }
@@ -29,10 +39,34 @@ pub struct PluginState {
 pub struct Backends {
     pub kv: Arc<dyn KvStore>,
     pub config: Arc<dyn ConfigStore>,
+    pub refs: Pseudonyms,
+    pub households: Households,
+    pub notifications: Arc<Notifications>,
+    pub orders: Orders,
+    pub commands: CommandQueue,
+    pub router: Arc<dyn ServiceRouter>,
+}
+
+/// What one plugin was granted, from its manifest.
+#[derive(Debug, Clone)]
+pub struct PluginGrants {
+    pub publisher: Arc<str>,
+    pub device_commands: Vec<String>,
+    pub calls: Arc<[String]>,
+}
+
+impl PluginGrants {
+    pub fn of(manifest: &Manifest) -> Self {
+        PluginGrants {
+            publisher: manifest.plugin.publisher.as_str().into(),
+            device_commands: manifest.capabilities.devices.clone(),
+            calls: manifest.services.calls.clone().into(),
+        }
+    }
 }
 
 impl PluginState {
-    pub fn new(plugin: &Arc<str>, memory_bytes: usize, backends: &Backends) -> Self {
+    pub fn new(plugin: &Arc<str>, memory_bytes: usize, backends: &Backends, grants: &PluginGrants) -> Self {
         // No preopened directories, no environment, no arguments, no network: the
         // WASI a Rust program needs to start, and clocks and randomness.
         let wasi = WasiCtxBuilder::new()
@@ -49,6 +83,33 @@ impl PluginState {
             log: LogCtx::new(plugin.clone()),
             kv: KvCtx::new(plugin.clone(), backends.kv.clone()),
             config: ConfigCtx::new(plugin.clone(), backends.config.clone()),
+            notify: NotifyCtx {
+                plugin: plugin.clone(),
+                notifications: backends.notifications.clone(),
+                refs: backends.refs.clone(),
+                households: backends.households.clone(),
+            },
+            commerce: CommerceCtx {
+                plugin: plugin.clone(),
+                publisher: grants.publisher.clone(),
+                orders: backends.orders.clone(),
+                refs: backends.refs.clone(),
+                households: backends.households.clone(),
+            },
+            devices: DevicesCtx {
+                plugin: plugin.clone(),
+                granted: grants.device_commands.clone(),
+                refs: backends.refs.clone(),
+                households: backends.households.clone(),
+                queue: backends.commands.clone(),
+            },
+            services: ServicesCtx {
+                plugin: plugin.clone(),
+                allowed: grants.calls.clone(),
+                router: backends.router.clone(),
+                chain: vec![plugin.clone()],
+                deadline: Instant::now(),
+            },
             deadline: Instant::now(),
         }
     }
@@ -60,28 +121,51 @@ impl WasiView for PluginState {
     }
 }
 
-struct Log;
-impl HasData for Log {
-    type Data<'a> = &'a mut LogCtx;
-}
-struct Kv;
-impl HasData for Kv {
-    type Data<'a> = &'a mut KvCtx;
-}
-struct Config;
-impl HasData for Config {
-    type Data<'a> = &'a mut ConfigCtx;
+/// Declares the `HasData` marker that projects a store's state onto one capability.
+macro_rules! capability_data {
+    ($($marker:ident => $ctx:ty),+ $(,)?) => {
+        $(
+            struct $marker;
+            impl HasData for $marker {
+                type Data<'a> = &'a mut $ctx;
+            }
+        )+
+    };
 }
 
-/// A linker with WASI, the baseline capabilities (log, config) and the granted ones.
-/// A plugin that imports a capability it was not granted fails to link at install.
-pub fn linker(engine: &wasmtime::Engine, grants: &Capabilities) -> wasmtime::Result<Linker<PluginState>> {
+capability_data!(
+    Log => LogCtx,
+    Kv => KvCtx,
+    Config => ConfigCtx,
+    Notify => NotifyCtx,
+    Commerce => CommerceCtx,
+    Devices => DevicesCtx,
+    Services => ServicesCtx,
+);
+
+/// A linker with WASI, the baseline capabilities (log, config, devices' describe) and
+/// the granted ones. A plugin that imports a capability it was not granted fails to
+/// link at install. (`devices` is always linked: `describe` only tells kind, model and
+/// region of devices the plugin already gets events from, and `send` checks the
+/// granted command kinds on every call.)
+pub fn linker(engine: &wasmtime::Engine, manifest: &Manifest) -> wasmtime::Result<Linker<PluginState>> {
+    let grants = &manifest.capabilities;
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     plugin::log::add_to_linker::<PluginState, Log>(&mut linker, |state| &mut state.log)?;
     plugin::config::add_to_linker::<PluginState, Config>(&mut linker, |state| &mut state.config)?;
+    plugin::devices::add_to_linker::<PluginState, Devices>(&mut linker, |state| &mut state.devices)?;
     if grants.kv {
         plugin::kv::add_to_linker::<PluginState, Kv>(&mut linker, |state| &mut state.kv)?;
+    }
+    if grants.notify {
+        plugin::notify::add_to_linker::<PluginState, Notify>(&mut linker, |state| &mut state.notify)?;
+    }
+    if grants.commerce {
+        plugin::commerce::add_to_linker::<PluginState, Commerce>(&mut linker, |state| &mut state.commerce)?;
+    }
+    if !manifest.services.calls.is_empty() {
+        plugin::services::add_to_linker::<PluginState, Services>(&mut linker, |state| &mut state.services)?;
     }
     Ok(linker)
 }

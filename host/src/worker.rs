@@ -8,7 +8,7 @@
 use crate::CallError;
 use crate::bindings::{Event, PartnerPlugin, PartnerPluginPre, PluginError, ServiceRequest, ServiceResponse};
 use crate::limits::Limits;
-use crate::state::{Backends, PluginState};
+use crate::state::{Backends, PluginGrants, PluginState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +24,17 @@ type Reply<T> = oneshot::Sender<Result<T, CallError>>;
 #[derive(Debug, Clone)]
 pub struct PluginHandle {
     events: mpsc::Sender<(Event, Reply<()>)>,
-    services: mpsc::Sender<(ServiceRequest, Reply<ServiceResponse>)>,
+    services: mpsc::Sender<(ServiceCall, Reply<ServiceResponse>)>,
+}
+
+/// A service call with where it came from.
+#[derive(Debug)]
+pub struct ServiceCall {
+    pub request: ServiceRequest,
+    /// Plugins the call already passed through (empty for calls from outside).
+    pub chain: Vec<Arc<str>>,
+    /// The caller's deadline, when there is one: the call cannot outlive it.
+    pub deadline: Option<Instant>,
 }
 
 impl PluginHandle {
@@ -36,9 +46,9 @@ impl PluginHandle {
     }
 
     /// Calls a service operation the plugin provides.
-    pub async fn handle(&self, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
+    pub async fn handle(&self, call: ServiceCall) -> Result<ServiceResponse, CallError> {
         let (reply, answer) = oneshot::channel();
-        self.services.send((request, reply)).await.map_err(|_| CallError::Stopped)?;
+        self.services.send((call, reply)).await.map_err(|_| CallError::Stopped)?;
         answer.await.unwrap_or(Err(CallError::Stopped))
     }
 }
@@ -50,6 +60,7 @@ pub struct PluginRuntime {
     pub pre: PartnerPluginPre<PluginState>,
     pub limits: Limits,
     pub backends: Backends,
+    pub grants: PluginGrants,
 }
 
 /// Starts the plugin's worker task. The task ends once every handle is dropped and
@@ -76,13 +87,13 @@ impl Worker {
     async fn run(
         mut self,
         mut event_lane: mpsc::Receiver<(Event, Reply<()>)>,
-        mut service_lane: mpsc::Receiver<(ServiceRequest, Reply<ServiceResponse>)>,
+        mut service_lane: mpsc::Receiver<(ServiceCall, Reply<ServiceResponse>)>,
     ) {
         loop {
             tokio::select! {
                 biased;
-                Some((request, reply)) = service_lane.recv() => {
-                    let result = self.handle(&request).await;
+                Some((call, reply)) = service_lane.recv() => {
+                    let result = self.handle(call).await;
                     let _ = reply.send(result);
                 }
                 Some((event, reply)) = event_lane.recv() => {
@@ -97,17 +108,21 @@ impl Worker {
 
     async fn on_event(&mut self, event: &Event) -> Result<(), CallError> {
         let timeout = self.runtime.limits.event_timeout;
+        let chain = vec![self.runtime.id.clone()];
         let live = self.instance().await?;
-        let deadline = live.begin_call(timeout);
+        let deadline = live.begin_call(timeout, None, chain);
         let call = live.plugin.hearth_plugin_handler().call_on_event(&mut live.store, event);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         self.settle(outcome, timeout).await
     }
 
-    async fn handle(&mut self, request: &ServiceRequest) -> Result<ServiceResponse, CallError> {
+    async fn handle(&mut self, call: ServiceCall) -> Result<ServiceResponse, CallError> {
         let timeout = self.runtime.limits.service_timeout;
+        let mut chain = call.chain;
+        chain.push(self.runtime.id.clone());
         let live = self.instance().await?;
-        let deadline = live.begin_call(timeout);
+        let deadline = live.begin_call(timeout, call.deadline, chain);
+        let request = &call.request;
         let call = live.plugin.hearth_plugin_handler().call_handle(&mut live.store, request);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         self.settle(outcome, timeout).await
@@ -124,7 +139,7 @@ impl Worker {
 
     async fn start(&mut self) -> Result<Live, CallError> {
         let runtime = &self.runtime;
-        let state = PluginState::new(&runtime.id, runtime.limits.memory_bytes, &runtime.backends);
+        let state = PluginState::new(&runtime.id, runtime.limits.memory_bytes, &runtime.backends, &runtime.grants);
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|store| {
@@ -194,11 +209,15 @@ impl Worker {
 }
 
 impl Live {
-    /// Arms the deadline for the next call and returns it.
-    fn begin_call(&mut self, timeout: Duration) -> Instant {
-        let deadline = Instant::now() + timeout;
+    /// Arms the deadline for the next call (its own budget, cut short by the caller's
+    /// deadline) and returns it.
+    fn begin_call(&mut self, timeout: Duration, caller_deadline: Option<Instant>, chain: Vec<Arc<str>>) -> Instant {
+        let own = Instant::now() + timeout;
+        let deadline = caller_deadline.map_or(own, |caller| caller.min(own));
         let state = self.store.data_mut();
         state.deadline = deadline;
+        state.services.chain = chain;
+        state.services.deadline = deadline;
         state.limiter.exceeded = false;
         self.store.set_epoch_deadline(1);
         deadline

@@ -6,7 +6,7 @@
 mod support;
 
 use hearth_host::CallError;
-use hearth_host::bindings::{Caller, EventBody, InventoryAction, PluginError, QuantityUnit};
+use hearth_host::bindings::{Caller, PluginError};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,19 +24,23 @@ async fn fridge_events_become_ranked_recipe_suggestions() {
     assert_eq!(french_toast["missing"], serde_json::json!([{ "item": "bread", "amount": 4, "unit": "pieces" }]));
 
     // Another household's fridge is its own.
+    household_with_fridge(&host, "household-b").await;
     let other = suggest(&host, "household-b").await;
     assert_eq!(ids(&other["ready"]), Vec::<String>::new());
 
-    // A redelivered event (same id) is applied once: 6 eggs, then 2 taken out.
-    let plugin = "com.example.recipe-service";
-    host.deliver(plugin, stocked("e1", "household-a", "egg", 6, QuantityUnit::Pieces, Some(10))).await.unwrap();
-    let mut taken = stocked("e8", "household-a", "egg", 2, QuantityUnit::Pieces, None);
-    if let EventBody::FridgeInventory(change) = &mut taken.body {
-        change.action = InventoryAction::Removed;
-    }
-    host.deliver(plugin, taken).await.unwrap();
-    host.deliver(plugin, stocked("e6", "household-a", "zucchini", 1, QuantityUnit::Pieces, None)).await.unwrap();
-    host.deliver(plugin, stocked("e7", "household-a", "onion", 1, QuantityUnit::Pieces, None)).await.unwrap();
+    // A resent event (same id) is stored and applied once: 6 eggs, then 2 taken out.
+    let fridge = "fridge-household-a";
+    let resent = host
+        .ingest(fridge, &bytes(&inventory_json("household-a-e1", "egg", "added", 6, "pieces", Some(10))))
+        .await
+        .unwrap();
+    assert!(resent[0].duplicate);
+    let events = vec![
+        inventory_json("taken", "egg", "removed", 2, "pieces", None),
+        inventory_json("e6", "zucchini", "added", 1, "pieces", None),
+        inventory_json("e7", "onion", "added", 1, "pieces", None),
+    ];
+    send_and_wait(&host, RECIPES, fridge, events).await;
     let answer = suggest(&host, "household-a").await;
     let frittata = answer["near_misses"].as_array().unwrap().iter().find(|r| r["id"] == "zucchini-frittata").unwrap();
     // Had the redelivery counted, 10 eggs would leave only the parmesan missing.
@@ -54,6 +58,7 @@ async fn service_errors_are_results_not_failures() {
     let dir = tempfile::tempdir().unwrap();
     let host = open(dir.path()).await;
     install_recipe_service(&host).await;
+    household_with_fridge(&host, "h").await;
 
     let no_household = host.call_service("recipes", "suggest", Caller::Operator, None, Vec::new()).await;
     assert!(
@@ -68,6 +73,13 @@ async fn service_errors_are_results_not_failures() {
 
     let unknown = host.call_service("recipes", "teleport", Caller::Operator, None, Vec::new()).await;
     assert_eq!(unknown, Err(CallError::NoProvider("recipes.teleport".into())));
+
+    // A household that has not granted the provider access cannot be served by it.
+    add_household(&host, "stranger", &[]);
+    let stranger = host
+        .call_service("recipes", "suggest", Caller::Household("stranger".into()), Some("stranger".into()), Vec::new())
+        .await;
+    assert!(matches!(stranger, Err(CallError::NoProvider(ref m)) if m.contains("consent")), "{stranger:?}");
 
     // A plugin error leaves the instance healthy.
     assert!(suggest(&host, "h").await["ready"].is_array());

@@ -52,10 +52,14 @@ pub mod bindings {
     });
 }
 
+pub mod commerce;
 pub mod config;
+pub mod devices;
 pub mod kv;
 pub mod log;
+pub mod notify;
 mod service;
+pub mod services;
 
 pub use bindings::hearth::plugin::types::{
     AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DeviceRef, DoorState, Event, EventBody, FilterStatus,

@@ -2,6 +2,10 @@
 //! context it keeps per plugin store and, where it stores data, a backend trait with
 //! the embedded sled implementation. The runtime links only what a plugin is granted.
 
+pub mod commerce;
 pub mod config;
+pub mod devices;
 pub mod kv;
 pub mod log;
+pub mod notify;
+pub mod services;

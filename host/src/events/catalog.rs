@@ -281,6 +281,7 @@ struct AirTelemetry {
     humidity_centi_percent: u16,
     air_quality: AirQuality,
     filter_condition_percent: Option<u8>,
+    cooling_setpoint_centi_celsius: Option<i32>,
 }
 
 impl AirTelemetry {
@@ -297,6 +298,10 @@ impl AirTelemetry {
             filter_condition_percent: self
                 .filter_condition_percent
                 .map(|percent| check_range("filter_condition_percent", percent, 0, 100))
+                .transpose()?,
+            cooling_setpoint_centi_celsius: self
+                .cooling_setpoint_centi_celsius
+                .map(|centi| check_range("cooling_setpoint_centi_celsius", centi, 1_000, 3_500))
                 .transpose()?,
         })
     }

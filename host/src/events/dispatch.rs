@@ -93,11 +93,11 @@ impl PluginPool {
     /// Service calls go to the instances in turn.
     pub async fn handle(
         &self,
-        request: crate::bindings::ServiceRequest,
+        call: crate::worker::ServiceCall,
     ) -> Result<crate::bindings::ServiceResponse, CallError> {
         let lane = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len().max(1);
         match self.handles.get(lane) {
-            Some(handle) => handle.handle(request).await,
+            Some(handle) => handle.handle(call).await,
             None => Err(CallError::Stopped),
         }
     }

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
-use hearth_host::bindings::{Caller, Date, Event, EventBody, InventoryAction, InventoryChange, Quantity, QuantityUnit};
+use hearth_host::bindings::{Caller, Date};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
 use std::path::Path;
@@ -27,28 +27,41 @@ pub async fn install_hostile(host: &Host) {
     host.install(manifest, hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN)).await.unwrap();
 }
 
-/// A fridge inventory event; `best_before_in_days` is relative to today (UTC).
-pub fn stocked(
+pub const RECIPES: &str = "com.example.recipe-service";
+
+/// A fridge inventory event as a fridge sends it; `best_before_in_days` is relative
+/// to today (UTC).
+pub fn inventory_json(
     id: &str,
-    household: &str,
     item: &str,
+    action: &str,
     amount: u32,
-    unit: QuantityUnit,
+    unit: &str,
     best_before_in_days: Option<i64>,
-) -> Event {
-    Event {
-        id: id.into(),
-        topic: "appliance.fridge.inventory".into(),
-        time_ms: now_ms(),
-        household: household.into(),
-        device: Some("fridge-1".into()),
-        body: EventBody::FridgeInventory(InventoryChange {
-            item: item.into(),
-            action: InventoryAction::Added,
-            quantity: Quantity { amount, unit },
-            best_before: best_before_in_days.map(date_in),
-        }),
+) -> serde_json::Value {
+    let mut body = serde_json::json!({"item": item, "action": action, "quantity": {"amount": amount, "unit": unit}});
+    if let Some(days) = best_before_in_days {
+        let date = date_in(days);
+        body["best_before"] = format!("{:04}-{:02}-{:02}", date.year, date.month, date.day).into();
     }
+    serde_json::json!({"id": id, "topic": "appliance.fridge.inventory", "body": body})
+}
+
+/// Registers `household` with a fridge `fridge-<household>` and grants the recipe
+/// service access to fridges.
+pub async fn household_with_fridge(host: &Host, household: &str) -> String {
+    let fridge = format!("fridge-{household}");
+    add_household(host, household, &[(&fridge, "fridge")]);
+    host.grant(household, RECIPES, &grant_kinds(&["fridge"])).await.unwrap();
+    fridge
+}
+
+/// Sends events from a device and waits until `plugin` has handled them all.
+pub async fn send_and_wait(host: &Host, plugin: &str, device: &str, events: Vec<serde_json::Value>) {
+    let before = host.status(plugin).unwrap().delivered;
+    let receipts = host.ingest(device, &bytes(&serde_json::json!(events))).await.unwrap();
+    let fresh = receipts.iter().filter(|receipt| !receipt.duplicate).count() as u64;
+    wait_until("the events are delivered", || async { host.status(plugin).unwrap().delivered >= before + fresh }).await;
 }
 
 pub fn now_ms() -> u64 {
@@ -75,16 +88,15 @@ pub fn ids(list: &serde_json::Value) -> Vec<String> {
 
 /// Stocks a fridge so exactly the spinach omelette and pancakes can be made.
 pub async fn stock_breakfast_fridge(host: &Host, household: &str) {
-    let events = [
-        stocked("e1", household, "egg", 6, QuantityUnit::Pieces, Some(10)),
-        stocked("e2", household, "spinach", 100, QuantityUnit::Grams, Some(1)),
-        stocked("e3", household, "feta", 200, QuantityUnit::Grams, Some(20)),
-        stocked("e4", household, "whole milk", 1000, QuantityUnit::Millilitres, Some(6)),
-        stocked("e5", household, "butter", 250, QuantityUnit::Grams, None),
+    let fridge = household_with_fridge(host, household).await;
+    let events = vec![
+        inventory_json(&format!("{household}-e1"), "egg", "added", 6, "pieces", Some(10)),
+        inventory_json(&format!("{household}-e2"), "spinach", "added", 100, "grams", Some(1)),
+        inventory_json(&format!("{household}-e3"), "feta", "added", 200, "grams", Some(20)),
+        inventory_json(&format!("{household}-e4"), "whole milk", "added", 1000, "millilitres", Some(6)),
+        inventory_json(&format!("{household}-e5"), "butter", "added", 250, "grams", None),
     ];
-    for event in events {
-        host.deliver("com.example.recipe-service", event).await.unwrap();
-    }
+    send_and_wait(host, RECIPES, &fridge, events).await;
 }
 
 pub const RECORDER: &str = "test.hearth.recorder";
@@ -131,7 +143,7 @@ pub fn add_household(host: &Host, household: &str, devices: &[(&str, &str)]) {
 pub fn grant_kinds(kinds: &[&str]) -> hearth_host::households::Grant {
     hearth_host::households::Grant {
         device_kinds: kinds.iter().map(|kind| (*kind).to_owned()).collect(),
-        devices: Default::default(),
+        ..Default::default()
     }
 }
 
