@@ -14,6 +14,7 @@ const COMPONENTS: &[(&str, &str, Option<&str>)] = &[
     ("hostile-plugin", "HOSTILE_PLUGIN", Some("tests/fixtures/hostile/hearth.toml")),
     ("recorder-plugin", "RECORDER_PLUGIN", Some("tests/fixtures/recorder/hearth.toml")),
     ("noop-plugin", "NOOP_PLUGIN", Some("tests/fixtures/noop/hearth.toml")),
+    ("probe-plugin", "PROBE_PLUGIN", Some("tests/fixtures/probe/hearth.toml")),
     ("other-world", "OTHER_WORLD", None),
 ];
 
