@@ -55,6 +55,8 @@ pub struct HostConfig {
     pub compaction_interval: Duration,
     /// Notifications one plugin may send one household per window.
     pub notify_limit: RateLimit,
+    /// Key-value storage per plugin.
+    pub kv_quota_bytes: u64,
 }
 
 impl Default for HostConfig {
@@ -69,6 +71,7 @@ impl Default for HostConfig {
             retention: Duration::from_secs(3600),
             compaction_interval: Duration::from_secs(30),
             notify_limit: RateLimit::default(),
+            kv_quota_bytes: crate::capabilities::kv::DEFAULT_QUOTA_BYTES,
         }
     }
 }
@@ -194,7 +197,8 @@ impl Host {
             plugins_tree: db.open_tree("plugins")?,
             components: db.open_tree("components")?,
             backends: Backends {
-                kv: Arc::new(SledKv::new(db.open_tree("kv")?)),
+                kv: Arc::new(SledKv::open(&db)?),
+                kv_quota_bytes: config.kv_quota_bytes,
                 config: config_store.clone(),
                 refs: refs.clone(),
                 households: households.clone(),
@@ -486,6 +490,11 @@ impl Host {
         Ok(())
     }
 
+    /// The household's grant to `plugin`, if any.
+    pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {
+        self.inner.delivery.households.grant_of(household, plugin)
+    }
+
     /// Withdraws a household's consent. Nothing not yet delivered reaches the plugin
     /// any more, and the plugin receives `household.consent.revoked` (with its ref of
     /// the household) so it can forget the household. Returns whether a grant existed.
@@ -505,6 +514,23 @@ impl Host {
         // Appending flushes, which also makes the revocation itself durable.
         self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
         Ok(true)
+    }
+
+    /// Erases a household: every plugin's household-scoped kv data (keys under its ref
+    /// of the household), its notifications, its grants (each plugin is told), its
+    /// devices' pending commands. Confirmed orders stay in the ledger for accounting.
+    /// Returns how many kv entries were erased.
+    pub async fn erase_household(&self, household: &str) -> Result<usize, HostError> {
+        let plugins: Vec<String> = self.running().keys().cloned().collect();
+        let mut erased = 0;
+        for plugin in &plugins {
+            let reference = self.inner.delivery.refs.mint(plugin, RefKind::Household, household)?;
+            erased += self.inner.backends.kv.delete_prefix(plugin, &format!("{reference}/"))?;
+            self.revoke(household, plugin).await?;
+        }
+        self.inner.notifications.erase(household)?;
+        self.inner.db.flush_async().await?;
+        Ok(erased)
     }
 
     /// The plugin's dead letters, oldest first.

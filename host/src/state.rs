@@ -38,6 +38,7 @@ pub struct PluginState {
 #[derive(Clone)]
 pub struct Backends {
     pub kv: Arc<dyn KvStore>,
+    pub kv_quota_bytes: u64,
     pub config: Arc<dyn ConfigStore>,
     pub refs: Pseudonyms,
     pub households: Households,
@@ -81,7 +82,7 @@ impl PluginState {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory_bytes),
             log: LogCtx::new(plugin.clone()),
-            kv: KvCtx::new(plugin.clone(), backends.kv.clone()),
+            kv: KvCtx::new(plugin.clone(), backends.kv.clone(), backends.kv_quota_bytes),
             config: ConfigCtx::new(plugin.clone(), backends.config.clone()),
             notify: NotifyCtx {
                 plugin: plugin.clone(),

@@ -249,3 +249,19 @@ async fn plugins_call_each_other_with_their_own_refs_and_no_cycles() {
     .await;
     assert!(looping.to_string().contains("call chain"), "{looping}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_quota_value_limit_and_compare_and_swap_reach_the_plugin_as_errors() {
+    let config = HostConfig { kv_quota_bytes: 1 << 20, ..fast_retries() };
+    let (_dir, host) = setup(config).await;
+    let report = probe(&host, "kv-fill", "h1", json!({})).await;
+    // 1 MiB holds 17 values of 60 KiB (plus keys); the 18th is refused.
+    assert_eq!(report["written"], 17, "{report}");
+    assert!(report["refused"].as_str().unwrap().contains("QuotaExceeded"), "{report}");
+    assert!(report["too_big"].as_str().unwrap().contains("ValueTooLarge"), "{report}");
+    assert_eq!(report["first_claim"], json!({"ok": true}));
+    assert_eq!(report["second_claim"], json!({"ok": false}));
+    // The plugin is still healthy: quota is an error it handles, not a trap.
+    assert!(!host.status(PROBE).unwrap().quarantined);
+    assert!(probe(&host, "whoami", "h1", json!({})).await.get("ok").is_some());
+}

@@ -107,3 +107,20 @@ async fn restart_keeps_plugins_and_state_without_recompiling() {
     assert_eq!(host.stats().compiles, 0);
     assert_eq!(host.stats().artifact_cache_hits, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasing_a_household_removes_its_data_from_every_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = open(dir.path()).await;
+    install_recipe_service(&host).await;
+    stock_breakfast_fridge(&host, "household-a").await;
+    stock_breakfast_fridge(&host, "household-b").await;
+    assert_eq!(ids(&suggest(&host, "household-a").await["ready"]).len(), 2);
+
+    let erased = host.erase_household("household-a").await.unwrap();
+    assert_eq!(erased, 1, "the household's inventory");
+    assert!(host.grant_of("household-a", RECIPES).unwrap().is_none(), "consent is withdrawn");
+    host.grant("household-a", RECIPES, &grant_kinds(&["fridge"])).await.unwrap();
+    assert!(ids(&suggest(&host, "household-a").await["ready"]).is_empty(), "nothing of it is left");
+    assert_eq!(ids(&suggest(&host, "household-b").await["ready"]).len(), 2, "other households keep theirs");
+}

@@ -59,3 +59,15 @@ impl From<KvError> for PluginError {
         }
     }
 }
+
+/// Stores `value` only if the current value is `expected` (`None`: the key is
+/// absent); returns whether it did. For counters and claims shared by instances.
+pub fn compare_and_swap(key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool, KvError> {
+    wit::compare_and_swap(key, expected, value)
+}
+
+/// The key for `key` of one household. Data under such keys belongs to the household:
+/// when it leaves the platform, the host erases it in every plugin.
+pub fn household_key(household: &str, key: &str) -> String {
+    format!("{household}/{key}")
+}

@@ -16,7 +16,7 @@ pub use suggest::{Missing, Suggestion, Suggestions};
 struct RecipeService;
 
 fn inventory_key(household: &str) -> String {
-    format!("inventory/{household}")
+    kv::household_key(household, "inventory")
 }
 
 impl Plugin for RecipeService {

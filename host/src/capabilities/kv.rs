@@ -1,6 +1,9 @@
 //! `hearth:plugin/kv`: durable key-value storage private to each plugin.
 //!
 //! Every key lives under the plugin's namespace, so no plugin can name another's data.
+//! Each plugin has a storage quota (keys + values, default 10 MiB) and values are at
+//! most 64 KiB; hitting either is a `kv-error` the plugin can handle. Keys that start
+//! with a household ref and `/` belong to that household and are erased with it.
 //! Writes land in the backend at once and are made durable before the call that made
 //! them is acknowledged (the worker flushes once per call, not once per write).
 
@@ -14,27 +17,73 @@ use std::sync::Arc;
 pub const MAX_KEY_BYTES: usize = 512;
 /// Largest value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 64 << 10;
+/// Storage per plugin (keys and values) unless the operator sets another.
+pub const DEFAULT_QUOTA_BYTES: u64 = 10 << 20;
 
-/// Where plugin key-value data lives. Keys are already scoped to one plugin.
+/// When a write may happen.
+#[derive(Debug, Clone, Copy)]
+pub enum Precondition<'a> {
+    Always,
+    /// Only if the current value is this (`None`: the key is absent).
+    CurrentIs(Option<&'a [u8]>),
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// The precondition did not hold; nothing changed.
+    ConditionFailed,
+    /// The write would take the plugin past its quota; nothing changed.
+    OverQuota {
+        used: u64,
+    },
+}
+
+/// Where plugin key-value data lives. Keys are scoped to one plugin by the backend.
 pub trait KvStore: Send + Sync + 'static {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, sled::Error>;
-    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), sled::Error>;
-    fn delete(&self, plugin: &str, key: &str) -> Result<(), sled::Error>;
+    /// Writes `value` (`None` deletes) under `precondition`, within `quota` bytes.
+    fn write(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: Option<&[u8]>,
+        precondition: Precondition<'_>,
+        quota: u64,
+    ) -> Result<Written, sled::Error>;
     fn list_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, sled::Error>;
+    /// Deletes every key of `plugin` starting with `prefix`; returns how many.
+    fn delete_prefix(&self, plugin: &str, prefix: &str) -> Result<usize, sled::Error>;
+    /// Bytes the plugin stores (keys and values).
+    fn usage(&self, plugin: &str) -> Result<u64, sled::Error>;
     /// Makes every write so far durable.
     fn flush(&self) -> Pin<Box<dyn Future<Output = Result<(), sled::Error>> + Send + '_>>;
 }
 
-/// Embedded backend: one sled tree, keys `plugin \0 key`.
+/// Embedded backend: keys `plugin \0 key` in one tree, usage per plugin in another.
 #[derive(Debug, Clone)]
 pub struct SledKv {
     tree: sled::Tree,
+    usage: sled::Tree,
 }
 
 impl SledKv {
-    pub fn new(tree: sled::Tree) -> Self {
-        SledKv { tree }
+    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+        Ok(SledKv { tree: db.open_tree("kv")?, usage: db.open_tree("kv-usage")? })
     }
+
+    fn add_usage(&self, plugin: &str, delta: i64) -> Result<(), sled::Error> {
+        self.usage.update_and_fetch(plugin.as_bytes(), |current| {
+            let used = current.and_then(|bytes| <[u8; 8]>::try_from(bytes).ok()).map_or(0, u64::from_be_bytes);
+            Some(used.saturating_add_signed(delta).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+}
+
+fn entry_size(key: &str, value: Option<&[u8]>) -> i64 {
+    value.map_or(0, |value| (key.len() + value.len()) as i64)
 }
 
 impl KvStore for SledKv {
@@ -42,14 +91,36 @@ impl KvStore for SledKv {
         Ok(self.tree.get(scoped_key(plugin, key))?.map(|value| value.to_vec()))
     }
 
-    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), sled::Error> {
-        self.tree.insert(scoped_key(plugin, key), value)?;
-        Ok(())
-    }
-
-    fn delete(&self, plugin: &str, key: &str) -> Result<(), sled::Error> {
-        self.tree.remove(scoped_key(plugin, key))?;
-        Ok(())
+    fn write(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: Option<&[u8]>,
+        precondition: Precondition<'_>,
+        quota: u64,
+    ) -> Result<Written, sled::Error> {
+        let scoped = scoped_key(plugin, key);
+        loop {
+            let current = self.tree.get(&scoped)?;
+            if let Precondition::CurrentIs(expected) = precondition
+                && current.as_deref() != expected
+            {
+                return Ok(Written::ConditionFailed);
+            }
+            let delta = entry_size(key, value) - entry_size(key, current.as_deref());
+            if delta > 0 {
+                let used = self.usage(plugin)?;
+                if used.saturating_add(delta as u64) > quota {
+                    return Ok(Written::OverQuota { used });
+                }
+            }
+            // Atomic against a concurrent writer (a plugin with several instances):
+            // if the value changed since it was read, decide again.
+            if self.tree.compare_and_swap(&scoped, current, value)?.is_ok() {
+                self.add_usage(plugin, delta)?;
+                return Ok(Written::Yes);
+            }
+        }
     }
 
     fn list_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, sled::Error> {
@@ -61,6 +132,27 @@ impl KvStore for SledKv {
             .collect()
     }
 
+    fn delete_prefix(&self, plugin: &str, prefix: &str) -> Result<usize, sled::Error> {
+        let mut deleted = 0;
+        let namespace_len = plugin.len() + 1;
+        for entry in self.tree.scan_prefix(scoped_key(plugin, prefix)) {
+            let (key, value) = entry?;
+            if self.tree.remove(&key)?.is_some() {
+                self.add_usage(plugin, -((key.len() - namespace_len + value.len()) as i64))?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn usage(&self, plugin: &str) -> Result<u64, sled::Error> {
+        Ok(self
+            .usage
+            .get(plugin.as_bytes())?
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
     fn flush(&self) -> Pin<Box<dyn Future<Output = Result<(), sled::Error>> + Send + '_>> {
         Box::pin(async move { self.tree.flush_async().await.map(drop) })
     }
@@ -70,13 +162,37 @@ impl KvStore for SledKv {
 pub struct KvCtx {
     plugin: Arc<str>,
     store: Arc<dyn KvStore>,
+    quota: u64,
     /// Set by a write; the worker flushes and clears it before acknowledging the call.
     pub(crate) dirty: bool,
 }
 
 impl KvCtx {
-    pub fn new(plugin: Arc<str>, store: Arc<dyn KvStore>) -> Self {
-        KvCtx { plugin, store, dirty: false }
+    pub fn new(plugin: Arc<str>, store: Arc<dyn KvStore>, quota: u64) -> Self {
+        KvCtx { plugin, store, quota, dirty: false }
+    }
+
+    fn write(&mut self, key: &str, value: Option<&[u8]>, precondition: Precondition<'_>) -> Result<bool, KvError> {
+        check_key(key)?;
+        if let Some(value) = value
+            && value.len() > MAX_VALUE_BYTES
+        {
+            return Err(KvError::ValueTooLarge(format!(
+                "values are at most {MAX_VALUE_BYTES} bytes, got {}",
+                value.len()
+            )));
+        }
+        match self.store.write(&self.plugin, key, value, precondition, self.quota).map_err(unavailable)? {
+            Written::Yes => {
+                self.dirty = true;
+                Ok(true)
+            }
+            Written::ConditionFailed => Ok(false),
+            Written::OverQuota { used } => Err(KvError::QuotaExceeded(format!(
+                "this plugin stores {used} of its {} bytes; delete something first",
+                self.quota
+            ))),
+        }
     }
 }
 
@@ -98,28 +214,68 @@ impl Host for KvCtx {
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
-        if let Err(error) = check_key(&key) {
-            return Ok(Err(error));
-        }
-        if value.len() > MAX_VALUE_BYTES {
-            return Ok(Err(KvError::ValueTooLarge(format!(
-                "values are at most {MAX_VALUE_BYTES} bytes, got {}",
-                value.len()
-            ))));
-        }
-        self.dirty = true;
-        Ok(self.store.set(&self.plugin, &key, &value).map_err(unavailable))
+        Ok(self.write(&key, Some(&value), Precondition::Always).map(drop))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
-        if let Err(error) = check_key(&key) {
-            return Ok(Err(error));
-        }
-        self.dirty = true;
-        Ok(self.store.delete(&self.plugin, &key).map_err(unavailable))
+        Ok(self.write(&key, None, Precondition::Always).map(drop))
     }
 
     fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, KvError>> {
         Ok(self.store.list_keys(&self.plugin, &prefix).map_err(unavailable))
+    }
+
+    fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<bool, KvError>> {
+        Ok(self.write(&key, Some(&value), Precondition::CurrentIs(expected.as_deref())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_cas_and_household_prefixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let kv = SledKv::open(&db).unwrap();
+        let quota = 100;
+        assert_eq!(kv.write("p", "a", Some(&[0; 40]), Precondition::Always, quota).unwrap(), Written::Yes);
+        assert_eq!(kv.usage("p").unwrap(), 41);
+        assert_eq!(kv.write("p", "b", Some(&[0; 58]), Precondition::Always, quota).unwrap(), Written::Yes);
+        assert_eq!(kv.usage("p").unwrap(), 100);
+        assert_eq!(
+            kv.write("p", "c", Some(&[0; 1]), Precondition::Always, quota).unwrap(),
+            Written::OverQuota { used: 100 }
+        );
+        // Replacing with something smaller, or deleting, is always possible.
+        assert_eq!(kv.write("p", "a", Some(&[1; 10]), Precondition::Always, quota).unwrap(), Written::Yes);
+        assert_eq!(kv.usage("p").unwrap(), 70);
+        assert_eq!(kv.usage("other").unwrap(), 0, "usage is per plugin");
+
+        let absent = Precondition::CurrentIs(None);
+        assert_eq!(kv.write("p", "lock", Some(b"1"), absent, quota).unwrap(), Written::Yes);
+        assert_eq!(kv.write("p", "lock", Some(b"2"), absent, quota).unwrap(), Written::ConditionFailed);
+        assert_eq!(
+            kv.write("p", "lock", Some(b"2"), Precondition::CurrentIs(Some(b"1")), quota).unwrap(),
+            Written::Yes
+        );
+        assert_eq!(kv.get("p", "lock").unwrap().as_deref(), Some(&b"2"[..]));
+
+        kv.write("p", "u-1/inventory", Some(b"x"), Precondition::Always, 1000).unwrap();
+        kv.write("p", "u-1/ratings", Some(b"y"), Precondition::Always, 1000).unwrap();
+        kv.write("p", "u-2/inventory", Some(b"z"), Precondition::Always, 1000).unwrap();
+        let before = kv.usage("p").unwrap();
+        assert_eq!(kv.delete_prefix("p", "u-1/").unwrap(), 2);
+        assert_eq!(kv.list_keys("p", "u-").unwrap(), ["u-2/inventory"]);
+        assert_eq!(
+            kv.usage("p").unwrap(),
+            before - ("u-1/inventory".len() as u64 + 1) - ("u-1/ratings".len() as u64 + 1)
+        );
     }
 }

@@ -81,6 +81,16 @@ impl Notifications {
             .collect()
     }
 
+    /// Deletes every notification of the household.
+    pub fn erase(&self, household: &str) -> Result<(), HostError> {
+        let mut prefix = household.as_bytes().to_vec();
+        prefix.push(0);
+        for key in self.tree.scan_prefix(prefix).keys() {
+            self.tree.remove(key?)?;
+        }
+        Ok(())
+    }
+
     fn admit(&self, plugin: &str, household: &str, now_ms: u64) -> bool {
         let mut recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let sent = recent.entry((plugin.to_owned(), household.to_owned())).or_default();
