@@ -11,6 +11,9 @@ use std::process::Command;
 /// (package, constant name, manifest of the package's plugin, relative to the workspace)
 const COMPONENTS: &[(&str, &str, Option<&str>)] = &[
     ("recipe-service", "RECIPE_SERVICE", Some("example-plugins/recipe-service/hearth.toml")),
+    ("ingredient-shop", "INGREDIENT_SHOP", Some("example-plugins/ingredient-shop/hearth.toml")),
+    ("water-filter", "WATER_FILTER", Some("example-plugins/water-filter/hearth.toml")),
+    ("air-care", "AIR_CARE", Some("example-plugins/air-care/hearth.toml")),
     ("hostile-plugin", "HOSTILE_PLUGIN", Some("tests/fixtures/hostile/hearth.toml")),
     ("recorder-plugin", "RECORDER_PLUGIN", Some("tests/fixtures/recorder/hearth.toml")),
     ("noop-plugin", "NOOP_PLUGIN", Some("tests/fixtures/noop/hearth.toml")),

@@ -9,7 +9,7 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// Where plugin components are built; tests build the same ones here too
 /// (`tests/components/build.rs`), with the same profile settings.
 const PLUGIN_TARGET_DIR: &str = "target/plugins";
-const EXAMPLE_PLUGINS: &[&str] = &["recipe-service"];
+const EXAMPLE_PLUGINS: &[&str] = &["recipe-service", "ingredient-shop", "water-filter", "air-care"];
 
 const USAGE: &str = "\
 usage: cargo xtask <command>

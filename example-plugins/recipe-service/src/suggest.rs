@@ -48,8 +48,11 @@ pub struct Missing {
     pub unit: Unit,
 }
 
+/// The household's ratings, 1 to 5 stars by recipe id.
+pub type Ratings = std::collections::BTreeMap<String, u8>;
+
 /// Ranks the recipe book against `inventory` as of `today` (days since the epoch).
-pub fn suggest(inventory: &Inventory, request: &SuggestRequest, today: i64) -> Suggestions {
+pub fn suggest(inventory: &Inventory, ratings: &Ratings, request: &SuggestRequest, today: i64) -> Suggestions {
     let mut ready = Vec::new();
     let mut near_misses = Vec::new();
     for recipe in RECIPES {
@@ -60,9 +63,16 @@ pub fn suggest(inventory: &Inventory, request: &SuggestRequest, today: i64) -> S
             near_misses.push(suggestion);
         }
     }
-    // Cooking what is about to expire first wastes least; then the quickest dish.
+    // Cooking what is about to expire first wastes least; then what the household
+    // liked; then the quickest dish. Unrated recipes count as 3 stars.
+    let stars = |suggestion: &Suggestion| ratings.get(&suggestion.id).copied().unwrap_or(3);
     ready.sort_by(|a, b| {
-        b.uses_expiring.len().cmp(&a.uses_expiring.len()).then(a.minutes.cmp(&b.minutes)).then(a.name.cmp(&b.name))
+        b.uses_expiring
+            .len()
+            .cmp(&a.uses_expiring.len())
+            .then(stars(b).cmp(&stars(a)))
+            .then(a.minutes.cmp(&b.minutes))
+            .then(a.name.cmp(&b.name))
     });
     near_misses.sort_by(|a, b| {
         a.missing
@@ -77,11 +87,15 @@ pub fn suggest(inventory: &Inventory, request: &SuggestRequest, today: i64) -> S
     Suggestions { ready, near_misses }
 }
 
-fn evaluate(recipe: &Recipe, inventory: &Inventory, today: i64) -> Suggestion {
+pub fn evaluate(recipe: &Recipe, inventory: &Inventory, today: i64) -> Suggestion {
     let mut uses_expiring = Vec::new();
     let mut missing = Vec::new();
     for ingredient in recipe.ingredients {
-        let have = inventory.items.get(ingredient.item).filter(|stock| stock.unit == ingredient.unit);
+        // Food past its best-before date is not cooked with.
+        let have = inventory
+            .items
+            .get(ingredient.item)
+            .filter(|stock| stock.unit == ingredient.unit && stock.best_before_day.is_none_or(|day| day >= today));
         let have_amount = have.map_or(0, |stock| stock.amount);
         if have_amount < ingredient.amount {
             missing.push(Missing {
@@ -134,7 +148,7 @@ mod tests {
 
     #[test]
     fn empty_fridge_suggests_nothing_ready() {
-        let suggestions = suggest(&Inventory::default(), &SuggestRequest::default(), TODAY);
+        let suggestions = suggest(&Inventory::default(), &Ratings::new(), &SuggestRequest::default(), TODAY);
         assert!(suggestions.ready.is_empty());
         // Only the two-ingredient yogurt bowl is within two missing items.
         assert_eq!(ids(&suggestions.near_misses), ["yogurt-berry-bowl"]);
@@ -150,7 +164,7 @@ mod tests {
             ("butter", 250, Unit::Grams, None),
             ("bacon", 100, Unit::Grams, None),
         ]);
-        let suggestions = suggest(&inventory, &SuggestRequest::default(), TODAY);
+        let suggestions = suggest(&inventory, &Ratings::new(), &SuggestRequest::default(), TODAY);
         assert_eq!(ids(&suggestions.ready), ["spinach-feta-omelette", "pancakes"]);
         assert_eq!(suggestions.ready[0].uses_expiring, ["spinach"]);
         let carbonara = suggestions.near_misses.iter().find(|s| s.id == "spaghetti-carbonara").expect("carbonara");
@@ -165,10 +179,39 @@ mod tests {
     }
 
     #[test]
+    fn ratings_break_ties_between_equally_urgent_recipes() {
+        let inventory = stock(&[
+            ("egg", 6, Unit::Pieces, None),
+            ("feta", 200, Unit::Grams, None),
+            ("spinach", 100, Unit::Grams, None),
+            ("whole milk", 1000, Unit::Millilitres, None),
+            ("butter", 250, Unit::Grams, None),
+        ]);
+        let unrated = suggest(&inventory, &Ratings::new(), &SuggestRequest::default(), TODAY);
+        assert_eq!(ids(&unrated.ready), ["spinach-feta-omelette", "pancakes"], "quickest first");
+        let ratings = Ratings::from([("pancakes".to_owned(), 5), ("spinach-feta-omelette".to_owned(), 2)]);
+        let rated = suggest(&inventory, &ratings, &SuggestRequest::default(), TODAY);
+        assert_eq!(ids(&rated.ready), ["pancakes", "spinach-feta-omelette"], "loved first");
+    }
+
+    #[test]
+    fn expired_food_counts_as_missing() {
+        let inventory = stock(&[
+            ("egg", 6, Unit::Pieces, None),
+            ("whole milk", 1000, Unit::Millilitres, Some(TODAY - 1)),
+            ("butter", 250, Unit::Grams, None),
+        ]);
+        let suggestions = suggest(&inventory, &Ratings::new(), &SuggestRequest::default(), TODAY);
+        assert!(suggestions.ready.is_empty());
+        let pancakes = suggestions.near_misses.iter().find(|s| s.id == "pancakes").expect("pancakes");
+        assert_eq!(pancakes.missing, [Missing { item: "whole milk".into(), amount: 300, unit: Unit::Millilitres }]);
+    }
+
+    #[test]
     fn limit_and_max_missing_are_respected() {
         let inventory = stock(&[("egg", 12, Unit::Pieces, None), ("tomato", 1000, Unit::Grams, None)]);
         let request = SuggestRequest { limit: 2, max_missing: 1 };
-        let suggestions = suggest(&inventory, &request, TODAY);
+        let suggestions = suggest(&inventory, &Ratings::new(), &request, TODAY);
         assert!(suggestions.near_misses.len() <= 2);
         assert!(suggestions.near_misses.iter().all(|s| s.missing.len() == 1));
     }

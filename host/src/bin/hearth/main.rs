@@ -1,0 +1,82 @@
+//! `hearth`: the Hearth host's command line.
+
+mod demo;
+
+use clap::{Parser, Subcommand};
+use hearth_host::{Host, HostConfig};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "hearth", version, about = "Hearth: a plugin host for connected home appliances")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A scripted day in one household: installs the four example plugins, replays
+    /// appliance events and prints event → plugin → action, ending with the ledger
+    /// statement per publisher.
+    Demo {
+        /// Data directory; a fresh temporary one when not given.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Where the example plugins' components are (`cargo xtask plugins` builds them).
+        #[arg(long, default_value = "target/plugins/wasm32-wasip2/release")]
+        plugins: PathBuf,
+    },
+    /// Ingest events from stdin as one device, delivering them to the installed
+    /// plugins. Each line is one event object or an array of events; each line is
+    /// answered on stdout once its events are durable. At end of input, waits until
+    /// every event is delivered, then exits.
+    Ingest {
+        #[arg(long, default_value = "hearth-data")]
+        data: PathBuf,
+        /// The device the events come from (registered to a household).
+        #[arg(long)]
+        device: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Demo { data, plugins } => {
+            let mut stdout = std::io::stdout().lock();
+            demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
+        }
+        Command::Ingest { data, device } => ingest_stdin(&data, &device).await,
+    }
+}
+
+async fn ingest_stdin(data: &Path, device: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let host = Host::open(data, HostConfig::default()).await?;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match host.ingest(device, line.as_bytes()).await {
+            Ok(receipts) => serde_json::json!({
+                "accepted": receipts.len(),
+                "duplicates": receipts.iter().filter(|receipt| receipt.duplicate).count(),
+            }),
+            Err(error) => serde_json::json!({ "error": error.to_string() }),
+        };
+        stdout.write_all(format!("{answer}\n").as_bytes()).await?;
+        stdout.flush().await?;
+    }
+    while host.lag()? > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    host.shutdown().await?;
+    Ok(())
+}
