@@ -32,7 +32,7 @@ fn spawn_child(data: &std::path::Path) -> (Child, ChildStdin, BufReader<ChildStd
 
 fn line(index: usize) -> String {
     let events: Vec<_> = (0..EVENTS_PER_LINE)
-        .map(|n| ext_json(&format!("crash-{index}-{n}"), "ext.test.crash", json!({"line": index, "n": n})))
+        .map(|n| event_json(&format!("crash-{index}-{n}"), "ext.test.crash", json!({"line": index, "n": n})))
         .collect();
     json!(events).to_string()
 }

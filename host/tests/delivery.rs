@@ -76,7 +76,7 @@ async fn only_consented_events_are_delivered_and_revocation_stops_delivery() {
     host.grant("h1", &plugin, &grant_kinds(&["fridge"])).await.unwrap();
     host.ingest("fridge-1", &bytes(&fridge_json("granted", "egg"))).await.unwrap();
     // The oven is not covered by the grant (and its topic is not subscribed either).
-    host.ingest("oven-1", &bytes(&ext_json("oven-ext", "ext.test.oven", json!({})))).await.unwrap();
+    host.ingest("oven-1", &bytes(&event_json("oven-ext", "ext.test.oven", json!({})))).await.unwrap();
     wait_until("the granted event arrives", || async { host.status(&plugin).unwrap().delivered == 1 }).await;
     wait_until("the oven event is skipped", || async { host.status(&plugin).unwrap().skipped_without_consent == 2 })
         .await;
@@ -137,7 +137,7 @@ async fn failures_retry_then_dead_letter_then_redrive() {
     host.grant("h1", &plugin, &grant_kinds(&["fridge"])).await.unwrap();
 
     let events =
-        json!([ext_json("poison-1", "ext.test.thing", json!({"poison": true})), fridge_json("healthy", "egg"),]);
+        json!([event_json("poison-1", "ext.test.thing", json!({"poison": true})), fridge_json("healthy", "egg"),]);
     host.ingest("fridge-1", &bytes(&events)).await.unwrap();
     wait_until("the poison event is dead-lettered", || async { host.status(&plugin).unwrap().dead_lettered == 1 })
         .await;
@@ -221,7 +221,7 @@ async fn per_device_order_holds_with_parallel_instances() {
                     let batch: Vec<_> = chunk
                         .iter()
                         .map(|n| {
-                            ext_json(&format!("{device}-{n}"), "ext.test.ordered", json!({"device": device, "n": n}))
+                            event_json(&format!("{device}-{n}"), "ext.test.ordered", json!({"device": device, "n": n}))
                         })
                         .collect();
                     host.ingest(&device, &bytes(&json!(batch))).await.unwrap();

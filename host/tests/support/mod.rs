@@ -181,7 +181,7 @@ pub fn fridge_json(id: &str, item: &str) -> serde_json::Value {
     })
 }
 
-pub fn ext_json(id: &str, topic: &str, body: serde_json::Value) -> serde_json::Value {
+pub fn event_json(id: &str, topic: &str, body: serde_json::Value) -> serde_json::Value {
     serde_json::json!({ "id": id, "topic": topic, "body": body })
 }
 
