@@ -57,6 +57,8 @@ pub struct HostConfig {
     pub notify_limit: RateLimit,
     /// Key-value storage per plugin.
     pub kv_quota_bytes: u64,
+    /// Time and size limits of plugins' outbound HTTP.
+    pub http_limits: crate::capabilities::http::HttpLimits,
 }
 
 impl Default for HostConfig {
@@ -72,6 +74,7 @@ impl Default for HostConfig {
             compaction_interval: Duration::from_secs(30),
             notify_limit: RateLimit::default(),
             kv_quota_bytes: crate::capabilities::kv::DEFAULT_QUOTA_BYTES,
+            http_limits: crate::capabilities::http::HttpLimits::default(),
         }
     }
 }
@@ -206,6 +209,7 @@ impl Host {
                 orders: Orders::open(&db)?,
                 commands: CommandQueue::open(&db)?,
                 router: router.clone(),
+                http_limits: config.http_limits,
             },
             notifications,
             ledger: Ledger::open(&db)?,

@@ -5,6 +5,7 @@ use crate::bindings::hearth::plugin;
 use crate::capabilities::commerce::{CommerceCtx, Orders};
 use crate::capabilities::config::{ConfigCtx, ConfigStore};
 use crate::capabilities::devices::{CommandQueue, DevicesCtx};
+use crate::capabilities::http::{HttpLimits, HttpPolicy};
 use crate::capabilities::kv::{KvCtx, KvStore};
 use crate::capabilities::log::{GuestOutput, LogCtx};
 use crate::capabilities::notify::{Notifications, NotifyCtx};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// The data of one plugin instance's store.
 pub struct PluginState {
@@ -30,6 +32,8 @@ pub struct PluginState {
     commerce: CommerceCtx,
     devices: DevicesCtx,
     pub(crate) services: ServicesCtx,
+    http: WasiHttpCtx,
+    http_policy: HttpPolicy,
     /// When the running call must be stopped.
     pub(crate) deadline: Instant,
 }
@@ -46,6 +50,7 @@ pub struct Backends {
     pub orders: Orders,
     pub commands: CommandQueue,
     pub router: Arc<dyn ServiceRouter>,
+    pub http_limits: HttpLimits,
 }
 
 /// What one plugin was granted, from its manifest.
@@ -54,6 +59,7 @@ pub struct PluginGrants {
     pub publisher: Arc<str>,
     pub device_commands: Vec<String>,
     pub calls: Arc<[String]>,
+    pub http: Arc<[String]>,
 }
 
 impl PluginGrants {
@@ -62,6 +68,7 @@ impl PluginGrants {
             publisher: manifest.plugin.publisher.as_str().into(),
             device_commands: manifest.capabilities.devices.clone(),
             calls: manifest.services.calls.clone().into(),
+            http: manifest.capabilities.http.iter().map(|target| target.to_ascii_lowercase()).collect(),
         }
     }
 }
@@ -111,8 +118,20 @@ impl PluginState {
                 chain: vec![plugin.clone()],
                 deadline: Instant::now(),
             },
+            http: WasiHttpCtx::new(),
+            http_policy: HttpPolicy {
+                plugin: plugin.clone(),
+                allowed: grants.http.clone(),
+                limits: backends.http_limits,
+            },
             deadline: Instant::now(),
         }
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_policy }
     }
 }
 
@@ -164,6 +183,9 @@ pub fn linker(engine: &wasmtime::Engine, manifest: &Manifest) -> wasmtime::Resul
     }
     if grants.commerce {
         plugin::commerce::add_to_linker::<PluginState, Commerce>(&mut linker, |state| &mut state.commerce)?;
+    }
+    if !grants.http.is_empty() {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     }
     if !manifest.services.calls.is_empty() {
         plugin::services::add_to_linker::<PluginState, Services>(&mut linker, |state| &mut state.services)?;

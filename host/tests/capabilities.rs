@@ -265,3 +265,100 @@ async fn kv_quota_value_limit_and_compare_and_swap_reach_the_plugin_as_errors() 
     assert!(!host.status(PROBE).unwrap().quarantined);
     assert!(probe(&host, "whoami", "h1", json!({})).await.get("ok").is_some());
 }
+
+/// A loopback HTTP/1.1 server: `/small` answers a short text, `/big` 2 MiB with a
+/// content length, `/stream` 2 MiB chunked (no length), `/slow` nothing for 10 s.
+async fn loopback_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let path = String::from_utf8_lossy(&request).split(' ').nth(1).unwrap_or("/").to_owned();
+                let big = vec![b'x'; 2 << 20];
+                let _ = match path.as_str() {
+                    "/small" => {
+                        let body = "carbon filter CF-KR: in stock";
+                        socket
+                            .write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            )
+                            .await
+                    }
+                    "/big" => {
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", big.len());
+                        socket.write_all(&[head.as_bytes(), &big].concat()).await
+                    }
+                    "/stream" => {
+                        let mut response =
+                            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+                        for chunk in big.chunks(64 << 10) {
+                            response.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                            response.extend_from_slice(chunk);
+                            response.extend_from_slice(b"\r\n");
+                        }
+                        response.extend_from_slice(b"0\r\n\r\n");
+                        socket.write_all(&response).await
+                    }
+                    _ => {
+                        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                        Ok(())
+                    }
+                };
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_http_reaches_only_granted_destinations_within_limits() {
+    let allowed = loopback_server().await;
+    let other = loopback_server().await;
+    let http_limits = hearth_host::capabilities::http::HttpLimits {
+        timeout: std::time::Duration::from_millis(300),
+        max_response_bytes: 1 << 20,
+    };
+    let (_dir, host) = setup(HostConfig { http_limits, ..fast_retries() }).await;
+    let mut granted = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
+    granted.capabilities.http = vec![format!("127.0.0.1:{allowed}")];
+    host.install(granted, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await.unwrap();
+    let fetch = |port: u16, path: &str| {
+        let host = host.clone();
+        let url = format!("http://127.0.0.1:{port}{path}");
+        async move { probe(&host, "fetch", "h1", json!({ "url": url })).await }
+    };
+
+    let small = fetch(allowed, "/small").await;
+    assert_eq!(small["ok"]["status"], 200, "{small}");
+    assert_eq!(small["ok"]["body"], "carbon filter CF-KR: in stock");
+    assert_eq!(fetch(other, "/small").await["error"], "Denied", "a port not granted");
+    let by_name = probe(&host, "fetch", "h1", json!({"url": format!("http://localhost:{allowed}/small")})).await;
+    assert_eq!(by_name["error"], "Denied", "grants name exact hosts: {by_name}");
+    assert_eq!(fetch(allowed, "/big").await["error"], "TooLarge", "declared too large");
+    assert_eq!(fetch(allowed, "/stream").await["error"], "TooLarge", "streamed past the cap");
+    assert_eq!(fetch(allowed, "/slow").await["error"], "Timeout");
+    // The plugin handled every refusal itself and stays healthy.
+    assert_eq!(fetch(allowed, "/small").await["ok"]["status"], 200);
+
+    // A plugin without an http grant is not even linked to wasi:http.
+    let mut ungranted = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
+    ungranted.plugin.id = "test.hearth.probe-offline".into();
+    ungranted.capabilities.http.clear();
+    let refused = host.install(ungranted, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await;
+    assert!(matches!(refused, Err(HostError::InvalidComponent(ref m)) if m.contains("wasi:http")), "{refused:?}");
+}

@@ -45,7 +45,8 @@ async fn call(host: &Host, service: &str, operation: &str, input: Value) -> Valu
 async fn the_shop_offers_a_low_staple_once_a_day_and_prices_baskets() {
     let dir = tempfile::tempdir().unwrap();
     let host = open(dir.path()).await;
-    install_example(&host, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST).await;
+    install_example(&host, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST)
+        .await;
     home(&host, "DE", SHOP, "fridge", "fridge", false).await;
 
     send_and_wait(&host, SHOP, "fridge", vec![inventory_json("b1", "butter", "counted", 250, "grams", None)]).await;
@@ -54,20 +55,37 @@ async fn the_shop_offers_a_low_staple_once_a_day_and_prices_baskets() {
     send_and_wait(&host, SHOP, "fridge", vec![inventory_json("b3", "butter", "removed", 20, "grams", None)]).await;
     let offers = host.offers("home").unwrap();
     assert_eq!(offers.len(), 1, "one offer a day, however often it runs low");
-    assert_eq!((offers[0].items[0].sku.as_str(), offers[0].total_minor, offers[0].currency.as_str()), ("FC-BUT-250", 249, "EUR"));
+    assert_eq!(
+        (offers[0].items[0].sku.as_str(), offers[0].total_minor, offers[0].currency.as_str()),
+        ("FC-BUT-250", 249, "EUR")
+    );
     assert_eq!(host.notifications("home").unwrap().len(), 1);
     send_and_wait(&host, SHOP, "fridge", vec![inventory_json("t1", "truffle", "counted", 1, "grams", None)]).await;
     assert_eq!(host.offers("home").unwrap().len(), 1, "not a staple");
 
-    let quote = call(&host, "shop", "quote", json!({"items": [
-        {"item": "egg", "amount": 12, "unit": "pieces"}, {"item": "caviar", "amount": 50, "unit": "grams"}]}))
+    let quote = call(
+        &host,
+        "shop",
+        "quote",
+        json!({"items": [
+        {"item": "egg", "amount": 12, "unit": "pieces"}, {"item": "caviar", "amount": 50, "unit": "grams"}]}),
+    )
     .await;
     assert_eq!(quote["total_minor"], 778);
     assert_eq!(quote["unavailable"], json!(["caviar"]));
     let bad = host
-        .call_service("shop", "quote", Caller::Household("home".into()), Some("home".into()), b"{\"items\": 3}".to_vec())
+        .call_service(
+            "shop",
+            "quote",
+            Caller::Household("home".into()),
+            Some("home".into()),
+            b"{\"items\": 3}".to_vec(),
+        )
         .await;
-    assert!(matches!(bad, Err(hearth_host::CallError::Plugin(hearth_host::bindings::PluginError::InvalidInput(_)))), "{bad:?}");
+    assert!(
+        matches!(bad, Err(hearth_host::CallError::Plugin(hearth_host::bindings::PluginError::InvalidInput(_)))),
+        "{bad:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,8 +95,12 @@ async fn the_water_filter_follows_the_region_and_ignores_healthy_readings() {
     install_example(&host, hearth_test_components::WATER_FILTER, hearth_test_components::WATER_FILTER_MANIFEST).await;
     home(&host, "DE", WATER, "water-purifier", "purifier", false).await;
     let telemetry = |id: &str, tds_out: u32, carbon: u8| {
-        event_json(id, "appliance.water-purifier.telemetry", json!({"tds_in_ppm": 400, "tds_out_ppm": tds_out, "litres_total": 900,
-            "filters": [{"name": "carbon", "condition_percent": carbon, "change_indication": "ok"}]}))
+        event_json(
+            id,
+            "appliance.water-purifier.telemetry",
+            json!({"tds_in_ppm": 400, "tds_out_ppm": tds_out, "litres_total": 900,
+            "filters": [{"name": "carbon", "condition_percent": carbon, "change_indication": "ok"}]}),
+        )
     };
     send_and_wait(&host, WATER, "purifier", vec![telemetry("t1", 20, 70)]).await;
     assert!(host.offers("home").unwrap().is_empty());
@@ -91,7 +113,12 @@ async fn the_water_filter_follows_the_region_and_ignores_healthy_readings() {
     assert_eq!(offers.len(), 1);
     assert_eq!((offers[0].currency.as_str(), offers[0].total_minor), ("EUR", 3_990));
     assert!(offers[0].items[0].name.contains("hard, calcium-rich water"));
-    assert!(call(&host, "water", "filter-advice", json!({})).await["recommendation"].as_str().unwrap().contains("only 70 %"));
+    assert!(
+        call(&host, "water", "filter-advice", json!({})).await["recommendation"]
+            .as_str()
+            .unwrap()
+            .contains("only 70 %")
+    );
 
     let fault = event_json("f1", "appliance.water-purifier.fault", json!({"kind": "tds-anomaly", "detail": "E-TDS"}));
     send_and_wait(&host, WATER, "purifier", vec![fault]).await;
@@ -107,8 +134,12 @@ async fn air_care_only_advises_without_control_and_says_it_once_a_day() {
     install_example(&host, hearth_test_components::AIR_CARE, hearth_test_components::AIR_CARE_MANIFEST).await;
     home(&host, "KR", AIR, "air-conditioner", "aircon", false).await;
     let reading = |id: &str, setpoint: i32| {
-        event_json(id, "appliance.air.telemetry", json!({"temperature_centi_celsius": 2800, "humidity_centi_percent": 5000,
-            "air_quality": "good", "filter_condition_percent": 80, "cooling_setpoint_centi_celsius": setpoint}))
+        event_json(
+            id,
+            "appliance.air.telemetry",
+            json!({"temperature_centi_celsius": 2800, "humidity_centi_percent": 5000,
+            "air_quality": "good", "filter_condition_percent": 80, "cooling_setpoint_centi_celsius": setpoint}),
+        )
     };
     send_and_wait(&host, AIR, "aircon", vec![reading("r1", 2600)]).await;
     assert!(host.notifications("home").unwrap().is_empty(), "26 °C is already efficient");

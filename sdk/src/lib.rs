@@ -55,6 +55,7 @@ pub mod bindings {
 pub mod commerce;
 pub mod config;
 pub mod devices;
+pub mod http;
 pub mod kv;
 pub mod log;
 pub mod notify;
