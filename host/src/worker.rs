@@ -110,10 +110,10 @@ impl Worker {
         let timeout = self.runtime.limits.event_timeout;
         let chain = vec![self.runtime.id.clone()];
         let live = self.instance().await?;
-        let deadline = live.begin_call(timeout, None, chain);
+        let (deadline, budget) = live.begin_call(timeout, None, chain);
         let call = live.plugin.hearth_plugin_handler().call_on_event(&mut live.store, event);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
-        self.settle(outcome, timeout).await
+        self.settle(outcome, budget).await
     }
 
     async fn handle(&mut self, call: ServiceCall) -> Result<ServiceResponse, CallError> {
@@ -121,11 +121,11 @@ impl Worker {
         let mut chain = call.chain;
         chain.push(self.runtime.id.clone());
         let live = self.instance().await?;
-        let deadline = live.begin_call(timeout, call.deadline, chain);
+        let (deadline, budget) = live.begin_call(timeout, call.deadline, chain);
         let request = &call.request;
         let call = live.plugin.hearth_plugin_handler().call_handle(&mut live.store, request);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
-        self.settle(outcome, timeout).await
+        self.settle(outcome, budget).await
     }
 
     /// The live instance, instantiating and initialising a fresh one if needed.
@@ -211,8 +211,15 @@ impl Worker {
 impl Live {
     /// Arms the deadline for the next call (its own budget, cut short by the caller's
     /// deadline) and returns it.
-    fn begin_call(&mut self, timeout: Duration, caller_deadline: Option<Instant>, chain: Vec<Arc<str>>) -> Instant {
-        let own = Instant::now() + timeout;
+    /// Returns the deadline and the budget it leaves, which is what a timeout reports.
+    fn begin_call(
+        &mut self,
+        timeout: Duration,
+        caller_deadline: Option<Instant>,
+        chain: Vec<Arc<str>>,
+    ) -> (Instant, Duration) {
+        let now = Instant::now();
+        let own = now + timeout;
         let deadline = caller_deadline.map_or(own, |caller| caller.min(own));
         let state = self.store.data_mut();
         state.deadline = deadline;
@@ -220,7 +227,7 @@ impl Live {
         state.services.deadline = deadline;
         state.limiter.exceeded = false;
         self.store.set_epoch_deadline(1);
-        deadline
+        (deadline, if deadline == own { timeout } else { deadline.saturating_duration_since(now) })
     }
 }
 

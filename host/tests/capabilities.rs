@@ -362,3 +362,21 @@ async fn outbound_http_reaches_only_granted_destinations_within_limits() {
     let refused = host.install(ungranted, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await;
     assert!(matches!(refused, Err(HostError::InvalidComponent(ref m)) if m.contains("wasi:http")), "{refused:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_called_plugin_inherits_the_callers_deadline() {
+    let (_dir, host) = setup(fast_retries()).await;
+    install_hostile(&host).await;
+    host.grant("h1", "test.hearth.hostile", &appliances_grant(false)).await.unwrap();
+    // The probe has 500 ms; the looping callee would get 500 ms of its own, but is cut
+    // at the probe's deadline less a tenth, so the probe still answers with the error.
+    let answer = probe(&host, "call", "h1", json!({"service": "hostile", "operation": "loop", "input": {}})).await;
+    let error = answer["error"].as_str().unwrap();
+    let budget_ms: f64 = error
+        .split("timed out after ")
+        .nth(1)
+        .and_then(|rest| rest.split("ms").next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no timeout in {error}"));
+    assert!(budget_ms < 460.0, "the callee ran on its own 500 ms: {error}");
+}

@@ -71,7 +71,11 @@ impl Host for ServicesCtx {
             household: None,
             input,
         };
-        let result = self.router.route(request, real_household, self.chain.clone(), self.deadline).await;
+        // The callee gets the caller's remaining time minus a tenth, so the caller
+        // can still handle the callee's timeout before its own deadline.
+        let now = Instant::now();
+        let callee_deadline = self.deadline - self.deadline.saturating_duration_since(now) / 10;
+        let result = self.router.route(request, real_household, self.chain.clone(), callee_deadline).await;
         Ok(match result {
             Ok(response) => Ok(response.output),
             Err(CallError::Plugin(error)) => Err(WitCallError::Failed(error)),
