@@ -494,6 +494,16 @@ impl Host {
         Ok(())
     }
 
+    /// The host's database, for the parts of the server that keep their own trees.
+    pub fn database(&self) -> &sled::Db {
+        &self.inner.db
+    }
+
+    /// A registered device.
+    pub fn device(&self, id: &str) -> Result<Option<Device>, HostError> {
+        self.inner.delivery.households.device(id)
+    }
+
     /// The household's grant to `plugin`, if any.
     pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {
         self.inner.delivery.households.grant_of(household, plugin)

@@ -8,6 +8,7 @@
 //!
 //! See `docs/DESIGN.md` for how this fits the event flow.
 
+pub mod api;
 pub mod bindings;
 pub mod capabilities;
 pub mod clock;

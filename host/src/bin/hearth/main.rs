@@ -27,6 +27,17 @@ enum Command {
         #[arg(long, default_value = "target/plugins/wasm32-wasip2/release")]
         plugins: PathBuf,
     },
+    /// Serve the HTTP API (operator, appliance, household and partner routes).
+    Serve {
+        #[arg(long, default_value = "hearth-data")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: std::net::SocketAddr,
+        /// A file holding the operator token to accept (for automation); otherwise the
+        /// first start creates one and prints it once. `HEARTH_OPERATOR_TOKEN` works too.
+        #[arg(long)]
+        operator_token_file: Option<PathBuf>,
+    },
     /// Ingest events from stdin as one device, delivering them to the installed
     /// plugins. Each line is one event object or an array of events; each line is
     /// answered on stdout once its events are durable. At end of input, waits until
@@ -52,7 +63,49 @@ async fn main() -> anyhow::Result<()> {
             demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
         }
         Command::Ingest { data, device } => ingest_stdin(&data, &device).await,
+        Command::Serve { data, listen, operator_token_file } => serve(&data, listen, operator_token_file).await,
     }
+}
+
+async fn serve(data: &Path, listen: std::net::SocketAddr, token_file: Option<PathBuf>) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let host = Host::open(data, HostConfig::default()).await?;
+    let state = hearth_host::api::ApiState::new(host.clone())?;
+    let given = match token_file {
+        Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),
+        None => std::env::var("HEARTH_OPERATOR_TOKEN").ok(),
+    };
+    match given {
+        Some(token) => state.tokens.import_operator(token.trim())?,
+        None => {
+            if let Some(token) = state.tokens.bootstrap_operator()? {
+                println!("operator token (shown once, stored only as a hash): {token}");
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    println!("hearth listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, hearth_host::api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    // In-flight requests are done; let the plugins finish queued calls and flush.
+    host.shutdown().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 async fn ingest_stdin(data: &Path, device: &str) -> anyhow::Result<()> {

@@ -1,0 +1,148 @@
+//! The API's one error type: `{"error": {"code": …, "message": …}}` with the right
+//! status. Internal failures are logged with their detail and answered without it.
+
+use crate::events::ingest::IngestError;
+use crate::{CallError, HostError};
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Extra JSON merged into the error object (e.g. per-event errors).
+    pub details: Option<serde_json::Value>,
+    pub retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: None, retry_after_s: None }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    }
+
+    fn internal(detail: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error answering a request");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(object), Some(serde_json::Value::Object(details))) = (error.as_object_mut(), self.details) {
+            object.extend(details);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(error) => ApiError::invalid(error.body_text()),
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected application/json")
+            }
+            JsonRejection::BytesRejection(error) => ApiError::new(error.status(), "body", error.body_text()),
+            other => ApiError::bad_request(other.body_text()),
+        }
+    }
+}
+
+impl From<HostError> for ApiError {
+    fn from(error: HostError) -> Self {
+        match error {
+            HostError::InvalidInput(message) => ApiError::invalid(message),
+            HostError::NotFound(message) => ApiError::not_found(message),
+            HostError::UnknownPlugin(plugin) => ApiError::not_found(format!("plugin {plugin} is not installed")),
+            HostError::InvalidComponent(message) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", message)
+            }
+            HostError::InvalidManifest(error) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_manifest", error.to_string())
+            }
+            HostError::Delivery(error) => error.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(error: CallError) -> Self {
+        use crate::bindings::PluginError;
+        match error {
+            CallError::Plugin(PluginError::InvalidInput(message)) => ApiError::invalid(message),
+            CallError::Plugin(PluginError::NotFound(message)) => ApiError::not_found(message),
+            CallError::Plugin(PluginError::Unavailable(message)) => ApiError {
+                retry_after_s: Some(1),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            },
+            CallError::Plugin(PluginError::Internal(message)) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "plugin_error", message)
+            }
+            CallError::NoProvider(name) => ApiError::not_found(format!("no plugin provides {name}")),
+            CallError::Quarantined(name) => ApiError {
+                retry_after_s: Some(30),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "quarantined",
+                    format!("every provider of {name} is quarantined"),
+                )
+            },
+            CallError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", error.to_string()),
+            CallError::Storage(_) | CallError::Stopped => ApiError::internal(&error),
+            other => ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", other.to_string()),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Malformed(message) => ApiError::bad_request(message),
+            IngestError::Invalid { total, errors } => ApiError {
+                details: Some(json!({ "events": errors })),
+                ..ApiError::invalid(format!("{} of {total} events are invalid; none was stored", errors.len()))
+            },
+            IngestError::TooLarge { count, max } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_events",
+                format!("{count} events in one request; at most {max}"),
+            ),
+            IngestError::UnknownDevice(device) => ApiError::forbidden(format!("device {device} is not registered")),
+            IngestError::Overloaded { .. } => ApiError {
+                retry_after_s: Some(5),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", error.to_string())
+            },
+            other => ApiError::internal(&other),
+        }
+    }
+}

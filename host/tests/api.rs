@@ -1,0 +1,277 @@
+//! The HTTP API through `oneshot` (no socket): every route family, the auth matrix,
+//! bad input, and a household's day through the API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
+mod support;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use hearth_host::api::auth::Role;
+use hearth_host::api::{ApiState, app};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use support::*;
+use tower::ServiceExt;
+
+struct Api {
+    router: Router,
+    state: ApiState,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let host = open(dir.path()).await;
+        let state = ApiState::new(host).unwrap();
+        Api { router: app(state.clone()), state, _dir: dir }
+    }
+
+    fn token(&self, role: Role, scope: &str) -> String {
+        self.state.tokens.create(role, scope).unwrap().1
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+        content_type: &str,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path).header("content-type", content_type);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    async fn json(&self, method: Method, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let body = if body.is_null() { Body::empty() } else { Body::from(body.to_string()) };
+        self.send(method, path, token, body, "application/json").await
+    }
+
+    async fn install(&self, token: &str, manifest: &str, component: Vec<u8>) -> (StatusCode, Value) {
+        let boundary = "hearth-boundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(format!("--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"plugin.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").as_bytes());
+        body.extend_from_slice(&component);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.send(
+            Method::POST,
+            "/v1/plugins",
+            Some(token),
+            Body::from(body),
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .await
+    }
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an API error: {body}"))
+}
+
+/// An installed recipe service, a household with a fridge, and a token per role.
+async fn populated() -> (Api, [String; 4]) {
+    let api = Api::new().await;
+    let operator = api.token(Role::Operator, "");
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let (status, body) =
+        api.install(&operator, &manifest, hearth_test_components::read(hearth_test_components::RECIPE_SERVICE)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        api.json(Method::POST, "/v1/households", Some(&operator), json!({"id": "h1"})).await.0,
+        StatusCode::CREATED
+    );
+    let device = json!({"id": "fridge-1", "household": "h1", "kind": "fridge", "model": "RF85", "region": "KR"});
+    assert_eq!(api.json(Method::POST, "/v1/devices", Some(&operator), device).await.0, StatusCode::CREATED);
+    let tokens = [
+        operator,
+        api.token(Role::Device, "fridge-1"),
+        api.token(Role::User, "h1"),
+        api.token(Role::Partner, "example"),
+    ];
+    (api, tokens)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_household_day_through_the_api() {
+    let (api, [operator, device, user, partner]) = populated().await;
+    let plugin = "com.example.recipe-service";
+    let grant = json!({"device_kinds": ["fridge"], "devices": [], "control": false});
+    assert_eq!(
+        api.json(Method::PUT, &format!("/v1/me/grants/{plugin}"), Some(&user), grant).await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    let events = json!([
+        {"id": "e1", "topic": "appliance.fridge.inventory", "body": {"item": "egg", "action": "added", "quantity": {"amount": 6, "unit": "pieces"}}},
+        {"id": "e2", "topic": "appliance.fridge.inventory", "body": {"item": "spinach", "action": "added", "quantity": {"amount": 100, "unit": "grams"}}},
+        {"id": "e3", "topic": "appliance.fridge.inventory", "body": {"item": "feta", "action": "added", "quantity": {"amount": 100, "unit": "grams"}}},
+    ]);
+    let (status, body) = api.json(Method::POST, "/v1/events", Some(&device), events).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["receipts"].as_array().unwrap().len(), 3);
+    wait_until("delivery", || async { api.state.host.status(plugin).unwrap().delivered == 3 }).await;
+
+    for token in [&user, &device] {
+        let (status, body) = api.json(Method::POST, "/v1/services/recipes/suggest", Some(token), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["ready"][0]["id"], "spinach-feta-omelette");
+    }
+    let (status, body) =
+        api.json(Method::POST, "/v1/services/recipes/suggest", Some(&user), json!({"limit": "many"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{body}");
+    let (status, body) = api.json(Method::POST, "/v1/services/nothing/here", Some(&user), json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+
+    let (status, body) = api.json(Method::GET, "/v1/me/notifications", Some(&user), Value::Null).await;
+    assert_eq!((status, body["notifications"].as_array().unwrap().len()), (StatusCode::OK, 0));
+    let (status, body) = api.json(Method::GET, "/v1/commands", Some(&device), Value::Null).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"commands": []})));
+
+    let (_, body) = api.json(Method::GET, "/v1/partner/plugins", Some(&partner), Value::Null).await;
+    assert_eq!(body["plugins"][0]["status"]["delivered"], 3);
+    let (_, body) = api.json(Method::GET, &format!("/v1/plugins/{plugin}"), Some(&operator), Value::Null).await;
+    assert_eq!(body["publisher"], "example");
+    let (status, body) = api.json(Method::GET, "/v1/partner/statements/2026-11", Some(&partner), Value::Null).await;
+    assert_eq!((status, &body["publisher"]), (StatusCode::OK, &json!("example")));
+
+    let (status, body) = api.json(Method::DELETE, "/v1/me", Some(&user), Value::Null).await;
+    assert_eq!((status, &body["erased_entries"]), (StatusCode::OK, &json!(2)), "inventory and last suggestion: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_family_refuses_the_wrong_callers() {
+    let (api, [operator, device, user, partner]) = populated().await;
+    let revoked = api.token(Role::Operator, "");
+    let revoked_id = api.state.tokens.verify(&revoked).unwrap().unwrap().id;
+    let (status, _) = api.json(Method::DELETE, &format!("/v1/tokens/{revoked_id}"), Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // (method, path, body, the role it is for)
+    let routes: Vec<(Method, &str, Value, &String)> = vec![
+        (Method::GET, "/v1/plugins", Value::Null, &operator),
+        (Method::POST, "/v1/tokens", json!({"role": "device", "scope": "fridge-1"}), &operator),
+        (Method::POST, "/v1/households", json!({"id": "h9"}), &operator),
+        (Method::PUT, "/v1/agreements/example", json!({"publisher_bp": 8000}), &operator),
+        (Method::GET, "/v1/plugins/com.example.recipe-service/dead-letters", Value::Null, &operator),
+        (Method::POST, "/v1/events", json!({"topic": "appliance.fridge.door", "body": {"state": "open"}}), &device),
+        (Method::GET, "/v1/commands", Value::Null, &device),
+        (Method::GET, "/v1/me/notifications", Value::Null, &user),
+        (Method::GET, "/v1/me/offers", Value::Null, &user),
+        (Method::GET, "/v1/partner/plugins", Value::Null, &partner),
+        (Method::GET, "/v1/partner/statements/2026-11", Value::Null, &partner),
+    ];
+    for (method, path, body, owner) in &routes {
+        for (label, token) in
+            [("no token", None), ("unknown token", Some("hth_forged")), ("revoked token", Some(revoked.as_str()))]
+        {
+            let (status, response) = api.json(method.clone(), path, token, body.clone()).await;
+            assert_eq!(
+                (status, error_code(&response)),
+                (StatusCode::UNAUTHORIZED, "unauthorized"),
+                "{label} on {method} {path}"
+            );
+        }
+        for other in [&operator, &device, &user, &partner] {
+            if other != *owner {
+                let (status, response) = api.json(method.clone(), path, Some(other), body.clone()).await;
+                assert_eq!(
+                    (status, error_code(&response)),
+                    (StatusCode::FORBIDDEN, "forbidden"),
+                    "{method} {path}: {response}"
+                );
+            }
+        }
+        let (status, response) = api.json(method.clone(), path, Some(owner), body.clone()).await;
+        assert!(status.is_success(), "{method} {path} for its owner: {status} {response}");
+    }
+
+    // Scope: another household's orders and another publisher's plugins are invisible.
+    api.state.host.add_household("h2").unwrap();
+    let neighbour = api.token(Role::User, "h2");
+    let (status, _) = api
+        .json(Method::POST, "/v1/me/orders/com.example.recipe-service/o1/confirm", Some(&neighbour), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let rival = api.token(Role::Partner, "rival");
+    let (_, body) = api.json(Method::GET, "/v1/partner/plugins", Some(&rival), Value::Null).await;
+    assert_eq!(body, json!({"plugins": []}));
+    let (status, _) = api
+        .json(Method::GET, "/v1/partner/plugins/com.example.recipe-service/dead-letters", Some(&rival), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, body) = api.json(Method::GET, "/v1/partner/statements/2026-11", Some(&rival), Value::Null).await;
+    assert_eq!(body["entries"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_its_status_and_nothing_is_stored() {
+    let (api, [operator, device, _user, partner]) = populated().await;
+    let raw = |path: &str, token: &str, body: &'static [u8]| {
+        let api = &api;
+        let path = path.to_owned();
+        let token = token.to_owned();
+        async move { api.send(Method::POST, &path, Some(&token), Body::from(body), "application/json").await }
+    };
+    let (status, body) = raw("/v1/households", &operator, b"{\"id\": ").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "bad_request"));
+    let (status, body) = raw("/v1/households", &operator, b"{\"id\": 42}").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+    let (status, body) =
+        api.send(Method::POST, "/v1/households", Some(&operator), Body::from("{}"), "text/plain").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+    let (status, body) = api.json(Method::POST, "/v1/households", Some(&operator), json!({"id": "bad id!"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+
+    let oversize = Body::from(vec![b' '; (1 << 20) + 1]);
+    let (status, body) = api.send(Method::POST, "/v1/events", Some(&device), oversize, "application/json").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (status, body) = raw("/v1/events", &device, b"[{\"topic\": \"appliance.toaster.pop\", \"body\": {}}]").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+    assert!(body["error"]["events"][0]["reason"].as_str().unwrap().contains("unknown topic"), "{body}");
+    let (status, body) = raw("/v1/events", &device, b"\xff\xfe").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "bad_request"));
+    assert_eq!(api.state.host.lag().unwrap(), 0, "nothing was stored");
+    let stray = api.token(Role::Device, "not-registered");
+    let (status, _) = api
+        .json(
+            Method::POST,
+            "/v1/events",
+            Some(&stray),
+            json!({"topic": "appliance.fridge.door", "body": {"state": "open"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, body) = api.install(&operator, "[plugin]\nid = \"x\"", b"\0asm".to_vec()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_manifest"), "{body}");
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let (status, body) = api.install(&operator, &manifest, b"not wasm at all".to_vec()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component"), "{body}");
+    let (status, body) = api.json(Method::GET, "/v1/plugins/com.nobody.nothing", Some(&operator), Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, _) =
+        api.json(Method::PUT, "/v1/plugins/com.nobody.nothing/config/k", Some(&operator), json!({"value": "v"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.json(Method::POST, "/v1/tokens", Some(&operator), json!({"role": "device"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a device token needs a scope");
+    let (status, _) = api.json(Method::GET, "/v1/partner/statements/november", Some(&partner), Value::Null).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = api.json(Method::GET, "/v1/nowhere", None, Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(api.state.host.plugins().len(), 1, "refused installs left nothing");
+}
