@@ -1,0 +1,107 @@
+//! `hearth serve` on a real loopback socket: install the example plugins, send events
+//! as a device, read notifications as the household, confirm an offer, read the
+//! statement as the partner, then stop it with SIGTERM.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+/// One HTTP/1.1 exchange with `Connection: close`; returns status and JSON body.
+fn http(port: u16, method: &str, path: &str, token: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn json_call(port: u16, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+    let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    http(port, method, path, token, "application/json", &bytes)
+}
+
+fn install(port: u16, token: &str, wasm: &str, manifest: &str) {
+    let manifest = std::fs::read_to_string(manifest).unwrap();
+    let boundary = "b0undary";
+    let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"p.wasm\"\r\n\r\n").into_bytes();
+    body.extend_from_slice(&std::fs::read(wasm).unwrap());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, response) =
+        http(port, "POST", "/v1/plugins", token, &format!("multipart/form-data; boundary={boundary}"), &body);
+    assert_eq!(status, 201, "{response}");
+}
+
+#[test]
+fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let operator = "hth_test_operator_token_0123456789";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("HEARTH_OPERATOR_TOKEN", operator)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines.next().unwrap().unwrap();
+    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{listening}"));
+
+    install(port, operator, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST);
+    assert_eq!(json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"})).0, 201);
+    let fridge = json!({"id": "fridge-1", "household": "h1", "kind": "fridge", "model": "RF85", "region": "DE"});
+    assert_eq!(json_call(port, "POST", "/v1/devices", operator, fridge).0, 201);
+    let token = |role: &str, scope: &str| {
+        let (status, body) = json_call(port, "POST", "/v1/tokens", operator, json!({"role": role, "scope": scope}));
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    };
+    let (device, user, partner) = (token("device", "fridge-1"), token("user", "h1"), token("partner", "freshcart"));
+    let grant = json!({"device_kinds": ["fridge"], "devices": []});
+    assert_eq!(json_call(port, "PUT", "/v1/me/grants/com.freshcart.ingredient-shop", &user, grant).0, 204);
+
+    let low_milk = json!({"id": "m1", "topic": "appliance.fridge.inventory",
+        "body": {"item": "whole milk", "action": "counted", "quantity": {"amount": 200, "unit": "millilitres"}}});
+    let (status, body) = json_call(port, "POST", "/v1/events", &device, low_milk);
+    assert_eq!(status, 202, "{body}");
+
+    let mut offers = Value::Null;
+    for _ in 0..500 {
+        offers = json_call(port, "GET", "/v1/me/offers", &user, Value::Null).1;
+        if offers["offers"].as_array().is_some_and(|o| !o.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let offer = &offers["offers"][0];
+    assert_eq!(offer["total_minor"], 129, "{offers}");
+    let notifications = json_call(port, "GET", "/v1/me/notifications", &user, Value::Null).1;
+    assert_eq!(notifications["notifications"][0]["title"], "Restock whole milk?");
+
+    let path = format!("/v1/me/orders/{}/{}/confirm", offer["plugin"].as_str().unwrap(), offer["id"].as_str().unwrap());
+    let (status, body) = json_call(port, "POST", &path, &user, Value::Null);
+    assert_eq!(status, 200, "{body}");
+    let month = hearth_host::ledger::month_of(hearth_host::clock::now_ms());
+    let (status, statement) = json_call(port, "GET", &format!("/v1/partner/statements/{month}"), &partner, Value::Null);
+    assert_eq!(status, 200);
+    assert_eq!(
+        statement["totals"]["EUR"],
+        json!({"orders": 1, "gross_minor": 129, "publisher_minor": 91, "platform_minor": 38})
+    );
+
+    // SIGTERM: the server stops accepting, finishes, flushes and exits cleanly.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}
