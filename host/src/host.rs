@@ -84,6 +84,9 @@ impl Default for HostConfig {
 struct PluginRecord {
     manifest: String,
     component: String,
+    /// Disabled plugins stay installed but do not run; their events wait in the log.
+    #[serde(default)]
+    disabled: bool,
 }
 
 /// What an install or a load reports.
@@ -234,6 +237,9 @@ impl Host {
             let (id, record) = entry?;
             let record: PluginRecord = serde_json::from_slice(&record)
                 .map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))?;
+            if record.disabled {
+                continue;
+            }
             let manifest: Manifest = record.manifest.parse()?;
             let bytes = host.inner.components.get(&record.component)?.ok_or_else(|| {
                 HostError::Corrupt(format!(
@@ -255,7 +261,7 @@ impl Host {
         let hash = component::content_hash(&component);
         self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
         let loaded = self.start(manifest.clone(), component).await?;
-        let record = PluginRecord { manifest: manifest.to_toml(), component: hash };
+        let record = PluginRecord { manifest: manifest.to_toml(), component: hash, disabled: false };
         let record = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
         self.inner.plugins_tree.insert(manifest.plugin.id.as_bytes(), record)?;
         self.inner.db.flush_async().await?;
@@ -325,6 +331,90 @@ impl Host {
             old.stop().await;
         }
         Ok(info)
+    }
+
+    /// Stops a plugin without uninstalling it: its events wait in the log (and count
+    /// towards the backlog bound) until it is enabled again. Returns whether it ran.
+    pub async fn disable(&self, plugin: &str) -> Result<bool, HostError> {
+        let mut record = self.record(plugin)?;
+        record.disabled = true;
+        self.put_record(plugin, &record).await?;
+        let running = self.running_mut().remove(plugin);
+        let was_running = running.is_some();
+        if let Some(running) = running {
+            running.stop().await;
+        }
+        tracing::info!(plugin, "disabled");
+        Ok(was_running)
+    }
+
+    /// Starts a disabled plugin again; it resumes from its consumers' cursors.
+    pub async fn enable(&self, plugin: &str) -> Result<LoadedPlugin, HostError> {
+        let mut record = self.record(plugin)?;
+        if !record.disabled
+            && let Some(running) = self.running().get(plugin)
+        {
+            return Ok(running.info.clone());
+        }
+        record.disabled = false;
+        self.put_record(plugin, &record).await?;
+        let manifest: Manifest = record.manifest.parse()?;
+        let bytes = self
+            .inner
+            .components
+            .get(&record.component)?
+            .ok_or_else(|| HostError::Corrupt(format!("component of {plugin} is missing")))?;
+        let loaded = self.start(manifest, bytes.to_vec()).await?;
+        tracing::info!(plugin, "enabled");
+        Ok(loaded)
+    }
+
+    /// Uninstalls a plugin: stops it, forgets its subscriptions' cursors (so the log
+    /// can be compacted past them), and deletes its key-value data and config.
+    /// Ledger entries of its confirmed orders stay. Returns how many kv entries went.
+    pub async fn remove(&self, plugin: &str) -> Result<usize, HostError> {
+        self.record(plugin)?;
+        let running = self.running_mut().remove(plugin);
+        if let Some(running) = running {
+            running.stop().await;
+        }
+        self.inner.plugins_tree.remove(plugin.as_bytes())?;
+        self.inner.log.remove_consumers(&format!("{plugin}|")).map_err(|error| HostError::Engine(error.to_string()))?;
+        let erased = self.inner.backends.kv.delete_prefix(plugin, "")?;
+        self.inner.config_store.remove_all(plugin)?;
+        self.inner.db.flush_async().await?;
+        tracing::info!(plugin, erased, "removed");
+        Ok(erased)
+    }
+
+    /// Ids of installed plugins that are disabled.
+    pub fn disabled_plugins(&self) -> Result<Vec<String>, HostError> {
+        let mut disabled = Vec::new();
+        for entry in self.inner.plugins_tree.iter() {
+            let (id, record) = entry?;
+            let record: PluginRecord = serde_json::from_slice(&record)
+                .map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))?;
+            if record.disabled {
+                disabled.push(String::from_utf8_lossy(&id).into_owned());
+            }
+        }
+        Ok(disabled)
+    }
+
+    fn record(&self, plugin: &str) -> Result<PluginRecord, HostError> {
+        let bytes = self
+            .inner
+            .plugins_tree
+            .get(plugin.as_bytes())?
+            .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
+        serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))
+    }
+
+    async fn put_record(&self, plugin: &str, record: &PluginRecord) -> Result<(), HostError> {
+        let bytes = serde_json::to_vec(record).map_err(|error| HostError::Corrupt(error.to_string()))?;
+        self.inner.plugins_tree.insert(plugin.as_bytes(), bytes)?;
+        self.inner.db.flush_async().await?;
+        Ok(())
     }
 
     /// The installed plugins, by id.

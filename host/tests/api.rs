@@ -275,3 +275,66 @@ async fn bad_input_gets_its_status_and_nothing_is_stored() {
     assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
     assert_eq!(api.state.host.plugins().len(), 1, "refused installs left nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_disable_enable_and_remove_plugins_and_every_action_is_audited() {
+    let (api, [operator, device, user, _partner]) = populated().await;
+    let plugin = "com.example.recipe-service";
+    let grant = json!({"device_kinds": ["fridge"], "devices": []});
+    api.json(Method::PUT, &format!("/v1/me/grants/{plugin}"), Some(&user), grant).await;
+    let event = |id: &str| {
+        json!({"id": id, "topic": "appliance.fridge.inventory",
+        "body": {"item": "egg", "action": "added", "quantity": {"amount": 1, "unit": "pieces"}}})
+    };
+
+    let (status, body) =
+        api.json(Method::POST, &format!("/v1/plugins/{plugin}/disable"), Some(&operator), Value::Null).await;
+    assert_eq!((status, &body["was_running"]), (StatusCode::OK, &json!(true)));
+    let (_, body) = api.json(Method::GET, "/v1/plugins", Some(&operator), Value::Null).await;
+    assert_eq!((body["plugins"].as_array().unwrap().len(), &body["disabled"]), (0, &json!([plugin])));
+    // While disabled, events wait in the log and its services are gone.
+    api.json(Method::POST, "/v1/events", Some(&device), event("while-disabled")).await;
+    let (status, _) = api.json(Method::POST, "/v1/services/recipes/suggest", Some(&user), json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(api.state.host.lag().unwrap(), 1);
+
+    let (status, _) =
+        api.json(Method::POST, &format!("/v1/plugins/{plugin}/enable"), Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    wait_until("the waiting event is delivered", || async { api.state.host.lag().unwrap() == 0 }).await;
+    assert_eq!(api.state.host.status(plugin).unwrap().delivered, 1);
+
+    let (status, body) = api.json(Method::DELETE, &format!("/v1/plugins/{plugin}"), Some(&operator), Value::Null).await;
+    assert_eq!((status, &body["erased_entries"]), (StatusCode::OK, &json!(1)), "its kv data goes with it");
+    let (status, _) = api.json(Method::GET, &format!("/v1/plugins/{plugin}"), Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        api.json(Method::POST, &format!("/v1/plugins/{plugin}/enable"), Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Its cursors are gone too, so nothing holds the log back.
+    api.json(Method::POST, "/v1/events", Some(&device), event("after-removal")).await;
+    assert_eq!(api.state.host.lag().unwrap(), 0);
+
+    api.json(Method::PUT, "/v1/plugins/x.y.z/config/secret", Some(&operator), json!({"value": "hunter2"})).await;
+    let (_, body) = api.json(Method::GET, "/v1/audit", Some(&operator), Value::Null).await;
+    let actions: Vec<&str> =
+        body["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    // Attempts are recorded before they are carried out, so refused ones show too.
+    assert_eq!(
+        actions,
+        [
+            "plugin.config",
+            "plugin.enable",
+            "plugin.remove",
+            "plugin.enable",
+            "plugin.disable",
+            "device.add",
+            "household.add",
+            "plugin.install"
+        ]
+    );
+    assert!(!body.to_string().contains("hunter2"), "config values are never recorded");
+    assert!(!body.to_string().contains(&operator), "tokens are recorded by id only");
+    let (status, _) = api.json(Method::GET, "/v1/audit", Some(&user), Value::Null).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

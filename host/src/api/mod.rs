@@ -10,12 +10,14 @@
 //! Errors are `{"error": {"code", "message"}}` (see [`error`]); bodies are limited to
 //! [`MAX_BODY_BYTES`] (16 MiB for plugin uploads).
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 
 use crate::bindings::Caller;
 use crate::households::{Device, Grant};
 use crate::{Host, HostError};
+use audit::Audit;
 use auth::{Principal, Role, Tokens};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
@@ -34,12 +36,21 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct ApiState {
     pub host: Host,
     pub tokens: Tokens,
+    pub audit: Audit,
 }
 
 impl ApiState {
     pub fn new(host: Host) -> Result<Self, HostError> {
         let tokens = Tokens::open(host.database())?;
-        Ok(ApiState { host, tokens })
+        let audit = Audit::open(host.database())?;
+        Ok(ApiState { host, tokens, audit })
+    }
+
+    /// Checks the caller is an operator and records the action it is about to take.
+    fn operator_action(&self, who: &Principal, action: &str, target: &str) -> Result<(), ApiError> {
+        who.require(Role::Operator)?;
+        self.audit.record(&who.0.id, action, target)?;
+        Ok(())
     }
 }
 
@@ -72,7 +83,10 @@ pub fn app(state: ApiState) -> Router {
         .route("/v1/tokens", post(create_token))
         .route("/v1/tokens/{id}", delete(revoke_token))
         .route("/v1/plugins", get(list_plugins))
-        .route("/v1/plugins/{id}", get(plugin_status))
+        .route("/v1/plugins/{id}", get(plugin_status).delete(remove_plugin))
+        .route("/v1/plugins/{id}/disable", post(disable_plugin))
+        .route("/v1/plugins/{id}/enable", post(enable_plugin))
+        .route("/v1/audit", get(audit_log))
         .route("/v1/plugins/{id}/config/{key}", put(set_config))
         .route("/v1/plugins/{id}/resume", post(resume_plugin))
         .route("/v1/plugins/{id}/dead-letters", get(operator_dead_letters))
@@ -109,7 +123,7 @@ struct NewToken {
 }
 
 async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new): ApiJson<NewToken>) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "token.create", &format!("{:?} {}", new.role, new.scope).to_lowercase())?;
     let (record, secret) = state.tokens.create(new.role, &new.scope)?;
     Ok((
         StatusCode::CREATED,
@@ -119,7 +133,7 @@ async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new
 }
 
 async fn revoke_token(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "token.revoke", &id)?;
     if !state.tokens.revoke(&id)? {
         return Err(ApiError::not_found(format!("token {id}")));
     }
@@ -147,7 +161,7 @@ fn plugin_json(host: &Host, plugin: &crate::LoadedPlugin) -> Value {
 async fn list_plugins(State(state): State<ApiState>, who: Principal) -> ApiResult {
     who.require(Role::Operator)?;
     let plugins: Vec<Value> = state.host.plugins().iter().map(|plugin| plugin_json(&state.host, plugin)).collect();
-    ok(json!({ "plugins": plugins }))
+    ok(json!({ "plugins": plugins, "disabled": state.host.disabled_plugins()? }))
 }
 
 async fn plugin_status(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
@@ -183,6 +197,7 @@ async fn install_plugin(State(state): State<ApiState>, who: Principal, mut form:
         return Err(ApiError::bad_request("send both a `manifest` and a `component` part"));
     };
     let manifest: hearth_registry::Manifest = manifest.parse().map_err(HostError::from)?;
+    state.audit.record(&who.0.id, "plugin.install", &format!("{} {}", manifest.plugin.id, manifest.plugin.version))?;
     let loaded = state.host.install(manifest, component).await?;
     Ok((StatusCode::CREATED, Json(plugin_json(&state.host, &loaded))).into_response())
 }
@@ -199,13 +214,13 @@ async fn set_config(
     Path((id, key)): Path<(String, String)>,
     ApiJson(config): ApiJson<ConfigValue>,
 ) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "plugin.config", &format!("{id} {key}"))?;
     state.host.set_config(&id, &key, &config.value).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn resume_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "plugin.resume", &id)?;
     let was = state.host.resume(&id).await?;
     ok(json!({ "was_quarantined": was }))
 }
@@ -231,7 +246,7 @@ fn dead_letters(host: &Host, plugin: &str) -> ApiResult {
 }
 
 async fn redrive(State(state): State<ApiState>, who: Principal, Path((id, seq)): Path<(String, u64)>) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "plugin.redrive", &format!("{id} {seq}"))?;
     state.host.redrive(&id, seq).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -247,13 +262,13 @@ async fn add_household(
     who: Principal,
     ApiJson(new): ApiJson<NewHousehold>,
 ) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "household.add", &new.id)?;
     state.host.add_household(&new.id)?;
     Ok(StatusCode::CREATED.into_response())
 }
 
 async fn add_device(State(state): State<ApiState>, who: Principal, ApiJson(device): ApiJson<Device>) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "device.add", &format!("{} {}", device.id, device.household))?;
     state.host.add_device(device)?;
     Ok(StatusCode::CREATED.into_response())
 }
@@ -270,9 +285,32 @@ async fn set_agreement(
     Path(publisher): Path<String>,
     ApiJson(agreement): ApiJson<Agreement>,
 ) -> ApiResult {
-    who.require(Role::Operator)?;
+    state.operator_action(&who, "agreement.set", &format!("{publisher} {}", agreement.publisher_bp))?;
     state.host.set_agreement(&publisher, agreement.publisher_bp)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn disable_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
+    state.operator_action(&who, "plugin.disable", &id)?;
+    let was_running = state.host.disable(&id).await?;
+    ok(json!({ "was_running": was_running }))
+}
+
+async fn enable_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
+    state.operator_action(&who, "plugin.enable", &id)?;
+    let loaded = state.host.enable(&id).await?;
+    ok(plugin_json(&state.host, &loaded))
+}
+
+async fn remove_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
+    state.operator_action(&who, "plugin.remove", &id)?;
+    let erased = state.host.remove(&id).await?;
+    ok(json!({ "erased_entries": erased }))
+}
+
+async fn audit_log(State(state): State<ApiState>, who: Principal) -> ApiResult {
+    who.require(Role::Operator)?;
+    ok(json!({ "entries": state.audit.recent(200)? }))
 }
 
 // ---- device ----

@@ -8,6 +8,8 @@ use std::sync::Arc;
 pub trait ConfigStore: Send + Sync + 'static {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<String>, sled::Error>;
     fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), sled::Error>;
+    /// Deletes every value of the plugin.
+    fn remove_all(&self, plugin: &str) -> Result<(), sled::Error>;
 }
 
 /// Embedded backend: one sled tree, keys `plugin \0 key`.
@@ -30,6 +32,13 @@ impl ConfigStore for SledConfig {
 
     fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), sled::Error> {
         self.tree.insert(scoped_key(plugin, key), value.as_bytes())?;
+        Ok(())
+    }
+
+    fn remove_all(&self, plugin: &str) -> Result<(), sled::Error> {
+        for key in self.tree.scan_prefix(scoped_key(plugin, "")).keys() {
+            self.tree.remove(key?)?;
+        }
         Ok(())
     }
 }

@@ -83,6 +83,8 @@ pub trait EventLog: Send + Sync + 'static {
     /// Deletes batches every consumer has passed and that are older than `retention`;
     /// returns how many events were removed.
     fn compact(&self, retention: Duration) -> Result<u64, LogError>;
+    /// Forgets the consumers whose names start with `prefix` (an uninstalled plugin's).
+    fn remove_consumers(&self, prefix: &str) -> Result<usize, LogError>;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -289,6 +291,15 @@ impl EventLog for SledLog {
     fn lag(&self) -> Result<u64, LogError> {
         let slowest = self.slowest_cursor()?;
         Ok(self.last_seq().saturating_sub(slowest.unwrap_or(self.last_seq())))
+    }
+
+    fn remove_consumers(&self, prefix: &str) -> Result<usize, LogError> {
+        let mut removed = 0;
+        for key in self.cursors.scan_prefix(prefix).keys() {
+            self.cursors.remove(key?)?;
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     fn compact(&self, retention: Duration) -> Result<u64, LogError> {
