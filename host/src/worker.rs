@@ -12,6 +12,7 @@ use crate::state::{Backends, PluginGrants, PluginState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 /// Calls that may wait in each lane before senders wait for room.
@@ -93,11 +94,19 @@ impl Worker {
             tokio::select! {
                 biased;
                 Some((call, reply)) = service_lane.recv() => {
-                    let result = self.handle(call).await;
+                    let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "service",
+                        operation = %format_args!("{}.{}", call.request.service, call.request.operation));
+                    let started = Instant::now();
+                    let result = self.handle(call).instrument(span.clone()).await;
+                    span.in_scope(|| record_outcome(&result, started));
                     let _ = reply.send(result);
                 }
                 Some((event, reply)) = event_lane.recv() => {
-                    let result = self.on_event(&event).await;
+                    let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "event",
+                        topic = %event.topic, event = %event.id);
+                    let started = Instant::now();
+                    let result = self.on_event(&event).instrument(span.clone()).await;
+                    span.in_scope(|| record_outcome(&result, started));
                     let _ = reply.send(result);
                 }
                 else => break,
@@ -228,6 +237,15 @@ impl Live {
         state.limiter.exceeded = false;
         self.store.set_epoch_deadline(1);
         (deadline, if deadline == own { timeout } else { deadline.saturating_duration_since(now) })
+    }
+}
+
+/// The outcome and duration of one plugin call, inside its span.
+fn record_outcome<T>(result: &Result<T, CallError>, started: Instant) {
+    let elapsed = started.elapsed();
+    match result {
+        Ok(_) => tracing::debug!(outcome = "ok", ?elapsed, "plugin call"),
+        Err(error) => tracing::debug!(outcome = %error, ?elapsed, "plugin call"),
     }
 }
 

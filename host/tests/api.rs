@@ -338,3 +338,32 @@ async fn operators_disable_enable_and_remove_plugins_and_every_action_is_audited
     let (status, _) = api.json(Method::GET, "/v1/audit", Some(&user), Value::Null).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_carry_ids_and_each_token_is_rate_limited() {
+    let api = Api::new().await;
+    let limited = api.state.clone().with_rate_limit(hearth_host::api::RateLimit { per_second: 1.0, burst: 3.0 });
+    let router = app(limited);
+    let user = api.token(Role::User, "h1");
+    let other = api.token(Role::User, "h2");
+    let request = |token: &str, id: Option<&str>| {
+        let mut builder = Request::get("/v1/me/offers").header("authorization", format!("Bearer {token}"));
+        if let Some(id) = id {
+            builder = builder.header("x-request-id", id);
+        }
+        builder.body(Body::empty()).unwrap()
+    };
+
+    let response = router.clone().oneshot(request(&user, Some("req-42"))).await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "req-42", "a caller's id is echoed");
+    let response = router.clone().oneshot(request(&user, None)).await.unwrap();
+    assert!(!response.headers()["x-request-id"].is_empty(), "one is assigned otherwise");
+
+    let response = router.clone().oneshot(request(&user, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the third request is within the burst");
+    let response = router.clone().oneshot(request(&user, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let response = router.clone().oneshot(request(&other, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "limits are per token");
+}

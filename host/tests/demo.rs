@@ -41,3 +41,31 @@ fn the_scripted_day_shows_every_kind_of_action_and_reconciled_statements() {
         assert!(!line.contains("kim-"), "{line}");
     }
 }
+
+#[test]
+fn json_logs_carry_a_span_per_plugin_call() {
+    let plugins = std::path::Path::new(hearth_test_components::RECIPE_SERVICE).parent().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--log-json", "demo", "--plugins"])
+        .arg(plugins)
+        .env("RUST_LOG", "hearth_host::worker=debug")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let calls: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .filter(|entry| entry["fields"]["message"] == "plugin call")
+        .collect();
+    assert!(calls.len() > 10, "{stderr}");
+    let event_call = calls.iter().find(|c| c["span"]["kind"] == "event").expect("an event call");
+    assert!(
+        event_call["span"]["plugin"].is_string()
+            && event_call["span"]["topic"].is_string()
+            && event_call["span"]["event"].is_string()
+    );
+    assert_eq!(event_call["fields"]["outcome"], "ok");
+    assert!(event_call["fields"]["elapsed"].is_string());
+    assert!(calls.iter().any(|c| c["span"]["operation"] == "recipes.suggest"));
+}

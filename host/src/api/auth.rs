@@ -164,9 +164,9 @@ impl FromRequestParts<super::ApiState> for Principal {
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        match state.tokens.verify(secret.trim())? {
-            Some(record) => Ok(Principal(record)),
-            None => Err(ApiError::unauthorized("unknown or revoked token")),
-        }
+        let record =
+            state.tokens.verify(secret.trim())?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        state.rate_limit.admit(&record.id)?;
+        Ok(Principal(record))
     }
 }

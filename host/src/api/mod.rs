@@ -13,6 +13,10 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+mod rate_limit;
+
+pub use rate_limit::{RateLimit, RateLimiter};
+use std::sync::Arc;
 
 use crate::bindings::Caller;
 use crate::households::{Device, Grant};
@@ -28,6 +32,8 @@ use error::ApiError;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 /// Largest request body, except plugin uploads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -37,13 +43,20 @@ pub struct ApiState {
     pub host: Host,
     pub tokens: Tokens,
     pub audit: Audit,
+    pub rate_limit: Arc<RateLimiter>,
 }
 
 impl ApiState {
     pub fn new(host: Host) -> Result<Self, HostError> {
         let tokens = Tokens::open(host.database())?;
         let audit = Audit::open(host.database())?;
-        Ok(ApiState { host, tokens, audit })
+        Ok(ApiState { host, tokens, audit, rate_limit: Arc::new(RateLimiter::new(RateLimit::default())) })
+    }
+
+    /// The same state with another per-token request limit.
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Arc::new(RateLimiter::new(limit));
+        self
     }
 
     /// Checks the caller is an operator and records the action it is about to take.
@@ -110,6 +123,13 @@ pub fn app(state: ApiState) -> Router {
         .merge(upload)
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
+        // Innermost first: echo the request id, trace with it, assign it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|id| id.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 // ---- operator ----

@@ -10,6 +10,9 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(name = "hearth", version, about = "Hearth: a plugin host for connected home appliances")]
 struct Cli {
+    /// Log as JSON lines (for log shippers) instead of text. Filter with RUST_LOG.
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,11 +56,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cli.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    match cli.command {
         Command::Demo { data, plugins } => {
             let mut stdout = std::io::stdout().lock();
             demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
