@@ -704,6 +704,72 @@ impl Host {
         })
     }
 
+    /// Prometheus text: per-plugin delivery counters, quarantine, call latency
+    /// histograms; the log's backlog; the artifact cache.
+    pub fn render_metrics(&self) -> String {
+        use crate::metrics::{family, label};
+        let mut out = String::new();
+        let links: Vec<PluginLink> = self.running().values().map(|running| running.link.clone()).collect();
+        let counters: [(&str, &str, fn(&PluginCounters) -> &std::sync::atomic::AtomicU64); 6] = [
+            ("hearth_events_delivered_total", "Events a plugin handled.", |c| &c.delivered),
+            ("hearth_events_failed_total", "Failed delivery attempts.", |c| &c.failed),
+            ("hearth_events_retried_total", "Delivery attempts retried after a failure.", |c| &c.retried),
+            ("hearth_events_dead_lettered_total", "Events dead-lettered after every retry.", |c| &c.dead_lettered),
+            ("hearth_events_skipped_without_consent_total", "Events withheld for lack of consent.", |c| {
+                &c.skipped_without_consent
+            }),
+            ("hearth_quarantines_total", "Times a plugin was quarantined.", |c| &c.quarantines),
+        ];
+        for (name, help, counter) in counters {
+            family(&mut out, name, "counter", help);
+            for link in &links {
+                let value = counter(&link.counters).load(Ordering::Relaxed);
+                out.push_str(&format!("{name}{{plugin=\"{}\"}} {value}\n", label(&link.id)));
+            }
+        }
+        family(&mut out, "hearth_plugin_quarantined", "gauge", "1 while a plugin is quarantined.");
+        for link in &links {
+            let value = u8::from(link.breaker.is_quarantined());
+            out.push_str(&format!("hearth_plugin_quarantined{{plugin=\"{}\"}} {value}\n", label(&link.id)));
+        }
+        family(&mut out, "hearth_plugin_event_call_seconds", "histogram", "Duration of on-event calls.");
+        for link in &links {
+            link.counters.event_latency.render(
+                &mut out,
+                "hearth_plugin_event_call_seconds",
+                &format!("plugin=\"{}\",", label(&link.id)),
+            );
+        }
+        family(&mut out, "hearth_plugin_service_call_seconds", "histogram", "Duration of service calls into a plugin.");
+        for link in &links {
+            link.counters.service_latency.render(
+                &mut out,
+                "hearth_plugin_service_call_seconds",
+                &format!("plugin=\"{}\",", label(&link.id)),
+            );
+        }
+        family(
+            &mut out,
+            "hearth_consumer_lag_events",
+            "gauge",
+            "Events appended but not yet handled by the slowest consumer.",
+        );
+        out.push_str(&format!("hearth_consumer_lag_events {}\n", self.lag().unwrap_or(0)));
+        let stats = self.stats();
+        family(&mut out, "hearth_plugins", "gauge", "Running plugins.");
+        out.push_str(&format!("hearth_plugins {}\n", stats.plugins));
+        family(
+            &mut out,
+            "hearth_artifact_cache_hits_total",
+            "counter",
+            "Components loaded from the compiled-artifact cache.",
+        );
+        out.push_str(&format!("hearth_artifact_cache_hits_total {}\n", stats.artifact_cache_hits));
+        family(&mut out, "hearth_component_compiles_total", "counter", "Components compiled.");
+        out.push_str(&format!("hearth_component_compiles_total {}\n", stats.compiles));
+        out
+    }
+
     /// Events appended but not yet handled by the slowest consumer.
     pub fn lag(&self) -> Result<u64, HostError> {
         self.inner.log.lag().map_err(|error| HostError::Engine(error.to_string()))
@@ -775,7 +841,9 @@ fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
 /// A service call to one plugin; failures other than the plugin's own errors count
 /// towards its circuit breaker.
 async fn call_link(link: &PluginLink, call: ServiceCall) -> Result<ServiceResponse, CallError> {
+    let started = std::time::Instant::now();
     let result = link.pool.handle(call).await;
+    link.counters.service_latency.record(started.elapsed());
     match &result {
         Ok(_) | Err(CallError::Plugin(_)) => link.breaker.record_success(),
         Err(_) => {

@@ -20,6 +20,7 @@ mod host;
 pub mod households;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod refs;
 mod state;
 pub mod worker;

@@ -149,6 +149,24 @@ async fn a_household_day_through_the_api() {
     let (status, body) = api.json(Method::GET, "/v1/partner/statements/2026-11", Some(&partner), Value::Null).await;
     assert_eq!((status, &body["publisher"]), (StatusCode::OK, &json!("example")));
 
+    let (status, metrics) = api.json(Method::GET, "/metrics", None, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = metrics.as_str().unwrap();
+    for line in [
+        "hearth_events_delivered_total{plugin=\"com.example.recipe-service\"} 3",
+        "hearth_plugin_event_call_seconds_count{plugin=\"com.example.recipe-service\"} 3",
+        "hearth_plugin_quarantined{plugin=\"com.example.recipe-service\"} 0",
+        "hearth_consumer_lag_events 0",
+        "hearth_http_requests_total{method=\"POST\",route=\"/v1/events\",status=\"202\"} 1",
+        "hearth_http_requests_total{method=\"POST\",route=\"/v1/services/{service}/{operation}\",status=\"404\"} 1",
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("hearth_plugin_service_call_seconds_count{plugin=\"com.example.recipe-service\"} 3"),
+        "{metrics}"
+    );
+
     let (status, body) = api.json(Method::DELETE, "/v1/me", Some(&user), Value::Null).await;
     assert_eq!((status, &body["erased_entries"]), (StatusCode::OK, &json!(2)), "inventory and last suggestion: {body}");
 }

@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+mod http_metrics;
 mod rate_limit;
 
 pub use rate_limit::{RateLimit, RateLimiter};
@@ -44,13 +45,20 @@ pub struct ApiState {
     pub tokens: Tokens,
     pub audit: Audit,
     pub rate_limit: Arc<RateLimiter>,
+    pub http_metrics: Arc<http_metrics::HttpMetrics>,
 }
 
 impl ApiState {
     pub fn new(host: Host) -> Result<Self, HostError> {
         let tokens = Tokens::open(host.database())?;
         let audit = Audit::open(host.database())?;
-        Ok(ApiState { host, tokens, audit, rate_limit: Arc::new(RateLimiter::new(RateLimit::default())) })
+        Ok(ApiState {
+            host,
+            tokens,
+            audit,
+            rate_limit: Arc::new(RateLimiter::new(RateLimit::default())),
+            http_metrics: Arc::default(),
+        })
     }
 
     /// The same state with another per-token request limit.
@@ -93,6 +101,7 @@ pub fn app(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
+        .route("/metrics", get(metrics))
         .route("/v1/tokens", post(create_token))
         .route("/v1/tokens/{id}", delete(revoke_token))
         .route("/v1/plugins", get(list_plugins))
@@ -122,6 +131,7 @@ pub fn app(state: ApiState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(upload)
         .fallback(|| async { ApiError::not_found("no such route") })
+        .route_layer(axum::middleware::from_fn_with_state(state.http_metrics.clone(), http_metrics::track))
         .with_state(state)
         // Innermost first: echo the request id, trace with it, assign it.
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -130,6 +140,13 @@ pub fn app(state: ApiState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Prometheus text; open like the health checks (serve it on a private interface).
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let mut text = state.host.render_metrics();
+    state.http_metrics.render(&mut text);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 // ---- operator ----

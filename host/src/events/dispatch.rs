@@ -173,6 +173,10 @@ pub struct PluginCounters {
     pub dead_lettered: AtomicU64,
     pub skipped_without_consent: AtomicU64,
     pub quarantines: AtomicU64,
+    /// Duration of `on-event` calls (delivery attempts).
+    pub event_latency: crate::metrics::Histogram,
+    /// Duration of service calls into the plugin.
+    pub service_latency: crate::metrics::Histogram,
 }
 
 /// Everything consumers share.
@@ -380,6 +384,7 @@ impl Consumer {
             };
             let started = std::time::Instant::now();
             let result = self.plugin.pool.on_event(lane, wit_event).await;
+            counters.event_latency.record(started.elapsed());
             tracing::debug!(plugin = %self.plugin.id, topic = %event.topic, event = %event.id, attempt,
                 ok = result.is_ok(), elapsed = ?started.elapsed(), "on-event");
             match result {
