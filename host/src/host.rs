@@ -36,6 +36,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wasmtime::Engine;
 
+/// Picks one counter of a plugin's counters (for rendering metrics).
+type CounterOf = fn(&PluginCounters) -> &std::sync::atomic::AtomicU64;
+
 /// How a host is set up.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -710,7 +713,7 @@ impl Host {
         use crate::metrics::{family, label};
         let mut out = String::new();
         let links: Vec<PluginLink> = self.running().values().map(|running| running.link.clone()).collect();
-        let counters: [(&str, &str, fn(&PluginCounters) -> &std::sync::atomic::AtomicU64); 6] = [
+        let counters: [(&str, &str, CounterOf); 6] = [
             ("hearth_events_delivered_total", "Events a plugin handled.", |c| &c.delivered),
             ("hearth_events_failed_total", "Failed delivery attempts.", |c| &c.failed),
             ("hearth_events_retried_total", "Delivery attempts retried after a failure.", |c| &c.retried),
