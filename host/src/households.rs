@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An appliance registered to a household.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Device {
     pub id: String,
     pub household: String,
@@ -25,7 +25,7 @@ pub struct Device {
 /// What a household lets one plugin see: every device of the listed kinds, plus the
 /// listed devices. An empty grant covers only household-level events. `control`
 /// additionally lets the plugin send commands to the covered devices.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Grant {
     pub device_kinds: BTreeSet<String>,
     pub devices: BTreeSet<String>,

@@ -385,3 +385,30 @@ async fn requests_carry_ids_and_each_token_is_rate_limited() {
     let response = router.clone().oneshot(request(&other, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "limits are per token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_route_the_router_serves() {
+    let api = Api::new().await;
+    let (status, document) = api.json(Method::GET, "/v1/openapi.json", None, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document, serde_json::to_value(hearth_host::api::openapi()).unwrap());
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete: String =
+            path.split('/').map(|part| if part.starts_with('{') { "x" } else { part }).collect::<Vec<_>>().join("/");
+        for method in item.as_object().unwrap().keys() {
+            operations += 1;
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = api.json(method.clone(), &concrete, None, Value::Null).await;
+            let fallback = status == StatusCode::NOT_FOUND && body["error"]["message"] == "no such route";
+            assert!(!fallback, "{method} {path} is documented but not served");
+            let documented_errors = item[method.as_str().to_lowercase()]["responses"].as_object().unwrap();
+            assert!(!documented_errors.is_empty());
+        }
+    }
+    // Routes are only registered through the documented router: the count is every
+    // handler, and an undocumented path falls through.
+    assert_eq!(operations, 33);
+    let (status, body) = api.json(Method::GET, "/v1/undocumented", None, Value::Null).await;
+    assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::NOT_FOUND, Some("no such route")));
+}

@@ -27,7 +27,6 @@ use auth::{Principal, Role, Tokens};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use error::ApiError;
 use serde::Deserialize;
@@ -35,6 +34,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest request body, except plugin uploads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -93,43 +94,79 @@ fn ok(value: Value) -> ApiResult {
     Ok(Json(value).into_response())
 }
 
-/// The router.
-pub fn app(state: ApiState) -> Router {
-    let upload = Router::new()
-        .route("/v1/plugins", post(install_plugin))
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The server is up")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "The server serves requests")))]
+async fn readyz() -> &'static str {
+    "ready"
+}
+
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "health", responses((status = 200, description = "This document")))]
+async fn openapi_json() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| openapi().to_json().unwrap_or_default());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], document.clone()).into_response()
+}
+
+/// The OpenAPI document of every route [`app`] serves, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "Hearth",
+    description = "Plugin host for connected home appliances: operator, appliance, household and partner API"
+))]
+struct ApiDoc;
+
+/// Every route, registered with its OpenAPI description.
+fn routes() -> OpenApiRouter<ApiState> {
+    let upload = OpenApiRouter::new()
+        .routes(routes!(install_plugin))
         .layer(DefaultBodyLimit::max(crate::component::MAX_COMPONENT_BYTES + (64 << 10)));
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
-        .route("/metrics", get(metrics))
-        .route("/v1/tokens", post(create_token))
-        .route("/v1/tokens/{id}", delete(revoke_token))
-        .route("/v1/plugins", get(list_plugins))
-        .route("/v1/plugins/{id}", get(plugin_status).delete(remove_plugin))
-        .route("/v1/plugins/{id}/disable", post(disable_plugin))
-        .route("/v1/plugins/{id}/enable", post(enable_plugin))
-        .route("/v1/audit", get(audit_log))
-        .route("/v1/plugins/{id}/config/{key}", put(set_config))
-        .route("/v1/plugins/{id}/resume", post(resume_plugin))
-        .route("/v1/plugins/{id}/dead-letters", get(operator_dead_letters))
-        .route("/v1/plugins/{id}/dead-letters/{seq}/redrive", post(redrive))
-        .route("/v1/households", post(add_household))
-        .route("/v1/devices", post(add_device))
-        .route("/v1/agreements/{publisher}", put(set_agreement))
-        .route("/v1/events", post(send_events))
-        .route("/v1/commands", get(take_commands))
-        .route("/v1/services/{service}/{operation}", post(call_service))
-        .route("/v1/me/notifications", get(my_notifications))
-        .route("/v1/me/offers", get(my_offers))
-        .route("/v1/me/orders/{plugin}/{order}/confirm", post(confirm_order))
-        .route("/v1/me/orders/{plugin}/{order}/decline", post(decline_order))
-        .route("/v1/me/grants/{plugin}", put(grant).delete(revoke))
-        .route("/v1/me", delete(erase_me))
-        .route("/v1/partner/plugins", get(partner_plugins))
-        .route("/v1/partner/plugins/{id}/dead-letters", get(partner_dead_letters))
-        .route("/v1/partner/statements/{month}", get(partner_statement))
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(list_plugins))
+        .routes(routes!(plugin_status, remove_plugin))
+        .routes(routes!(disable_plugin))
+        .routes(routes!(enable_plugin))
+        .routes(routes!(audit_log))
+        .routes(routes!(set_config))
+        .routes(routes!(resume_plugin))
+        .routes(routes!(operator_dead_letters))
+        .routes(routes!(redrive))
+        .routes(routes!(add_household))
+        .routes(routes!(add_device))
+        .routes(routes!(set_agreement))
+        .routes(routes!(send_events))
+        .routes(routes!(take_commands))
+        .routes(routes!(call_service))
+        .routes(routes!(my_notifications))
+        .routes(routes!(my_offers))
+        .routes(routes!(confirm_order))
+        .routes(routes!(decline_order))
+        .routes(routes!(grant, revoke))
+        .routes(routes!(erase_me))
+        .routes(routes!(partner_plugins))
+        .routes(routes!(partner_dead_letters))
+        .routes(routes!(partner_statement))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(upload)
+}
+
+/// The router.
+pub fn app(state: ApiState) -> Router {
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(|| async { ApiError::not_found("no such route") })
         .route_layer(axum::middleware::from_fn_with_state(state.http_metrics.clone(), http_metrics::track))
         .with_state(state)
@@ -143,6 +180,7 @@ pub fn app(state: ApiState) -> Router {
 }
 
 /// Prometheus text; open like the health checks (serve it on a private interface).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text")))]
 async fn metrics(State(state): State<ApiState>) -> Response {
     let mut text = state.host.render_metrics();
     state.http_metrics.render(&mut text);
@@ -151,7 +189,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 // ---- operator ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     role: Role,
@@ -159,6 +197,7 @@ struct NewToken {
     scope: String,
 }
 
+#[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, tag = "operator", responses((status = 201, description = "The token, shown once"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new): ApiJson<NewToken>) -> ApiResult {
     state.operator_action(&who, "token.create", &format!("{:?} {}", new.role, new.scope).to_lowercase())?;
     let (record, secret) = state.tokens.create(new.role, &new.scope)?;
@@ -169,6 +208,7 @@ async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new
         .into_response())
 }
 
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "operator", responses((status = 204, description = "Revoked"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn revoke_token(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     state.operator_action(&who, "token.revoke", &id)?;
     if !state.tokens.revoke(&id)? {
@@ -195,12 +235,14 @@ fn plugin_json(host: &Host, plugin: &crate::LoadedPlugin) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1/plugins", tag = "operator", responses((status = 200, description = "Installed plugins"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn list_plugins(State(state): State<ApiState>, who: Principal) -> ApiResult {
     who.require(Role::Operator)?;
     let plugins: Vec<Value> = state.host.plugins().iter().map(|plugin| plugin_json(&state.host, plugin)).collect();
     ok(json!({ "plugins": plugins, "disabled": state.host.disabled_plugins()? }))
 }
 
+#[utoipa::path(get, path = "/v1/plugins/{id}", tag = "operator", responses((status = 200, description = "One plugin with its delivery status"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn plugin_status(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     who.require(Role::Operator)?;
     let plugin = state.host.plugins().into_iter().find(|p| p.manifest.plugin.id == id);
@@ -209,6 +251,7 @@ async fn plugin_status(State(state): State<ApiState>, who: Principal, Path(id): 
 }
 
 /// `multipart/form-data` with a `manifest` part (hearth.toml) and a `component` part (wasm).
+#[utoipa::path(post, path = "/v1/plugins", tag = "operator", responses((status = 201, description = "Installed (multipart: manifest, component)"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn install_plugin(State(state): State<ApiState>, who: Principal, mut form: Multipart) -> ApiResult {
     who.require(Role::Operator)?;
     let (mut manifest, mut component) = (None, None);
@@ -239,12 +282,13 @@ async fn install_plugin(State(state): State<ApiState>, who: Principal, mut form:
     Ok((StatusCode::CREATED, Json(plugin_json(&state.host, &loaded))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConfigValue {
     value: String,
 }
 
+#[utoipa::path(put, path = "/v1/plugins/{id}/config/{key}", request_body = ConfigValue, tag = "operator", responses((status = 204, description = "Set"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn set_config(
     State(state): State<ApiState>,
     who: Principal,
@@ -256,12 +300,14 @@ async fn set_config(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/v1/plugins/{id}/resume", tag = "operator", responses((status = 200, description = "Quarantine lifted"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn resume_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     state.operator_action(&who, "plugin.resume", &id)?;
     let was = state.host.resume(&id).await?;
     ok(json!({ "was_quarantined": was }))
 }
 
+#[utoipa::path(get, path = "/v1/plugins/{id}/dead-letters", tag = "operator", responses((status = 200, description = "Dead letters"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn operator_dead_letters(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     who.require(Role::Operator)?;
     dead_letters(&state.host, &id)
@@ -282,18 +328,20 @@ fn dead_letters(host: &Host, plugin: &str) -> ApiResult {
     ok(json!({ "dead_letters": letters }))
 }
 
+#[utoipa::path(post, path = "/v1/plugins/{id}/dead-letters/{seq}/redrive", tag = "operator", responses((status = 204, description = "Delivered again"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn redrive(State(state): State<ApiState>, who: Principal, Path((id, seq)): Path<(String, u64)>) -> ApiResult {
     state.operator_action(&who, "plugin.redrive", &format!("{id} {seq}"))?;
     state.host.redrive(&id, seq).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewHousehold {
     id: String,
 }
 
+#[utoipa::path(post, path = "/v1/households", request_body = NewHousehold, tag = "operator", responses((status = 201, description = "Registered"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn add_household(
     State(state): State<ApiState>,
     who: Principal,
@@ -304,18 +352,20 @@ async fn add_household(
     Ok(StatusCode::CREATED.into_response())
 }
 
+#[utoipa::path(post, path = "/v1/devices", request_body = Device, tag = "operator", responses((status = 201, description = "Registered"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn add_device(State(state): State<ApiState>, who: Principal, ApiJson(device): ApiJson<Device>) -> ApiResult {
     state.operator_action(&who, "device.add", &format!("{} {}", device.id, device.household))?;
     state.host.add_device(device)?;
     Ok(StatusCode::CREATED.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Agreement {
     publisher_bp: u32,
 }
 
+#[utoipa::path(put, path = "/v1/agreements/{publisher}", request_body = Agreement, tag = "operator", responses((status = 204, description = "Set"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn set_agreement(
     State(state): State<ApiState>,
     who: Principal,
@@ -327,24 +377,28 @@ async fn set_agreement(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/v1/plugins/{id}/disable", tag = "operator", responses((status = 200, description = "Stopped; events wait"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn disable_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     state.operator_action(&who, "plugin.disable", &id)?;
     let was_running = state.host.disable(&id).await?;
     ok(json!({ "was_running": was_running }))
 }
 
+#[utoipa::path(post, path = "/v1/plugins/{id}/enable", tag = "operator", responses((status = 200, description = "Started again"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn enable_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     state.operator_action(&who, "plugin.enable", &id)?;
     let loaded = state.host.enable(&id).await?;
     ok(plugin_json(&state.host, &loaded))
 }
 
+#[utoipa::path(delete, path = "/v1/plugins/{id}", tag = "operator", responses((status = 200, description = "Uninstalled"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn remove_plugin(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     state.operator_action(&who, "plugin.remove", &id)?;
     let erased = state.host.remove(&id).await?;
     ok(json!({ "erased_entries": erased }))
 }
 
+#[utoipa::path(get, path = "/v1/audit", tag = "operator", responses((status = 200, description = "Operator actions, newest first"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn audit_log(State(state): State<ApiState>, who: Principal) -> ApiResult {
     who.require(Role::Operator)?;
     ok(json!({ "entries": state.audit.recent(200)? }))
@@ -352,18 +406,21 @@ async fn audit_log(State(state): State<ApiState>, who: Principal) -> ApiResult {
 
 // ---- device ----
 
+#[utoipa::path(post, path = "/v1/events", request_body(content = Value, content_type = "application/json", description = "JSON"), tag = "device", responses((status = 202, description = "Durable receipts"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn send_events(State(state): State<ApiState>, who: Principal, body: axum::body::Bytes) -> ApiResult {
     let device = who.require(Role::Device)?;
     let receipts = state.host.ingest(device, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "receipts": receipts }))).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/commands", tag = "device", responses((status = 200, description = "Pending commands, taken"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn take_commands(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let device = who.require(Role::Device)?;
     ok(json!({ "commands": state.host.take_commands(device)? }))
 }
 
 /// Devices call for their household, households for themselves.
+#[utoipa::path(post, path = "/v1/services/{service}/{operation}", request_body(content = Value, content_type = "application/json", description = "JSON"), tag = "device", responses((status = 200, description = "The provider's JSON answer"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn call_service(
     State(state): State<ApiState>,
     who: Principal,
@@ -388,16 +445,19 @@ async fn call_service(
 
 // ---- household ----
 
+#[utoipa::path(get, path = "/v1/me/notifications", tag = "household", responses((status = 200, description = "Notifications"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn my_notifications(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let household = who.require(Role::User)?;
     ok(json!({ "notifications": state.host.notifications(household)? }))
 }
 
+#[utoipa::path(get, path = "/v1/me/offers", tag = "household", responses((status = 200, description = "Pending orders"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn my_offers(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let household = who.require(Role::User)?;
     ok(json!({ "offers": state.host.offers(household)? }))
 }
 
+#[utoipa::path(post, path = "/v1/me/orders/{plugin}/{order}/confirm", tag = "household", responses((status = 200, description = "Booked"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn confirm_order(
     State(state): State<ApiState>,
     who: Principal,
@@ -408,6 +468,7 @@ async fn confirm_order(
     ok(json!({ "order": order, "gross_minor": entry.gross_minor, "currency": entry.currency }))
 }
 
+#[utoipa::path(post, path = "/v1/me/orders/{plugin}/{order}/decline", tag = "household", responses((status = 204, description = "Declined"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn decline_order(
     State(state): State<ApiState>,
     who: Principal,
@@ -418,6 +479,7 @@ async fn decline_order(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(put, path = "/v1/me/grants/{plugin}", request_body = Grant, tag = "household", responses((status = 204, description = "Granted"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn grant(
     State(state): State<ApiState>,
     who: Principal,
@@ -432,6 +494,7 @@ async fn grant(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(delete, path = "/v1/me/grants/{plugin}", tag = "household", responses((status = 204, description = "Revoked"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn revoke(State(state): State<ApiState>, who: Principal, Path(plugin): Path<String>) -> ApiResult {
     let household = who.require(Role::User)?;
     if !state.host.revoke(household, &plugin).await? {
@@ -440,6 +503,7 @@ async fn revoke(State(state): State<ApiState>, who: Principal, Path(plugin): Pat
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(delete, path = "/v1/me", tag = "household", responses((status = 200, description = "Erased"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn erase_me(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let household = who.require(Role::User)?;
     let erased = state.host.erase_household(household).await?;
@@ -448,6 +512,7 @@ async fn erase_me(State(state): State<ApiState>, who: Principal) -> ApiResult {
 
 // ---- partner ----
 
+#[utoipa::path(get, path = "/v1/partner/plugins", tag = "partner", responses((status = 200, description = "The publisher's plugins"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn partner_plugins(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let publisher = who.require(Role::Partner)?;
     let plugins: Vec<Value> = state
@@ -460,6 +525,7 @@ async fn partner_plugins(State(state): State<ApiState>, who: Principal) -> ApiRe
     ok(json!({ "plugins": plugins }))
 }
 
+#[utoipa::path(get, path = "/v1/partner/plugins/{id}/dead-letters", tag = "partner", responses((status = 200, description = "Dead letters"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn partner_dead_letters(State(state): State<ApiState>, who: Principal, Path(id): Path<String>) -> ApiResult {
     let publisher = who.require(Role::Partner)?;
     let own =
@@ -471,6 +537,7 @@ async fn partner_dead_letters(State(state): State<ApiState>, who: Principal, Pat
     dead_letters(&state.host, &id)
 }
 
+#[utoipa::path(get, path = "/v1/partner/statements/{month}", tag = "partner", responses((status = 200, description = "The month's statement"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn partner_statement(State(state): State<ApiState>, who: Principal, Path(month): Path<String>) -> ApiResult {
     let publisher = who.require(Role::Partner)?;
     let valid = month.len() == 7
