@@ -105,3 +105,116 @@ fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert!(child.wait().unwrap().success());
 }
+
+/// Runs the CLI against the server; returns stdout, failing on a non-zero exit.
+fn cli(port: u16, token: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--server", &format!("http://127.0.0.1:{port}"), "--token", token])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "hearth {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+#[test]
+fn the_cli_manages_plugins_tokens_events_and_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let operator = "hth_cli_operator_token_0123456789";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("HEARTH_OPERATOR_TOKEN", operator)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
+
+    let installed = cli(
+        port,
+        operator,
+        &[
+            "plugin",
+            "install",
+            "--manifest",
+            hearth_test_components::INGREDIENT_SHOP_MANIFEST,
+            "--component",
+            hearth_test_components::INGREDIENT_SHOP,
+        ],
+    );
+    assert_eq!(installed.trim(), "installed com.freshcart.ingredient-shop 0.1.0");
+    json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"}));
+    json_call(
+        port,
+        "POST",
+        "/v1/devices",
+        operator,
+        json!({"id": "f1", "household": "h1", "kind": "fridge", "model": "m", "region": "DE"}),
+    );
+    let device = cli(port, operator, &["token", "create", "--role", "device", "--scope", "f1"]).trim().to_owned();
+    let user = cli(port, operator, &["token", "create", "--role", "user", "--scope", "h1"]).trim().to_owned();
+    assert!(device.starts_with("hth_") && user.starts_with("hth_"));
+    assert_eq!(
+        cli(port, &user, &["plugin", "grant", "com.freshcart.ingredient-shop", "--kinds", "fridge"]).trim(),
+        "granted com.freshcart.ingredient-shop"
+    );
+
+    let events = dir.path().join("events.ndjson");
+    let lines: Vec<String> = (0..3)
+        .map(|n| {
+            json!({"id": format!("cli-{n}"), "topic": "appliance.fridge.inventory",
+            "body": {"item": "egg", "action": "counted", "quantity": {"amount": 10 - n, "unit": "pieces"}}})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&events, lines.join("\n")).unwrap();
+    assert_eq!(
+        cli(port, &device, &["events", "send", events.to_str().unwrap()]).trim(),
+        "3 events accepted (0 already known)"
+    );
+    assert_eq!(
+        cli(port, &device, &["events", "send", events.to_str().unwrap()]).trim(),
+        "3 events accepted (3 already known)"
+    );
+
+    let quote = cli(
+        port,
+        &user,
+        &[
+            "services",
+            "call",
+            "shop",
+            "quote",
+            "--input",
+            r#"{"items": [{"item": "butter", "amount": 300, "unit": "grams"}]}"#,
+        ],
+    );
+    let quote: Value = serde_json::from_str(&quote).unwrap();
+    assert_eq!(quote["total_minor"], 498, "two packs of butter");
+
+    let table = cli(port, operator, &["plugin", "list"]);
+    let mut rows = table.lines();
+    assert!(rows.next().unwrap().starts_with("PLUGIN"));
+    let row = rows.next().unwrap();
+    assert!(row.starts_with("com.freshcart.ingredient-shop") && row.ends_with("running"), "{table}");
+    cli(port, operator, &["plugin", "disable", "com.freshcart.ingredient-shop"]);
+    assert!(cli(port, operator, &["plugin", "list"]).lines().nth(1).unwrap().ends_with("disabled"));
+    cli(port, operator, &["plugin", "enable", "com.freshcart.ingredient-shop"]);
+
+    // Errors come back with the API's code, and a non-zero exit.
+    let refused = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--server", &format!("http://127.0.0.1:{port}"), "--token", &user, "plugin", "list"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("403 forbidden"));
+
+    let audit = json_call(port, "GET", "/v1/audit", operator, Value::Null).1;
+    assert!(audit["entries"].as_array().unwrap().iter().any(|entry| entry["action"] == "token.create"), "{audit}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}

@@ -1,5 +1,6 @@
 //! `hearth`: the Hearth host's command line.
 
+mod client;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -13,6 +14,8 @@ struct Cli {
     /// Log as JSON lines (for log shippers) instead of text. Filter with RUST_LOG.
     #[arg(long, global = true)]
     log_json: bool,
+    #[command(flatten)]
+    connection: client::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +44,20 @@ enum Command {
         #[arg(long)]
         operator_token_file: Option<PathBuf>,
     },
+    /// Manage plugins on a running server.
+    #[command(subcommand)]
+    Plugin(client::PluginCommand),
+    /// Create and revoke API tokens on a running server.
+    #[command(subcommand)]
+    Token(client::TokenCommand),
+    /// Send appliance events to a running server.
+    #[command(subcommand)]
+    Events(client::EventsCommand),
+    /// Services on a running server.
+    Services {
+        #[command(subcommand)]
+        command: ServicesCommand,
+    },
     /// Ingest events from stdin as one device, delivering them to the installed
     /// plugins. Each line is one event object or an array of events; each line is
     /// answered on stdout once its events are durable. At end of input, waits until
@@ -51,6 +68,18 @@ enum Command {
         /// The device the events come from (registered to a household).
         #[arg(long)]
         device: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServicesCommand {
+    /// Call `service.operation` (device or household token) and print the answer.
+    Call {
+        service: String,
+        operation: String,
+        /// The request body, JSON.
+        #[arg(long, default_value = "{}")]
+        input: String,
     },
 }
 
@@ -71,7 +100,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Ingest { data, device } => ingest_stdin(&data, &device).await,
         Command::Serve { data, listen, operator_token_file } => serve(&data, listen, operator_token_file).await,
+        // The client is blocking; keep it off the runtime's worker threads.
+        Command::Plugin(command) => blocking(move || client::plugin(&cli.connection, command)).await,
+        Command::Token(command) => blocking(move || client::token(&cli.connection, command)).await,
+        Command::Events(command) => blocking(move || client::events(&cli.connection, command)).await,
+        Command::Services { command: ServicesCommand::Call { service, operation, input } } => {
+            blocking(move || client::services(&cli.connection, &service, &operation, &input)).await
+        }
     }
+}
+
+async fn blocking(work: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(work).await?
 }
 
 async fn serve(data: &Path, listen: std::net::SocketAddr, token_file: Option<PathBuf>) -> anyhow::Result<()> {

@@ -1,0 +1,249 @@
+//! The CLI over a running `hearth serve`: plugins, tokens, events and service calls.
+//! Server and token come from `--server`/`--token` or `HEARTH_SERVER`/`HEARTH_TOKEN`.
+
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::PathBuf;
+
+/// Where the server is and who is asking.
+#[derive(Debug, clap::Args)]
+pub struct Connection {
+    #[arg(long, env = "HEARTH_SERVER", default_value = "http://127.0.0.1:7878", global = true)]
+    server: String,
+    #[arg(long, env = "HEARTH_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Upload and install a plugin (operator token).
+    Install {
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long)]
+        component: PathBuf,
+    },
+    /// Installed plugins with their delivery counters (operator token).
+    List,
+    /// Start a disabled plugin (operator token).
+    Enable { id: String },
+    /// Stop a plugin; its events wait in the log (operator token).
+    Disable { id: String },
+    /// Uninstall a plugin and delete its data (operator token).
+    Remove { id: String },
+    /// Give a plugin access to this household's devices (household token).
+    Grant {
+        id: String,
+        /// Device kinds, e.g. `fridge,oven`.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<String>,
+        /// Single device ids.
+        #[arg(long, value_delimiter = ',')]
+        devices: Vec<String>,
+        /// Also let the plugin send commands to them.
+        #[arg(long)]
+        control: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token (operator token); prints it once.
+    Create {
+        /// operator, device, user or partner
+        #[arg(long)]
+        role: String,
+        /// Device id, household id or publisher.
+        #[arg(long, default_value = "")]
+        scope: String,
+    },
+    /// Revoke a token by id (operator token).
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Send events from a file (device token): a JSON event, a JSON array, or one
+    /// event per line; sent in batches of up to 1,000.
+    Send { file: PathBuf },
+}
+
+struct Client {
+    agent: ureq::Agent,
+    server: String,
+    token: String,
+}
+
+impl Client {
+    fn new(connection: &Connection) -> anyhow::Result<Self> {
+        let token = connection.token.clone().context("no token: pass --token or set HEARTH_TOKEN")?;
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Ok(Client { agent, server: connection.server.trim_end_matches('/').to_owned(), token })
+    }
+
+    /// One request; an API error becomes an error with its code and message.
+    fn call(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.server))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", content_type)
+            .body(body)?;
+        let mut response = self.agent.run(request).with_context(|| format!("{method} {path}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string()?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status >= 400 {
+            let error = &value["error"];
+            bail!(
+                "{status} {}: {}",
+                error["code"].as_str().unwrap_or("error"),
+                error["message"].as_str().unwrap_or(&text)
+            );
+        }
+        Ok(value)
+    }
+
+    fn json(&self, method: &str, path: &str, body: Value) -> anyhow::Result<Value> {
+        let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+        self.call(method, path, "application/json", bytes)
+    }
+}
+
+pub fn plugin(connection: &Connection, command: PluginCommand) -> anyhow::Result<()> {
+    let client = Client::new(connection)?;
+    match command {
+        PluginCommand::Install { manifest, component } => {
+            let manifest =
+                std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            let component = std::fs::read(&component).with_context(|| format!("reading {}", component.display()))?;
+            let boundary = "hearth-cli-boundary";
+            let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"plugin.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").into_bytes();
+            body.extend_from_slice(&component);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            eprintln!("uploading {} KiB …", body.len().div_ceil(1024));
+            let started = std::time::Instant::now();
+            let plugin =
+                client.call("POST", "/v1/plugins", &format!("multipart/form-data; boundary={boundary}"), body)?;
+            eprintln!("uploaded, verified and compiled in {:.1} s", started.elapsed().as_secs_f64());
+            println!(
+                "installed {} {}",
+                plugin["id"].as_str().unwrap_or("?"),
+                plugin["version"].as_str().unwrap_or("?")
+            );
+        }
+        PluginCommand::List => {
+            let listing = client.json("GET", "/v1/plugins", Value::Null)?;
+            println!("{}", plugin_table(&listing));
+        }
+        PluginCommand::Enable { id } => {
+            client.json("POST", &format!("/v1/plugins/{id}/enable"), Value::Null)?;
+            println!("enabled {id}");
+        }
+        PluginCommand::Disable { id } => {
+            client.json("POST", &format!("/v1/plugins/{id}/disable"), Value::Null)?;
+            println!("disabled {id}");
+        }
+        PluginCommand::Remove { id } => {
+            let answer = client.json("DELETE", &format!("/v1/plugins/{id}"), Value::Null)?;
+            println!("removed {id} ({} stored entries deleted)", answer["erased_entries"]);
+        }
+        PluginCommand::Grant { id, kinds, devices, control } => {
+            client.json(
+                "PUT",
+                &format!("/v1/me/grants/{id}"),
+                json!({"device_kinds": kinds, "devices": devices, "control": control}),
+            )?;
+            println!("granted {id}");
+        }
+    }
+    Ok(())
+}
+
+/// Installed plugins as an aligned table.
+pub fn plugin_table(listing: &Value) -> String {
+    let mut rows = vec![["PLUGIN", "VERSION", "PUBLISHER", "DELIVERED", "FAILED", "DEAD", "STATE"].map(str::to_owned)];
+    for plugin in listing["plugins"].as_array().into_iter().flatten() {
+        let status = &plugin["status"];
+        let state = if status["quarantined"] == true { "quarantined" } else { "running" };
+        rows.push([
+            plugin["id"].as_str().unwrap_or("?").to_owned(),
+            plugin["version"].as_str().unwrap_or("?").to_owned(),
+            plugin["publisher"].as_str().unwrap_or("?").to_owned(),
+            status["delivered"].to_string(),
+            status["failed"].to_string(),
+            status["dead_lettered"].to_string(),
+            state.to_owned(),
+        ]);
+    }
+    for id in listing["disabled"].as_array().into_iter().flatten() {
+        let id = id.as_str().unwrap_or("?").to_owned();
+        rows.push([id, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "disabled".into()]);
+    }
+    let widths: Vec<usize> =
+        (0..7).map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn token(connection: &Connection, command: TokenCommand) -> anyhow::Result<()> {
+    let client = Client::new(connection)?;
+    match command {
+        TokenCommand::Create { role, scope } => {
+            let created = client.json("POST", "/v1/tokens", json!({"role": role, "scope": scope}))?;
+            eprintln!("token {} ({role} {scope}); it is shown only now:", created["id"].as_str().unwrap_or("?"));
+            println!("{}", created["token"].as_str().unwrap_or_default());
+        }
+        TokenCommand::Revoke { id } => {
+            client.json("DELETE", &format!("/v1/tokens/{id}"), Value::Null)?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+pub fn events(connection: &Connection, command: EventsCommand) -> anyhow::Result<()> {
+    let client = Client::new(connection)?;
+    let EventsCommand::Send { file } = command;
+    let mut text = String::new();
+    std::fs::File::open(&file)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .with_context(|| format!("reading {}", file.display()))?;
+    let events: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(events)) => events,
+        Ok(event @ Value::Object(_)) => vec![event],
+        _ => text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .enumerate()
+            .map(|(index, line)| serde_json::from_str(line).with_context(|| format!("line {}: not JSON", index + 1)))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let (mut accepted, mut duplicates) = (0, 0);
+    for batch in events.chunks(1_000) {
+        let answer = client.json("POST", "/v1/events", Value::Array(batch.to_vec()))?;
+        for receipt in answer["receipts"].as_array().into_iter().flatten() {
+            accepted += 1;
+            duplicates += usize::from(receipt["duplicate"] == true);
+        }
+        eprint!("\rsent {accepted} of {}", events.len());
+    }
+    eprintln!();
+    println!("{accepted} events accepted ({duplicates} already known)");
+    Ok(())
+}
+
+pub fn services(connection: &Connection, service: &str, operation: &str, input: &str) -> anyhow::Result<()> {
+    let client = Client::new(connection)?;
+    let input: Value = serde_json::from_str(input).context("--input is not JSON")?;
+    let answer = client.json("POST", &format!("/v1/services/{service}/{operation}"), input)?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
+}
