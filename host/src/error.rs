@@ -17,6 +17,8 @@ pub enum HostError {
     InvalidManifest(#[from] hearth_registry::ManifestError),
     #[error("{0}")]
     InvalidInput(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("plugin {0} is not installed")]

@@ -173,6 +173,8 @@ struct Inner {
     /// A household's preferred provider: `household \0 service.operation` → plugin id.
     preferences: sled::Tree,
     running: RwLock<BTreeMap<String, Running>>,
+    /// Events stored by ingest since the host started.
+    ingested: std::sync::atomic::AtomicU64,
     compaction: watch::Sender<bool>,
 }
 
@@ -227,6 +229,7 @@ impl Host {
             db,
             config,
             running: RwLock::new(BTreeMap::new()),
+            ingested: std::sync::atomic::AtomicU64::new(0),
         };
         let host = Host { inner: Arc::new(inner) };
         let _ = router.inner.set(Arc::downgrade(&host.inner));
@@ -262,6 +265,15 @@ impl Host {
     pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
+        if let Ok(existing) = self.record(&manifest.plugin.id) {
+            let installed: Manifest = existing.manifest.parse()?;
+            if installed.plugin.version == manifest.plugin.version && existing.component != hash {
+                return Err(HostError::Conflict(format!(
+                    "{} {} is installed with a different component; publish a new version",
+                    manifest.plugin.id, manifest.plugin.version
+                )));
+            }
+        }
         self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
         let loaded = self.start(manifest.clone(), component).await?;
         let record = PluginRecord { manifest: manifest.to_toml(), component: hash, disabled: false };
@@ -438,7 +450,17 @@ impl Host {
     /// delivered to every plugin that subscribes and has the household's consent.
     pub async fn ingest(&self, device: &str, request: &[u8]) -> Result<Vec<Receipt>, IngestError> {
         let delivery = &self.inner.delivery;
-        ingest::ingest(delivery.log.as_ref(), &delivery.households, &self.inner.config.ingest, device, request).await
+        let receipts =
+            ingest::ingest(delivery.log.as_ref(), &delivery.households, &self.inner.config.ingest, device, request)
+                .await?;
+        let fresh = receipts.iter().filter(|receipt| !receipt.duplicate).count() as u64;
+        self.inner.ingested.fetch_add(fresh, Ordering::Relaxed);
+        Ok(receipts)
+    }
+
+    /// The household's registered devices.
+    pub fn devices_of(&self, household: &str) -> Result<Vec<Device>, HostError> {
+        self.inner.delivery.households.devices_of(household)
     }
 
     /// Calls `service.operation` for an appliance, app or operator. The provider is
@@ -770,6 +792,13 @@ impl Host {
         out.push_str(&format!("hearth_artifact_cache_hits_total {}\n", stats.artifact_cache_hits));
         family(&mut out, "hearth_component_compiles_total", "counter", "Components compiled.");
         out.push_str(&format!("hearth_component_compiles_total {}\n", stats.compiles));
+        family(
+            &mut out,
+            "hearth_events_ingested_total",
+            "counter",
+            "Events stored by ingest (duplicates not counted).",
+        );
+        out.push_str(&format!("hearth_events_ingested_total {}\n", self.inner.ingested.load(Ordering::Relaxed)));
         out
     }
 

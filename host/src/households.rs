@@ -109,6 +109,18 @@ impl Households {
         self.devices.get(id.as_bytes())?.map(|bytes| decode(&bytes)).transpose()
     }
 
+    /// The household's devices.
+    pub fn devices_of(&self, household: &str) -> Result<Vec<Device>, HostError> {
+        let mut devices = Vec::new();
+        for value in self.devices.iter().values() {
+            let device: Device = decode(&value?)?;
+            if device.household == household {
+                devices.push(device);
+            }
+        }
+        Ok(devices)
+    }
+
     /// Gives `plugin` access as described by `grant`, replacing an earlier grant.
     pub fn grant(&self, household: &str, plugin: &str, grant: &Grant) -> Result<(), HostError> {
         if !self.has_household(household)? {

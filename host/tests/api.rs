@@ -408,7 +408,58 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 33);
+    assert_eq!(operations, 34);
     let (status, body) = api.json(Method::GET, "/v1/undocumented", None, Value::Null).await;
     assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::NOT_FOUND, Some("no such route")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remaining_routes_do_what_they_say() {
+    let (api, [operator, device, user, partner]) = populated().await;
+    let plugin = "com.example.recipe-service";
+
+    // The same version with other bytes is a conflict; the same bytes again are fine.
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let (status, body) =
+        api.install(&operator, &manifest, hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "conflict"), "{body}");
+    let (status, _) =
+        api.install(&operator, &manifest, hearth_test_components::read(hearth_test_components::RECIPE_SERVICE)).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (_, body) = api.json(Method::GET, "/v1/me/devices", Some(&user), Value::Null).await;
+    assert_eq!(body["devices"][0]["id"], "fridge-1");
+
+    // Grant, then a dead letter through the household's consent, re-driven by the operator.
+    let grant = json!({"device_kinds": ["fridge"], "devices": []});
+    api.json(Method::PUT, &format!("/v1/me/grants/{plugin}"), Some(&user), grant).await;
+    let (status, _) = api
+        .json(Method::PUT, &format!("/v1/plugins/{plugin}/config/unused"), Some(&operator), json!({"value": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, body) = api.json(Method::POST, &format!("/v1/plugins/{plugin}/resume"), Some(&operator), Value::Null).await;
+    assert_eq!(body, json!({"was_quarantined": false}));
+    let (status, _) = api
+        .json(Method::POST, &format!("/v1/plugins/{plugin}/dead-letters/1/redrive"), Some(&operator), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no dead letter 1");
+    let (_, body) =
+        api.json(Method::GET, &format!("/v1/partner/plugins/{plugin}/dead-letters"), Some(&partner), Value::Null).await;
+    assert_eq!(body, json!({"dead_letters": []}), "a partner reads its own plugin's dead letters");
+
+    let event = json!({"id": "x1", "topic": "appliance.fridge.door", "body": {"state": "open"}});
+    api.json(Method::POST, "/v1/events", Some(&device), event.clone()).await;
+    api.json(Method::POST, "/v1/events", Some(&device), event).await;
+    let (_, metrics) = api.json(Method::GET, "/metrics", None, Value::Null).await;
+    assert!(metrics.as_str().unwrap().contains("hearth_events_ingested_total 1\n"), "duplicates are not counted");
+
+    let (status, _) = api.json(Method::DELETE, &format!("/v1/me/grants/{plugin}"), Some(&user), Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api.json(Method::DELETE, &format!("/v1/me/grants/{plugin}"), Some(&user), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to revoke");
+    let (status, _) =
+        api.json(Method::POST, &format!("/v1/me/orders/{plugin}/none/decline"), Some(&user), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.json(Method::GET, "/readyz", None, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -82,6 +82,7 @@ impl From<HostError> for ApiError {
         match error {
             HostError::InvalidInput(message) => ApiError::invalid(message),
             HostError::NotFound(message) => ApiError::not_found(message),
+            HostError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             HostError::UnknownPlugin(plugin) => ApiError::not_found(format!("plugin {plugin} is not installed")),
             HostError::InvalidComponent(message) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", message)

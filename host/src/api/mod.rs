@@ -152,6 +152,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(call_service))
         .routes(routes!(my_notifications))
         .routes(routes!(my_offers))
+        .routes(routes!(my_devices))
         .routes(routes!(confirm_order))
         .routes(routes!(decline_order))
         .routes(routes!(grant, revoke))
@@ -508,6 +509,12 @@ async fn erase_me(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let household = who.require(Role::User)?;
     let erased = state.host.erase_household(household).await?;
     ok(json!({ "erased_entries": erased }))
+}
+
+#[utoipa::path(get, path = "/v1/me/devices", tag = "household", responses((status = 200, description = "The household's devices"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
+async fn my_devices(State(state): State<ApiState>, who: Principal) -> ApiResult {
+    let household = who.require(Role::User)?;
+    ok(json!({ "devices": state.host.devices_of(household)? }))
 }
 
 // ---- partner ----
