@@ -25,7 +25,7 @@ use crate::refs::RefKind;
 use crate::state::{self, Backends, PluginGrants};
 use crate::worker::{self, PluginRuntime, ServiceCall};
 use crate::{CallError, HostError};
-use hearth_registry::Manifest;
+use hearth_registry::{Capabilities, Manifest, RequestedLimits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,6 +90,44 @@ struct PluginRecord {
     /// Disabled plugins stay installed but do not run; their events wait in the log.
     #[serde(default)]
     disabled: bool,
+    /// What the operator granted, when less than the manifest requests.
+    #[serde(default)]
+    grants: Option<Capabilities>,
+    /// The operator's limits for this plugin, when tighter than the host's caps.
+    #[serde(default)]
+    limits: Option<RequestedLimits>,
+}
+
+impl PluginRecord {
+    /// The manifest the plugin runs under: its request, cut to the operator's grants
+    /// and limits.
+    fn effective_manifest(&self) -> Result<Manifest, HostError> {
+        let mut manifest: Manifest = self.manifest.parse()?;
+        if let Some(grants) = &self.grants {
+            manifest.capabilities = grants.clone();
+        }
+        if let Some(caps) = &self.limits {
+            let cut = |requested: Option<u32>, cap: Option<u32>| match (requested, cap) {
+                (Some(requested), Some(cap)) => Some(requested.min(cap)),
+                (requested, cap) => cap.or(requested),
+            };
+            let limits = &mut manifest.limits;
+            limits.memory_mb = cut(limits.memory_mb, caps.memory_mb);
+            limits.timeout_ms = cut(limits.timeout_ms, caps.timeout_ms);
+            limits.service_timeout_ms = cut(limits.service_timeout_ms, caps.service_timeout_ms);
+            limits.concurrency = cut(limits.concurrency, caps.concurrency);
+        }
+        Ok(manifest)
+    }
+}
+
+/// Whether `granted` asks for nothing `requested` did not.
+fn within(granted: &Capabilities, requested: &Capabilities) -> bool {
+    (!granted.kv || requested.kv)
+        && (!granted.notify || requested.notify)
+        && (!granted.commerce || requested.commerce)
+        && granted.devices.iter().all(|command| requested.devices.contains(command))
+        && granted.http.iter().all(|target| requested.http.contains(target))
 }
 
 /// What an install or a load reports.
@@ -246,7 +284,7 @@ impl Host {
             if record.disabled {
                 continue;
             }
-            let manifest: Manifest = record.manifest.parse()?;
+            let manifest = record.effective_manifest()?;
             let bytes = host.inner.components.get(&record.component)?.ok_or_else(|| {
                 HostError::Corrupt(format!(
                     "component {} of plugin {} is missing",
@@ -276,7 +314,8 @@ impl Host {
         }
         self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
         let loaded = self.start(manifest.clone(), component).await?;
-        let record = PluginRecord { manifest: manifest.to_toml(), component: hash, disabled: false };
+        let record =
+            PluginRecord { manifest: manifest.to_toml(), component: hash, disabled: false, grants: None, limits: None };
         let record = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
         self.inner.plugins_tree.insert(manifest.plugin.id.as_bytes(), record)?;
         self.inner.db.flush_async().await?;
@@ -373,7 +412,7 @@ impl Host {
         }
         record.disabled = false;
         self.put_record(plugin, &record).await?;
-        let manifest: Manifest = record.manifest.parse()?;
+        let manifest = record.effective_manifest()?;
         let bytes = self
             .inner
             .components
@@ -400,6 +439,43 @@ impl Host {
         self.inner.db.flush_async().await?;
         tracing::info!(plugin, erased, "removed");
         Ok(erased)
+    }
+
+    /// Grants the plugin part (or all) of the capabilities its manifest requests and
+    /// restarts it under them. A component that imports something no longer granted
+    /// fails to link: the change is refused and the plugin keeps running as it was.
+    pub async fn set_grants(&self, plugin: &str, grants: Capabilities) -> Result<LoadedPlugin, HostError> {
+        let mut record = self.record(plugin)?;
+        let requested: Manifest = record.manifest.parse()?;
+        if !within(&grants, &requested.capabilities) {
+            return Err(HostError::InvalidInput(format!("a grant may not exceed what {plugin} requests")));
+        }
+        record.grants = Some(grants);
+        self.restart_with(plugin, record).await
+    }
+
+    /// Tightens the plugin's limits below what it requests (and the host's caps).
+    pub async fn set_limits(&self, plugin: &str, limits: RequestedLimits) -> Result<LoadedPlugin, HostError> {
+        limits.validate()?;
+        let mut record = self.record(plugin)?;
+        record.limits = Some(limits);
+        self.restart_with(plugin, record).await
+    }
+
+    async fn restart_with(&self, plugin: &str, record: PluginRecord) -> Result<LoadedPlugin, HostError> {
+        let manifest = record.effective_manifest()?;
+        let bytes = self
+            .inner
+            .components
+            .get(&record.component)?
+            .ok_or_else(|| HostError::Corrupt(format!("component of {plugin} is missing")))?;
+        if record.disabled {
+            return Err(HostError::InvalidInput(format!("{plugin} is disabled; enable it first")));
+        }
+        // Starting replaces the running instances only once the new ones linked.
+        let loaded = self.start(manifest, bytes.to_vec()).await?;
+        self.put_record(plugin, &record).await?;
+        Ok(loaded)
     }
 
     /// Ids of installed plugins that are disabled.

@@ -408,7 +408,7 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 34);
+    assert_eq!(operations, 36);
     let (status, body) = api.json(Method::GET, "/v1/undocumented", None, Value::Null).await;
     assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::NOT_FOUND, Some("no such route")));
 }
@@ -462,4 +462,54 @@ async fn the_remaining_routes_do_what_they_say() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = api.json(Method::GET, "/readyz", None, Value::Null).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_grant_part_of_what_a_plugin_requests_and_tighten_its_limits() {
+    let (api, [operator, _device, user, _partner]) = populated().await;
+    let plugin = "com.example.recipe-service";
+    api.json(
+        Method::PUT,
+        &format!("/v1/me/grants/{plugin}"),
+        Some(&user),
+        json!({"device_kinds": ["fridge"], "devices": []}),
+    )
+    .await;
+    let grants = |body: Value| {
+        let api = &api;
+        let operator = operator.clone();
+        async move { api.json(Method::PUT, &format!("/v1/plugins/{plugin}/grants"), Some(&operator), body).await }
+    };
+
+    let (status, body) = grants(json!({"kv": true, "notify": true, "commerce": true})).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "commerce was not requested: {body}"
+    );
+    // The recipe service calls notify: withholding it cannot link, and nothing changes.
+    let (status, body) = grants(json!({"kv": true})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("notify"), "{body}");
+    let (status, _) = api.json(Method::POST, "/v1/services/recipes/suggest", Some(&user), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "still running as before");
+    let (status, _) = grants(json!({"kv": true, "notify": true})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = api
+        .json(
+            Method::PUT,
+            &format!("/v1/plugins/{plugin}/limits"),
+            Some(&operator),
+            json!({"memory_mb": 8, "timeout_ms": 50}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["limits"]["memory_bytes"], 8 << 20);
+    assert_eq!(body["limits"]["event_timeout_ms"], 50);
+    let (status, _) = api.json(Method::POST, "/v1/services/recipes/suggest", Some(&user), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "runs under the new limits");
+    let (status, _) =
+        api.json(Method::PUT, &format!("/v1/plugins/{plugin}/limits"), Some(&operator), json!({"memory_mb": 0})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "limits are validated like the manifest's");
 }

@@ -152,10 +152,17 @@ impl Manifest {
                 return Err(invalid("capabilities.http", format!("{destination:?} must be `host:port`")));
             }
         }
-        let limits = &self.limits;
-        check_range("limits.memory_mb", limits.memory_mb, 1, 4096)?;
-        check_range("limits.timeout_ms", limits.timeout_ms, 1, 60_000)?;
-        check_range("limits.service_timeout_ms", limits.service_timeout_ms, 1, 60_000)?;
+        self.limits.validate()
+    }
+}
+
+impl RequestedLimits {
+    /// Checks every limit is within its range.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        check_range("limits.memory_mb", self.memory_mb, 1, 4096)?;
+        check_range("limits.timeout_ms", self.timeout_ms, 1, 60_000)?;
+        check_range("limits.service_timeout_ms", self.service_timeout_ms, 1, 60_000)?;
+        check_range("limits.concurrency", self.concurrency, 1, 64)?;
         Ok(())
     }
 }
@@ -253,6 +260,7 @@ timeout_ms = 100
         assert_eq!(field_of(with("api.clearflow.example:443", "https://x/y")), "capabilities.http");
         assert_eq!(field_of(with("memory_mb = 32", "memory_mb = 0")), "limits.memory_mb");
         assert_eq!(field_of(with("timeout_ms = 100", "timeout_ms = 600000")), "limits.timeout_ms");
+        assert_eq!(field_of(with("timeout_ms = 100", "timeout_ms = 100\nconcurrency = 0")), "limits.concurrency");
     }
 
     #[test]

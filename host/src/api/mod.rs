@@ -141,6 +141,8 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(enable_plugin))
         .routes(routes!(audit_log))
         .routes(routes!(set_config))
+        .routes(routes!(set_grants))
+        .routes(routes!(set_limits))
         .routes(routes!(resume_plugin))
         .routes(routes!(operator_dead_letters))
         .routes(routes!(redrive))
@@ -403,6 +405,35 @@ async fn remove_plugin(State(state): State<ApiState>, who: Principal, Path(id): 
 async fn audit_log(State(state): State<ApiState>, who: Principal) -> ApiResult {
     who.require(Role::Operator)?;
     ok(json!({ "entries": state.audit.recent(200)? }))
+}
+
+#[utoipa::path(put, path = "/v1/plugins/{id}/grants", tag = "operator", request_body(content = Value, description = "Capabilities: {kv, notify, commerce, devices, http}, at most what the manifest requests"), responses((status = 200, description = "Restarted under the grants"), (status = 422, description = "More than requested, or the component needs what was withheld"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
+async fn set_grants(
+    State(state): State<ApiState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(grants): ApiJson<hearth_registry::Capabilities>,
+) -> ApiResult {
+    state.operator_action(&who, "plugin.grants", &id)?;
+    let loaded = state.host.set_grants(&id, grants).await?;
+    ok(plugin_json(&state.host, &loaded))
+}
+
+#[utoipa::path(put, path = "/v1/plugins/{id}/limits", tag = "operator", request_body(content = Value, description = "{memory_mb, timeout_ms, service_timeout_ms, concurrency}"), responses((status = 200, description = "Restarted under the limits"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
+async fn set_limits(
+    State(state): State<ApiState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(limits): ApiJson<hearth_registry::RequestedLimits>,
+) -> ApiResult {
+    state.operator_action(&who, "plugin.limits", &id)?;
+    let loaded = state.host.set_limits(&id, limits).await?;
+    ok(json!({ "limits": {
+        "memory_bytes": loaded.limits.memory_bytes,
+        "event_timeout_ms": loaded.limits.event_timeout.as_millis() as u64,
+        "service_timeout_ms": loaded.limits.service_timeout.as_millis() as u64,
+        "concurrency": loaded.limits.concurrency,
+    }}))
 }
 
 // ---- device ----
