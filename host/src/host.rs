@@ -828,6 +828,16 @@ impl Host {
                 out.push_str(&format!("{name}{{plugin=\"{}\"}} {value}\n", label(&link.id)));
             }
         }
+        family(
+            &mut out,
+            "hearth_plugin_lag_events",
+            "gauge",
+            "Events a plugin's slowest subscription has not handled yet.",
+        );
+        for link in &links {
+            let lag = self.inner.log.lag_of(&format!("{}|", link.id)).unwrap_or(0);
+            out.push_str(&format!("hearth_plugin_lag_events{{plugin=\"{}\"}} {lag}\n", label(&link.id)));
+        }
         family(&mut out, "hearth_plugin_quarantined", "gauge", "1 while a plugin is quarantined.");
         for link in &links {
             let value = u8::from(link.breaker.is_quarantined());

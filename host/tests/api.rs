@@ -157,6 +157,7 @@ async fn a_household_day_through_the_api() {
         "hearth_plugin_event_call_seconds_count{plugin=\"com.example.recipe-service\"} 3",
         "hearth_plugin_quarantined{plugin=\"com.example.recipe-service\"} 0",
         "hearth_consumer_lag_events 0",
+        "hearth_plugin_lag_events{plugin=\"com.example.recipe-service\"} 0",
         "hearth_http_requests_total{method=\"POST\",route=\"/v1/events\",status=\"202\"} 1",
         "hearth_http_requests_total{method=\"POST\",route=\"/v1/services/{service}/{operation}\",status=\"404\"} 1",
     ] {

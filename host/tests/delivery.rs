@@ -182,6 +182,7 @@ async fn consecutive_failures_quarantine_until_an_operator_resumes() {
     assert_eq!((status.failed, status.dead_lettered, status.quarantines), (3, 0, 1));
     assert!(host.dead_letters(&plugin).unwrap().is_empty(), "quarantined events wait in the log");
     assert_eq!(host.lag().unwrap(), 3);
+    assert!(host.render_metrics().contains(&format!("hearth_plugin_lag_events{{plugin=\"{plugin}\"}} 3\n")));
     // Its services are off too.
     let call = host.call_service("recorder", "seen", hearth_host::bindings::Caller::Operator, None, Vec::new()).await;
     assert_eq!(call, Err(hearth_host::CallError::Quarantined("recorder.seen".into())));

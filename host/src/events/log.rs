@@ -80,6 +80,8 @@ pub trait EventLog: Send + Sync + 'static {
     fn ack(&self, consumer: &str, seq: Seq) -> Result<(), LogError>;
     /// Events appended but not yet acknowledged by the slowest consumer.
     fn lag(&self) -> Result<u64, LogError>;
+    /// Events the slowest consumer whose name starts with `prefix` has not handled.
+    fn lag_of(&self, prefix: &str) -> Result<u64, LogError>;
     /// Deletes batches every consumer has passed and that are older than `retention`;
     /// returns how many events were removed.
     fn compact(&self, retention: Duration) -> Result<u64, LogError>;
@@ -290,6 +292,15 @@ impl EventLog for SledLog {
 
     fn lag(&self) -> Result<u64, LogError> {
         let slowest = self.slowest_cursor()?;
+        Ok(self.last_seq().saturating_sub(slowest.unwrap_or(self.last_seq())))
+    }
+
+    fn lag_of(&self, prefix: &str) -> Result<u64, LogError> {
+        let mut slowest: Option<Seq> = None;
+        for entry in self.cursors.scan_prefix(prefix) {
+            let seq = key_seq(&entry?.1)?;
+            slowest = Some(slowest.map_or(seq, |current| current.min(seq)));
+        }
         Ok(self.last_seq().saturating_sub(slowest.unwrap_or(self.last_seq())))
     }
 
