@@ -99,6 +99,10 @@ struct PluginRecord {
 }
 
 impl PluginRecord {
+    fn decode(bytes: &[u8]) -> Result<Self, HostError> {
+        serde_json::from_slice(bytes).map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))
+    }
+
     /// The manifest the plugin runs under: its request, cut to the operator's grants
     /// and limits.
     fn effective_manifest(&self) -> Result<Manifest, HostError> {
@@ -279,20 +283,12 @@ impl Host {
         ));
         for entry in host.inner.plugins_tree.iter() {
             let (id, record) = entry?;
-            let record: PluginRecord = serde_json::from_slice(&record)
-                .map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))?;
+            let record = PluginRecord::decode(&record)?;
             if record.disabled {
                 continue;
             }
-            let manifest = record.effective_manifest()?;
-            let bytes = host.inner.components.get(&record.component)?.ok_or_else(|| {
-                HostError::Corrupt(format!(
-                    "component {} of plugin {} is missing",
-                    record.component,
-                    String::from_utf8_lossy(&id)
-                ))
-            })?;
-            host.start(manifest, bytes.to_vec()).await?;
+            let component = host.component_of(&String::from_utf8_lossy(&id), &record)?;
+            host.start(record.effective_manifest()?, component, record.component).await?;
         }
         Ok(host)
     }
@@ -313,19 +309,17 @@ impl Host {
             }
         }
         self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
-        let loaded = self.start(manifest.clone(), component).await?;
+        let loaded = self.start(manifest.clone(), component, hash.clone()).await?;
         let record =
             PluginRecord { manifest: manifest.to_toml(), component: hash, disabled: false, grants: None, limits: None };
-        let record = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.inner.plugins_tree.insert(manifest.plugin.id.as_bytes(), record)?;
-        self.inner.db.flush_async().await?;
+        self.put_record(&manifest.plugin.id, &record).await?;
         tracing::info!(plugin = %manifest.plugin.id, version = %manifest.plugin.version, "installed");
         Ok(loaded)
     }
 
-    async fn start(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
-        component::check_bytes(&component)?;
-        let hash = component::content_hash(&component);
+    /// Compiles (or fetches from the artifact cache), links and runs a component
+    /// already checked at install and stored under `hash`.
+    async fn start(&self, manifest: Manifest, component: Vec<u8>, hash: String) -> Result<LoadedPlugin, HostError> {
         let started = Instant::now();
         let inner = self.inner.clone();
         let compile_hash = hash.clone();
@@ -411,14 +405,7 @@ impl Host {
             return Ok(running.info.clone());
         }
         record.disabled = false;
-        self.put_record(plugin, &record).await?;
-        let manifest = record.effective_manifest()?;
-        let bytes = self
-            .inner
-            .components
-            .get(&record.component)?
-            .ok_or_else(|| HostError::Corrupt(format!("component of {plugin} is missing")))?;
-        let loaded = self.start(manifest, bytes.to_vec()).await?;
+        let loaded = self.restart_with(plugin, record).await?;
         tracing::info!(plugin, "enabled");
         Ok(loaded)
     }
@@ -463,17 +450,13 @@ impl Host {
     }
 
     async fn restart_with(&self, plugin: &str, record: PluginRecord) -> Result<LoadedPlugin, HostError> {
-        let manifest = record.effective_manifest()?;
-        let bytes = self
-            .inner
-            .components
-            .get(&record.component)?
-            .ok_or_else(|| HostError::Corrupt(format!("component of {plugin} is missing")))?;
         if record.disabled {
             return Err(HostError::InvalidInput(format!("{plugin} is disabled; enable it first")));
         }
-        // Starting replaces the running instances only once the new ones linked.
-        let loaded = self.start(manifest, bytes.to_vec()).await?;
+        let component = self.component_of(plugin, &record)?;
+        // Starting replaces the running instances only once the new ones linked, and
+        // the record is saved only then, so a refused change leaves nothing behind.
+        let loaded = self.start(record.effective_manifest()?, component, record.component.clone()).await?;
         self.put_record(plugin, &record).await?;
         Ok(loaded)
     }
@@ -483,9 +466,7 @@ impl Host {
         let mut disabled = Vec::new();
         for entry in self.inner.plugins_tree.iter() {
             let (id, record) = entry?;
-            let record: PluginRecord = serde_json::from_slice(&record)
-                .map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))?;
-            if record.disabled {
+            if PluginRecord::decode(&record)?.disabled {
                 disabled.push(String::from_utf8_lossy(&id).into_owned());
             }
         }
@@ -498,7 +479,15 @@ impl Host {
             .plugins_tree
             .get(plugin.as_bytes())?
             .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
-        serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("plugin record: {error}")))
+        PluginRecord::decode(&bytes)
+    }
+
+    /// The stored component of an installed plugin.
+    fn component_of(&self, plugin: &str, record: &PluginRecord) -> Result<Vec<u8>, HostError> {
+        let bytes = self.inner.components.get(&record.component)?.ok_or_else(|| {
+            HostError::Corrupt(format!("component {} of plugin {plugin} is missing", record.component))
+        })?;
+        Ok(bytes.to_vec())
     }
 
     async fn put_record(&self, plugin: &str, record: &PluginRecord) -> Result<(), HostError> {

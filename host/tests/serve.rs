@@ -9,6 +9,28 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
+/// Starts `hearth serve` on an ephemeral loopback port; returns it and the port.
+fn serve(data: &std::path::Path, operator: &str) -> (std::process::Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("HEARTH_OPERATOR_TOKEN", operator)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let port = listening.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{listening}"));
+    (child, port)
+}
+
+/// SIGTERM, and a clean exit.
+fn stop(mut child: std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}
+
 /// One HTTP/1.1 exchange with `Connection: close`; returns status and JSON body.
 fn http(port: u16, method: &str, path: &str, token: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -46,17 +68,7 @@ fn install(port: u16, token: &str, wasm: &str, manifest: &str) {
 fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let operator = "hth_test_operator_token_0123456789";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("HEARTH_OPERATOR_TOKEN", operator)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let listening = lines.next().unwrap().unwrap();
-    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{listening}"));
+    let (child, port) = serve(dir.path(), operator);
 
     install(port, operator, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST);
     assert_eq!(json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"})).0, 201);
@@ -101,9 +113,7 @@ fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     );
 
     // SIGTERM: the server stops accepting, finishes, flushes and exits cleanly.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    stop(child);
 }
 
 /// Runs the CLI against the server; returns stdout, failing on a non-zero exit.
@@ -122,16 +132,7 @@ fn cli(port: u16, token: &str, args: &[&str]) -> String {
 fn the_cli_manages_plugins_tokens_events_and_services() {
     let dir = tempfile::tempdir().unwrap();
     let operator = "hth_cli_operator_token_0123456789";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("HEARTH_OPERATOR_TOKEN", operator)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let listening = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
-    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
+    let (child, port) = serve(dir.path(), operator);
 
     let installed = cli(
         port,
@@ -214,7 +215,5 @@ fn the_cli_manages_plugins_tokens_events_and_services() {
 
     let audit = json_call(port, "GET", "/v1/audit", operator, Value::Null).1;
     assert!(audit["entries"].as_array().unwrap().iter().any(|entry| entry["action"] == "token.create"), "{audit}");
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    stop(child);
 }

@@ -63,6 +63,12 @@ impl Tokens {
             return Err(HostError::InvalidInput("operator tokens have no scope; every other role needs one".into()));
         }
         let secret = format!("hth_{}", random_hex(24)?);
+        let record = self.store(&secret, role, scope)?;
+        Ok((record, secret))
+    }
+
+    /// Stores a new live token for `secret` (its hash only).
+    fn store(&self, secret: &str, role: Role, scope: &str) -> Result<TokenRecord, HostError> {
         let record = TokenRecord {
             id: format!("tok-{}", random_hex(6)?),
             role,
@@ -70,12 +76,12 @@ impl Tokens {
             created_ms: crate::clock::now_ms(),
             revoked: false,
         };
-        let digest = hash(&secret);
+        let digest = hash(secret);
         let bytes = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
         self.by_hash.insert(digest.as_bytes(), bytes)?;
         self.by_id.insert(record.id.as_bytes(), digest.as_bytes())?;
         self.by_hash.flush()?;
-        Ok((record, secret))
+        Ok(record)
     }
 
     /// Creates the first operator token when the store is empty (first start).
@@ -91,20 +97,9 @@ impl Tokens {
         if secret.len() < 20 {
             return Err(HostError::InvalidInput("an operator token must be at least 20 characters".into()));
         }
-        if self.by_hash.contains_key(hash(secret).as_bytes())? {
-            return Ok(());
+        if !self.by_hash.contains_key(hash(secret).as_bytes())? {
+            self.store(secret, Role::Operator, "")?;
         }
-        let record = TokenRecord {
-            id: format!("tok-{}", random_hex(6)?),
-            role: Role::Operator,
-            scope: String::new(),
-            created_ms: crate::clock::now_ms(),
-            revoked: false,
-        };
-        let bytes = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.by_hash.insert(hash(secret).as_bytes(), bytes)?;
-        self.by_id.insert(record.id.as_bytes(), hash(secret).as_bytes())?;
-        self.by_hash.flush()?;
         Ok(())
     }
 
