@@ -217,7 +217,9 @@ struct Inner {
     running: RwLock<BTreeMap<String, Running>>,
     /// Events stored by ingest since the host started.
     ingested: std::sync::atomic::AtomicU64,
-    compaction: watch::Sender<bool>,
+    /// The periodic compaction task and its stop signal; shutdown waits for it, since it
+    /// holds the database open.
+    compactor: std::sync::Mutex<Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
 }
 
 impl Host {
@@ -240,12 +242,11 @@ impl Host {
         });
         let notifications = Arc::new(Notifications::open(&db, config.notify_limit)?);
         let router = Arc::new(HostRouter::default());
-        let (compaction, compaction_stop) = watch::channel(false);
         let inner = Inner {
             quarantine: db.open_tree("quarantine")?,
             log,
             delivery,
-            compaction,
+            compactor: std::sync::Mutex::new(None),
             artifacts: ArtifactCache::new(db.open_tree("artifacts")?, &engine),
             plugins_tree: db.open_tree("plugins")?,
             components: db.open_tree("components")?,
@@ -275,12 +276,14 @@ impl Host {
         };
         let host = Host { inner: Arc::new(inner) };
         let _ = router.inner.set(Arc::downgrade(&host.inner));
-        tokio::spawn(compact_periodically(
+        let (stop_compaction, compaction_stop) = watch::channel(false);
+        let compaction = tokio::spawn(compact_periodically(
             host.inner.log.clone(),
             host.inner.config.retention,
             host.inner.config.compaction_interval,
             compaction_stop,
         ));
+        *host.compactor() = Some((stop_compaction, compaction));
         for entry in host.inner.plugins_tree.iter() {
             let (id, record) = entry?;
             let record = PluginRecord::decode(&record)?;
@@ -913,7 +916,11 @@ impl Host {
         for (_, plugin) in running {
             plugin.stop().await;
         }
-        self.inner.compaction.send_replace(true);
+        let compactor = self.compactor().take();
+        if let Some((stop, task)) = compactor {
+            stop.send_replace(true);
+            let _ = task.await;
+        }
         self.inner.log.close().await;
         self.inner.db.flush_async().await?;
         Ok(())
@@ -921,6 +928,10 @@ impl Host {
 
     fn link(&self, plugin: &str) -> Option<PluginLink> {
         self.running().get(plugin).map(|running| running.link.clone())
+    }
+
+    fn compactor(&self) -> std::sync::MutexGuard<'_, Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>> {
+        self.inner.compactor.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn running(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
