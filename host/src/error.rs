@@ -15,6 +15,8 @@ pub enum HostError {
     InvalidComponent(String),
     #[error("invalid manifest: {0}")]
     InvalidManifest(#[from] hearth_registry::ManifestError),
+    #[error("package refused: {0}")]
+    Package(hearth_registry::PackageError),
     #[error("{0}")]
     InvalidInput(String),
     #[error("conflict: {0}")]
@@ -27,6 +29,15 @@ pub enum HostError {
     Io(#[from] std::io::Error),
     #[error("delivery failed: {0}")]
     Delivery(#[from] CallError),
+}
+
+impl From<hearth_registry::PackageError> for HostError {
+    fn from(error: hearth_registry::PackageError) -> Self {
+        match error {
+            hearth_registry::PackageError::Manifest(error) => HostError::InvalidManifest(error),
+            other => HostError::Package(other),
+        }
+    }
 }
 
 /// Why one plugin call failed. Only this call is affected: after a trap, timeout or

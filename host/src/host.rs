@@ -25,7 +25,8 @@ use crate::refs::RefKind;
 use crate::state::{self, Backends, PluginGrants};
 use crate::worker::{self, PluginRuntime, ServiceCall};
 use crate::{CallError, HostError};
-use hearth_registry::{Capabilities, Manifest, RequestedLimits};
+use crate::trust::TrustStore;
+use hearth_registry::{Capabilities, Manifest, Package, RequestedLimits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -62,6 +63,8 @@ pub struct HostConfig {
     pub kv_quota_bytes: u64,
     /// Time and size limits of plugins' outbound HTTP.
     pub http_limits: crate::capabilities::http::HttpLimits,
+    /// Accept packages without a signature (local development only; never in production).
+    pub dev_allow_unsigned_packages: bool,
 }
 
 impl Default for HostConfig {
@@ -78,6 +81,7 @@ impl Default for HostConfig {
             notify_limit: RateLimit::default(),
             kv_quota_bytes: crate::capabilities::kv::DEFAULT_QUOTA_BYTES,
             http_limits: crate::capabilities::http::HttpLimits::default(),
+            dev_allow_unsigned_packages: false,
         }
     }
 }
@@ -96,6 +100,9 @@ struct PluginRecord {
     /// The operator's limits for this plugin, when tighter than the host's caps.
     #[serde(default)]
     limits: Option<RequestedLimits>,
+    /// The version this one replaced, kept for a rollback.
+    #[serde(default)]
+    previous: Option<Box<PluginRecord>>,
 }
 
 impl PluginRecord {
@@ -122,6 +129,17 @@ impl PluginRecord {
             limits.concurrency = cut(limits.concurrency, caps.concurrency);
         }
         Ok(manifest)
+    }
+}
+
+/// What both grant: an operator's grants cut to what a new version requests.
+fn intersect(granted: &Capabilities, requested: &Capabilities) -> Capabilities {
+    Capabilities {
+        kv: granted.kv && requested.kv,
+        notify: granted.notify && requested.notify,
+        commerce: granted.commerce && requested.commerce,
+        devices: granted.devices.iter().filter(|command| requested.devices.contains(command)).cloned().collect(),
+        http: granted.http.iter().filter(|target| requested.http.contains(target)).cloned().collect(),
     }
 }
 
@@ -157,13 +175,21 @@ impl Running {
     /// Stops the consumers (after the event each is delivering), then the instances
     /// (after the calls already queued).
     async fn stop(self) {
+        self.stop_consumers().await.await;
+    }
+
+    /// Stops the consumers after the event each is delivering, so their cursors are
+    /// stored; returns the instances still draining the calls already queued.
+    async fn stop_consumers(self) -> impl Future<Output = ()> {
         self.stop.send_replace(true);
         for consumer in self.consumers {
             let _ = consumer.await;
         }
         drop(self.link);
-        for worker in self.workers {
-            let _ = worker.await;
+        async move {
+            for worker in self.workers {
+                let _ = worker.await;
+            }
         }
     }
 }
@@ -215,6 +241,7 @@ struct Inner {
     /// A household's preferred provider: `household \0 service.operation` → plugin id.
     preferences: sled::Tree,
     running: RwLock<BTreeMap<String, Running>>,
+    trust: TrustStore,
     /// Events stored by ingest since the host started.
     ingested: std::sync::atomic::AtomicU64,
     /// The periodic compaction task and its stop signal; shutdown waits for it, since it
@@ -242,7 +269,9 @@ impl Host {
         });
         let notifications = Arc::new(Notifications::open(&db, config.notify_limit)?);
         let router = Arc::new(HostRouter::default());
+        let trust = TrustStore::open(&db)?;
         let inner = Inner {
+            trust,
             quarantine: db.open_tree("quarantine")?,
             log,
             delivery,
@@ -299,10 +328,22 @@ impl Host {
     /// Validates, compiles (or fetches from the artifact cache), links and starts a
     /// plugin, and records it so it is started again after a restart. Installing a
     /// plugin id again replaces the running version.
+    ///
+    /// Installing another version upgrades: the operator's grants (cut to what the new
+    /// version requests) and limits carry over, the consumers' cursors are handed over
+    /// (see [`Host::start`]), and the replaced version is kept for [`Host::rollback`].
     pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
-        if let Ok(existing) = self.record(&manifest.plugin.id) {
+        let mut record = PluginRecord {
+            manifest: manifest.to_toml(),
+            component: hash.clone(),
+            disabled: false,
+            grants: None,
+            limits: None,
+            previous: None,
+        };
+        if let Ok(mut existing) = self.record(&manifest.plugin.id) {
             let installed: Manifest = existing.manifest.parse()?;
             if installed.plugin.version == manifest.plugin.version && existing.component != hash {
                 return Err(HostError::Conflict(format!(
@@ -310,14 +351,72 @@ impl Host {
                     manifest.plugin.id, manifest.plugin.version
                 )));
             }
+            record.grants = existing.grants.as_ref().map(|granted| intersect(granted, &manifest.capabilities));
+            record.limits = existing.limits.clone();
+            if installed.plugin.version == manifest.plugin.version {
+                record.previous = existing.previous.take();
+            } else {
+                existing.previous = None;
+                existing.disabled = false;
+                record.previous = Some(Box::new(existing));
+            }
         }
         self.inner.components.insert(hash.as_bytes(), component.as_slice())?;
-        let loaded = self.start(manifest.clone(), component, hash.clone()).await?;
-        let record =
-            PluginRecord { manifest: manifest.to_toml(), component: hash, disabled: false, grants: None, limits: None };
+        let loaded = self.start(record.effective_manifest()?, component, hash).await?;
         self.put_record(&manifest.plugin.id, &record).await?;
         tracing::info!(plugin = %manifest.plugin.id, version = %manifest.plugin.version, "installed");
         Ok(loaded)
+    }
+
+    /// Installs a signed package: refused unless it is signed by a key the operator
+    /// trusts for its publisher (or unsigned, when the dev flag allows that).
+    pub async fn install_package(&self, bytes: &[u8]) -> Result<LoadedPlugin, HostError> {
+        let package = self.verify_package(bytes)?;
+        self.install(package.manifest, package.component).await
+    }
+
+    /// Reads a package and checks its signature against the trust store.
+    pub fn verify_package(&self, bytes: &[u8]) -> Result<Package, HostError> {
+        let package = Package::read(bytes)?;
+        if package.signature.is_none() && self.inner.config.dev_allow_unsigned_packages {
+            tracing::warn!(plugin = %package.manifest.plugin.id, "installing an unsigned package (dev flag)");
+            return Ok(package);
+        }
+        let trusted = self.inner.trust.verifying_keys(&package.manifest.plugin.publisher)?;
+        package.verify(trusted.as_deref())?;
+        Ok(package)
+    }
+
+    /// Whether unsigned packages are accepted (the dev flag).
+    pub fn allows_unsigned_packages(&self) -> bool {
+        self.inner.config.dev_allow_unsigned_packages
+    }
+
+    /// The operator's trust store of publisher keys.
+    pub fn trust_store(&self) -> &TrustStore {
+        &self.inner.trust
+    }
+
+    /// Goes back to the version the last upgrade replaced, handing the cursors over the
+    /// same way; the version rolled back from becomes the one to roll forward to.
+    pub async fn rollback(&self, plugin: &str) -> Result<LoadedPlugin, HostError> {
+        let mut current = self.record(plugin)?;
+        let Some(mut previous) = current.previous.take() else {
+            return Err(HostError::Conflict(format!("{plugin} has no previous version to roll back to")));
+        };
+        previous.disabled = false;
+        previous.previous = Some(Box::new(current));
+        let loaded = self.restart_with(plugin, *previous).await?;
+        tracing::info!(plugin, version = %loaded.manifest.plugin.version, "rolled back");
+        Ok(loaded)
+    }
+
+    /// The version a rollback would go back to.
+    pub fn previous_version(&self, plugin: &str) -> Result<Option<String>, HostError> {
+        let record = self.record(plugin)?;
+        let Some(previous) = record.previous else { return Ok(None) };
+        let manifest: Manifest = previous.manifest.parse()?;
+        Ok(Some(manifest.plugin.version.to_string()))
     }
 
     /// Compiles (or fetches from the artifact cache), links and runs a component
@@ -364,22 +463,35 @@ impl Host {
             counters: Arc::new(PluginCounters::default()),
         };
         let (stop, stopped) = watch::channel(false);
-        let subscriptions = manifest
+        let subscriptions: Vec<Subscription> = manifest
             .subscriptions
             .topics
             .iter()
             .map(|pattern| Subscription::Pattern(pattern.clone()))
-            .chain([Subscription::HostEvents]);
+            .chain([Subscription::HostEvents])
+            .collect();
+        let info = LoadedPlugin { manifest, limits, component_hash: hash, load_time };
+        // Hand-over: service calls go to the new instances at once; the old version's
+        // consumers finish the event each is delivering and store their cursors, and
+        // only then do the new consumers open those same cursors. No event is skipped,
+        // and none is delivered to both versions except one a crash interrupted.
+        let running = Running { info: info.clone(), link: link.clone(), workers, consumers: Vec::new(), stop };
+        let replaced = self.running_mut().insert(id.to_string(), running);
+        let draining = match replaced {
+            Some(old) => Some(old.stop_consumers().await),
+            None => None,
+        };
         let consumers = subscriptions
+            .into_iter()
             .map(|subscription| {
                 dispatch::spawn_consumer(self.inner.delivery.clone(), link.clone(), subscription, stopped.clone())
             })
             .collect();
-        let info = LoadedPlugin { manifest, limits, component_hash: hash, load_time };
-        let running = Running { info: info.clone(), link, workers, consumers, stop };
-        let replaced = self.running_mut().insert(id.to_string(), running);
-        if let Some(old) = replaced {
-            old.stop().await;
+        if let Some(running) = self.running_mut().get_mut(id.as_ref()) {
+            running.consumers = consumers;
+        }
+        if let Some(draining) = draining {
+            draining.await;
         }
         Ok(info)
     }
@@ -711,6 +823,21 @@ impl Host {
         // Appending flushes, which also makes the revocation itself durable.
         self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
         Ok(true)
+    }
+
+    /// What `plugin` sees as `household`'s id (a pseudonym per plugin).
+    pub fn household_ref(&self, plugin: &str, household: &str) -> Result<String, HostError> {
+        self.inner.delivery.refs.mint(plugin, RefKind::Household, household)
+    }
+
+    /// One value of a plugin's key-value data, for tests and tools.
+    pub fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.inner.backends.kv.get(plugin, key)?)
+    }
+
+    /// A plugin's keys starting with `prefix`, for tests and tools.
+    pub fn kv_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, HostError> {
+        Ok(self.inner.backends.kv.list_keys(plugin, prefix)?)
     }
 
     /// Erases a household: every plugin's household-scoped kv data (keys under its ref

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod metrics;
 pub mod refs;
 mod state;
+pub mod trust;
 pub mod worker;
 
 pub use error::{CallError, HostError};

@@ -90,6 +90,20 @@ impl From<HostError> for ApiError {
             HostError::InvalidManifest(error) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_manifest", error.to_string())
             }
+            HostError::Package(error) => {
+                use hearth_registry::PackageError;
+                match error {
+                    PackageError::Malformed(_) | PackageError::Manifest(_) | PackageError::InvalidKey(_) => {
+                        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", error.to_string())
+                    }
+                    PackageError::Unsigned
+                    | PackageError::UnknownPublisher(_)
+                    | PackageError::UntrustedKey { .. }
+                    | PackageError::BadSignature => {
+                        ApiError::new(StatusCode::FORBIDDEN, "untrusted_package", error.to_string())
+                    }
+                }
+            }
             HostError::Delivery(error) => error.into(),
             other => ApiError::internal(&other),
         }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 mod http_metrics;
+mod packages;
 mod rate_limit;
 
 pub use rate_limit::{RateLimit, RateLimiter};
@@ -88,9 +89,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn ok(value: Value) -> ApiResult {
+pub(crate) fn ok(value: Value) -> ApiResult {
     Ok(Json(value).into_response())
 }
 
@@ -127,6 +128,8 @@ struct ApiDoc;
 fn routes() -> OpenApiRouter<ApiState> {
     let upload = OpenApiRouter::new()
         .routes(routes!(install_plugin))
+        .routes(routes!(packages::install_package))
+        .routes(routes!(packages::verify_package))
         .layer(DefaultBodyLimit::max(crate::component::MAX_COMPONENT_BYTES + (64 << 10)));
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
@@ -144,6 +147,10 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(set_grants))
         .routes(routes!(set_limits))
         .routes(routes!(resume_plugin))
+        .routes(routes!(packages::rollback))
+        .routes(routes!(packages::list_trust))
+        .routes(routes!(packages::trust))
+        .routes(routes!(packages::distrust))
         .routes(routes!(operator_dead_letters))
         .routes(routes!(redrive))
         .routes(routes!(add_household))
@@ -220,7 +227,7 @@ async fn revoke_token(State(state): State<ApiState>, who: Principal, Path(id): P
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn plugin_json(host: &Host, plugin: &crate::LoadedPlugin) -> Value {
+pub(crate) fn plugin_json(host: &Host, plugin: &crate::LoadedPlugin) -> Value {
     let info = &plugin.manifest.plugin;
     let status = host.status(&info.id);
     json!({
@@ -231,6 +238,7 @@ fn plugin_json(host: &Host, plugin: &crate::LoadedPlugin) -> Value {
         "component": plugin.component_hash,
         "subscriptions": plugin.manifest.subscriptions.topics,
         "provides": plugin.manifest.services.provides,
+        "rollback_to": host.previous_version(&info.id).ok().flatten(),
         "status": status.map(|s| json!({
             "quarantined": s.quarantined, "delivered": s.delivered, "failed": s.failed, "retried": s.retried,
             "dead_lettered": s.dead_lettered, "skipped_without_consent": s.skipped_without_consent,
@@ -253,10 +261,21 @@ async fn plugin_status(State(state): State<ApiState>, who: Principal, Path(id): 
     ok(plugin_json(&state.host, &plugin))
 }
 
-/// `multipart/form-data` with a `manifest` part (hearth.toml) and a `component` part (wasm).
-#[utoipa::path(post, path = "/v1/plugins", tag = "operator", responses((status = 201, description = "Installed (multipart: manifest, component)"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
+/// An unsigned upload for local development, refused unless the server runs with
+/// `--dev-allow-unsigned-packages`: `multipart/form-data` with a `manifest` part
+/// (hearth.toml) and a `component` part (wasm). Production installs go through
+/// `POST /v1/packages`.
+#[utoipa::path(post, path = "/v1/plugins", tag = "operator", responses((status = 201, description = "Installed (multipart: manifest, component)"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route, or unsigned uploads are not allowed")))]
 async fn install_plugin(State(state): State<ApiState>, who: Principal, mut form: Multipart) -> ApiResult {
     who.require(Role::Operator)?;
+    if !state.host.allows_unsigned_packages() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "untrusted_package",
+            "unsigned uploads are refused: upload a signed package to POST /v1/packages \
+             (`hearth plugin pack --key`), or run the server with --dev-allow-unsigned-packages",
+        ));
+    }
     let (mut manifest, mut component) = (None, None);
     while let Some(field) = form.next_field().await.map_err(|error| ApiError::bad_request(error.body_text()))? {
         let name = field.name().unwrap_or_default().to_owned();

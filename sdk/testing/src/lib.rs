@@ -1,0 +1,265 @@
+//! Test a Hearth plugin in a partner's `cargo test`, natively, against a real host:
+//! the plugin's component is built for wasm32-wasip2, installed in an embedded host
+//! with a temporary database, and driven with typed appliance events and service
+//! calls; the test then asserts what the plugin did (notifications, offers, kv data,
+//! device commands).
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), hearth_testing::TestError> {
+//! use hearth_testing::{TestHost, events};
+//! let mut host = TestHost::new().await?;
+//! let plugin = host.install_crate(env!("CARGO_MANIFEST_DIR")).await?;
+//! host.add_device("fridge-1", "fridge").await?;
+//! host.send("fridge-1", events::fridge_inventory("egg", "added", 6, "pieces")).await?;
+//! let answer = host.call("recipes", "suggest", serde_json::json!({})).await?;
+//! assert!(answer["ready"].is_array());
+//! assert!(host.kv_keys(&plugin, "").await?.len() > 0);
+//! # Ok(()) }
+//! ```
+
+pub mod events;
+
+use hearth_host::bindings::Caller;
+use hearth_host::capabilities::commerce::Order;
+use hearth_host::capabilities::devices::QueuedCommand;
+use hearth_host::capabilities::notify::Notification;
+use hearth_host::events::dead_letters::DeadLetter;
+use hearth_host::households::{Device, Grant};
+use hearth_host::{CallError, Host, HostConfig, HostError};
+use hearth_registry::Manifest;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub use events::TestEvent;
+
+/// The household every test device belongs to.
+pub const HOUSEHOLD: &str = "household-1";
+
+/// How long [`TestHost::send`] waits for delivery before it gives up.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("the events were refused: {0}")]
+    Ingest(String),
+    #[error("building the plugin failed: {0}")]
+    Build(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("the plugin answered something that is not JSON: {0}")]
+    NotJson(String),
+}
+
+/// An embedded host with one household, for one test.
+pub struct TestHost {
+    host: Host,
+    plugins: Vec<String>,
+    kinds: Vec<String>,
+    _data: tempfile::TempDir,
+}
+
+impl TestHost {
+    /// A host with a fresh database and quick retries (a failing event is
+    /// dead-lettered within milliseconds, so tests do not wait on backoff).
+    pub async fn new() -> Result<TestHost, TestError> {
+        let data = tempfile::tempdir()?;
+        let mut config = HostConfig::default();
+        config.delivery.backoff_base = Duration::from_millis(1);
+        config.delivery.backoff_max = Duration::from_millis(5);
+        let host = Host::open(data.path(), config).await?;
+        host.add_household(HOUSEHOLD)?;
+        Ok(TestHost { host, plugins: Vec::new(), kinds: Vec::new(), _data: data })
+    }
+
+    /// Builds the plugin crate in `crate_dir` (release, wasm32-wasip2) and installs
+    /// it with its `hearth.toml`. Returns the plugin id.
+    pub async fn install_crate(&mut self, crate_dir: impl AsRef<Path>) -> Result<String, TestError> {
+        let crate_dir = crate_dir.as_ref();
+        let component = build_component(crate_dir)?;
+        self.install(&crate_dir.join("hearth.toml"), &component).await
+    }
+
+    /// Installs a built component with its manifest. Returns the plugin id.
+    pub async fn install(&mut self, manifest: &Path, component: &Path) -> Result<String, TestError> {
+        let text = std::fs::read_to_string(manifest)?;
+        let manifest: Manifest = text.parse().map_err(HostError::from)?;
+        let id = manifest.plugin.id.clone();
+        self.host.install(manifest, std::fs::read(component)?).await?;
+        self.plugins.push(id.clone());
+        self.grant_everything().await?;
+        Ok(id)
+    }
+
+    /// Adds an appliance to the household; every installed plugin may see it and
+    /// send it commands.
+    pub async fn add_device(&mut self, id: &str, kind: &str) -> Result<(), TestError> {
+        self.host.add_device(Device {
+            id: id.into(),
+            household: HOUSEHOLD.into(),
+            kind: kind.into(),
+            model: "test-model".into(),
+            region: "DE".into(),
+        })?;
+        if !self.kinds.iter().any(|known| known == kind) {
+            self.kinds.push(kind.to_owned());
+        }
+        self.grant_everything().await
+    }
+
+    async fn grant_everything(&self) -> Result<(), TestError> {
+        let grant = Grant {
+            device_kinds: self.kinds.iter().cloned().collect(),
+            devices: Default::default(),
+            control: true,
+        };
+        for plugin in &self.plugins {
+            self.host.grant(HOUSEHOLD, plugin, &grant).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends events as `device` and waits until every plugin has handled them (or,
+    /// after its retries, dead-lettered them).
+    pub async fn send(&self, device: &str, events: impl Into<Vec<TestEvent>>) -> Result<(), TestError> {
+        let events: Vec<serde_json::Value> = events.into().into_iter().map(TestEvent::into_json).collect();
+        let body = serde_json::to_vec(&events).map_err(|error| TestError::Ingest(error.to_string()))?;
+        self.host.ingest(device, &body).await.map_err(|error| TestError::Ingest(error.to_string()))?;
+        let deadline = Instant::now() + DELIVERY_TIMEOUT;
+        while self.host.lag()? > 0 {
+            if Instant::now() > deadline {
+                return Err(TestError::Timeout(format!("events not delivered within {DELIVERY_TIMEOUT:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
+    }
+
+    /// Calls `service.operation` as the household would; returns the JSON answer.
+    pub async fn call(
+        &self,
+        service: &str,
+        operation: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, TestError> {
+        let response = self
+            .host
+            .call_service(
+                service,
+                operation,
+                Caller::Household(HOUSEHOLD.into()),
+                Some(HOUSEHOLD.into()),
+                input.to_string().into_bytes(),
+            )
+            .await?;
+        serde_json::from_slice(&response.output)
+            .map_err(|_| TestError::NotJson(String::from_utf8_lossy(&response.output).into_owned()))
+    }
+
+    /// Notifications the household received, oldest first.
+    pub fn notifications(&self) -> Result<Vec<Notification>, TestError> {
+        Ok(self.host.notifications(HOUSEHOLD)?)
+    }
+
+    /// Orders proposed to the household and not yet answered.
+    pub fn offers(&self) -> Result<Vec<Order>, TestError> {
+        Ok(self.host.offers(HOUSEHOLD)?)
+    }
+
+    /// Takes the commands queued for `device`, as the appliance would fetch them.
+    pub fn take_commands(&self, device: &str) -> Result<Vec<QueuedCommand>, TestError> {
+        Ok(self.host.take_commands(device)?)
+    }
+
+    /// One value of the plugin's key-value data.
+    pub fn kv(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, TestError> {
+        Ok(self.host.kv_get(plugin, key)?)
+    }
+
+    /// One value the plugin stored for the household (`kv::household_key` in the SDK).
+    pub fn household_kv(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, TestError> {
+        let reference = self.host.household_ref(plugin, HOUSEHOLD)?;
+        Ok(self.host.kv_get(plugin, &format!("{reference}/{key}"))?)
+    }
+
+    /// The plugin's keys starting with `prefix`.
+    pub async fn kv_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, TestError> {
+        Ok(self.host.kv_keys(plugin, prefix)?)
+    }
+
+    /// Events the plugin failed on after every retry.
+    pub fn dead_letters(&self, plugin: &str) -> Result<Vec<DeadLetter>, TestError> {
+        Ok(self.host.dead_letters(plugin)?)
+    }
+
+    /// The embedded host, for anything this harness does not wrap.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+}
+
+/// Builds the plugin crate in `crate_dir` for wasm32-wasip2 (release) into
+/// `<target>/plugins` and returns the component's path.
+pub fn build_component(crate_dir: &Path) -> Result<PathBuf, TestError> {
+    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml"))?;
+    let package: toml::Table = cargo_toml.parse().map_err(|error| TestError::Build(format!("Cargo.toml: {error}")))?;
+    let name = package
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(|name| name.as_str())
+        .ok_or_else(|| TestError::Build("Cargo.toml has no package name".into()))?
+        .to_owned();
+    let target_dir = target_dir(crate_dir)?.join("plugins");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(crate_dir)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir)
+        .args(["--package", &name])
+        // Plugins are shipped, not debugged in place: keep them small.
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        // Flags meant for the native test build must not leak into the wasm build.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()?;
+    if !output.status.success() {
+        return Err(TestError::Build(String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
+    let component = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
+    if !component.exists() {
+        return Err(TestError::Build(format!(
+            "{} was not built; is the crate a `cdylib`?",
+            component.display()
+        )));
+    }
+    Ok(component)
+}
+
+/// The target directory cargo uses for the crate (`CARGO_TARGET_DIR` or its workspace's).
+fn target_dir(crate_dir: &Path) -> Result<PathBuf, TestError> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(crate_dir)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()?;
+    if !output.status.success() {
+        return Err(TestError::Build(String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|error| TestError::Build(format!("cargo metadata: {error}")))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| TestError::Build("cargo metadata names no target directory".into()))
+}
