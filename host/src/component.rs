@@ -66,6 +66,22 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostErr
     Err(HostError::InvalidComponent(reason))
 }
 
+/// Everything an install checks, without a host: the header, compilation, the world,
+/// and linking against exactly the capabilities the manifest requests. For `hearth
+/// plugin build` and `pack`, so a partner finds out before publishing.
+pub fn validate(manifest: &hearth_registry::Manifest, bytes: &[u8]) -> Result<(), HostError> {
+    check_bytes(bytes)?;
+    let (engine, _) = crate::engine::new_engine(&crate::engine::EngineConfig::default())?;
+    let component =
+        Component::new(&engine, bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
+    check_world(&engine, &component)?;
+    let linker = crate::state::linker(&engine, manifest).map_err(|error| HostError::Engine(format!("{error:#}")))?;
+    linker
+        .instantiate_pre(&component)
+        .map_err(|error| HostError::InvalidComponent(crate::host::link_error(manifest, &error)))?;
+    Ok(())
+}
+
 /// Compiled components in sled, keyed by content hash and engine fingerprint, so a
 /// restart (or a second install of the same bytes) deserializes instead of compiling.
 #[derive(Debug)]

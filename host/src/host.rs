@@ -23,9 +23,9 @@ use crate::limits::Limits;
 use crate::refs::Pseudonyms;
 use crate::refs::RefKind;
 use crate::state::{self, Backends, PluginGrants};
+use crate::trust::TrustStore;
 use crate::worker::{self, PluginRuntime, ServiceCall};
 use crate::{CallError, HostError};
-use crate::trust::TrustStore;
 use hearth_registry::{Capabilities, Manifest, Package, RequestedLimits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -1073,7 +1073,7 @@ impl Host {
 }
 
 /// Explains a link failure in terms of the manifest where it can.
-fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
+pub(crate) fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
     let message = format!("{error:#}");
     if message.contains("hearth:plugin/kv") && !manifest.capabilities.kv {
         return "the component uses the kv capability, but hearth.toml does not request it \

@@ -18,7 +18,9 @@ impl TrustStore {
 
     fn keys(&self, publisher: &str) -> Result<Vec<String>, HostError> {
         match self.tree.get(publisher)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("trusted keys: {error}"))),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("trusted keys: {error}")))
+            }
             None => Ok(Vec::new()),
         }
     }

@@ -23,8 +23,12 @@ struct Api {
 
 impl Api {
     async fn new() -> Self {
+        Self::with_config(hearth_host::HostConfig::default()).await
+    }
+
+    async fn with_config(config: hearth_host::HostConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let host = open(dir.path()).await;
+        let host = open_with(dir.path(), config).await;
         let state = ApiState::new(host).unwrap();
         Api { router: app(state.clone()), state, _dir: dir }
     }
@@ -58,7 +62,20 @@ impl Api {
         self.send(method, path, token, body, "application/json").await
     }
 
+    /// Uploads a package signed by a key the host trusts for the manifest's publisher.
     async fn install(&self, token: &str, manifest: &str, component: Vec<u8>) -> (StatusCode, Value) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+        if let Ok(parsed) = manifest.parse::<hearth_registry::Manifest>() {
+            let public = hex::encode(key.verifying_key().as_bytes());
+            self.state.host.trust_store().trust(&parsed.plugin.publisher, &public).unwrap();
+        }
+        let package = hearth_registry::Package::build(manifest, &component, Some(&key)).unwrap();
+        self.send(Method::POST, "/v1/packages", Some(token), Body::from(package), "application/vnd.hearth.package")
+            .await
+    }
+
+    /// The unsigned multipart upload (allowed only with the dev flag).
+    async fn install_unsigned(&self, token: &str, manifest: &str, component: Vec<u8>) -> (StatusCode, Value) {
         let boundary = "hearth-boundary";
         let mut body = Vec::new();
         body.extend_from_slice(
@@ -409,7 +426,7 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 36);
+    assert_eq!(operations, 42);
     let (status, body) = api.json(Method::GET, "/v1/undocumented", None, Value::Null).await;
     assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::NOT_FOUND, Some("no such route")));
 }
@@ -513,4 +530,121 @@ async fn operators_grant_part_of_what_a_plugin_requests_and_tighten_its_limits()
     let (status, _) =
         api.json(Method::PUT, &format!("/v1/plugins/{plugin}/limits"), Some(&operator), json!({"memory_mb": 0})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "limits are validated like the manifest's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_packages_signed_by_a_trusted_key_are_installed() {
+    let api = Api::new().await;
+    let operator = api.token(Role::Operator, "");
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let component = hearth_test_components::read(hearth_test_components::RECIPE_SERVICE);
+    let publisher_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let stranger_key = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+    let upload = |package: Vec<u8>| {
+        let api = &api;
+        let operator = operator.clone();
+        async move {
+            let (status, body) = api
+                .send(
+                    Method::POST,
+                    "/v1/packages",
+                    Some(&operator),
+                    Body::from(package),
+                    "application/vnd.hearth.package",
+                )
+                .await;
+            (status, body["error"]["code"].as_str().unwrap_or_default().to_owned(), body)
+        }
+    };
+    let signed =
+        |key: &ed25519_dalek::SigningKey| hearth_registry::Package::build(&manifest, &component, Some(key)).unwrap();
+
+    let (status, code, body) = upload(signed(&publisher_key)).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "untrusted_package"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not in the trust store"), "{body}");
+
+    let public = hex::encode(publisher_key.verifying_key().as_bytes());
+    let (status, _) = api.json(Method::POST, "/v1/trust/example", Some(&operator), json!({"key": public})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = api.json(Method::POST, "/v1/trust/example", Some(&operator), json!({"key": "zz"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, trusted) = api.json(Method::GET, "/v1/trust", Some(&operator), Value::Null).await;
+    assert_eq!(trusted["example"], json!([public]));
+
+    let (status, _, body) = upload(signed(&stranger_key)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"]["message"].as_str().unwrap().contains("not a trusted key of publisher"), "{body}");
+    let unsigned = hearth_registry::Package::build(&manifest, &component, None).unwrap();
+    let (status, _, body) = upload(unsigned).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"]["message"].as_str().unwrap().contains("not signed"), "{body}");
+
+    // Tampering: flip a byte of the component inside a signed package.
+    let mut tampered = signed(&publisher_key);
+    let at = tampered.windows(component.len().min(64)).position(|window| window == &component[..64]).unwrap() + 40;
+    tampered[at] ^= 0xff;
+    let (status, _, body) = upload(tampered).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"]["message"].as_str().unwrap().contains("tampered"), "{body}");
+    let (status, code, _) = upload(b"not a package".to_vec()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_package"));
+    let (status, body) = api.install_unsigned(&operator, &manifest, component.clone()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "untrusted_package"), "without the dev flag");
+    assert!(api.state.host.plugins().is_empty(), "nothing refused was installed");
+
+    // Verify shows what the package asks for, then install.
+    let (status, shown) = api
+        .send(
+            Method::POST,
+            "/v1/packages/verify",
+            Some(&operator),
+            Body::from(signed(&publisher_key)),
+            "application/octet-stream",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        (shown["id"].as_str(), shown["signed_by"].as_str()),
+        (Some("com.example.recipe-service"), Some(public.as_str()))
+    );
+    assert_eq!(shown["capabilities"]["kv"], true);
+    assert!(shown["installed_version"].is_null());
+    let (status, _, body) = upload(signed(&publisher_key)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], "0.1.0");
+
+    // An upgrade keeps the old version for a rollback.
+    let upgraded = manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    let package = hearth_registry::Package::build(&upgraded, &component, Some(&publisher_key)).unwrap();
+    let (status, _, body) = upload(package).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!((body["version"].as_str(), body["upgraded_from"].as_str()), (Some("0.2.0"), Some("0.1.0")));
+    assert_eq!(body["rollback_to"], "0.1.0");
+    let (status, body) =
+        api.json(Method::POST, "/v1/plugins/com.example.recipe-service/rollback", Some(&operator), Value::Null).await;
+    assert_eq!((status, body["version"].as_str()), (StatusCode::OK, Some("0.1.0")), "{body}");
+    let (status, _) = api.json(Method::POST, "/v1/plugins/com.nobody.x/rollback", Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _) =
+        api.json(Method::DELETE, &format!("/v1/trust/example/{public}"), Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = upload(signed(&publisher_key)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a distrusted key signs nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_flag_allows_unsigned_uploads() {
+    let api =
+        Api::with_config(hearth_host::HostConfig { dev_allow_unsigned_packages: true, ..Default::default() }).await;
+    let operator = api.token(Role::Operator, "");
+    let manifest = std::fs::read_to_string(hearth_test_components::NOOP_PLUGIN_MANIFEST).unwrap();
+    let component = hearth_test_components::read(hearth_test_components::NOOP_PLUGIN);
+    let (status, body) = api.install_unsigned(&operator, &manifest, component.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let unsigned = hearth_registry::Package::build(&manifest, &component, None).unwrap();
+    let (status, body) = api
+        .send(Method::POST, "/v1/packages", Some(&operator), Body::from(unsigned), "application/vnd.hearth.package")
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }

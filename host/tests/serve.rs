@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 /// Starts `hearth serve` on an ephemeral loopback port; returns it and the port.
 fn serve(data: &std::path::Path, operator: &str) -> (std::process::Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        // These tests upload the example plugins unsigned; tests/registry.rs covers signed packages.
+        .args(["serve", "--dev-allow-unsigned-packages", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .env("HEARTH_OPERATOR_TOKEN", operator)
         .env("RUST_LOG", "error")

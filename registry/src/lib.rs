@@ -2,6 +2,7 @@
 //! syntax its subscriptions use, the signed `.hpkg` package, and the registry server
 //! partners publish to and hosts install from.
 
+pub mod build;
 mod manifest;
 pub mod package;
 pub mod server;

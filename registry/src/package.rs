@@ -71,12 +71,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The exact bytes a package signature covers.
 pub fn signed_message(manifest: &[u8], component: &[u8]) -> Vec<u8> {
-    format!(
-        "hearth-package-v1\nmanifest-sha256:{}\ncomponent-sha256:{}\n",
-        sha256_hex(manifest),
-        sha256_hex(component)
-    )
-    .into_bytes()
+    format!("hearth-package-v1\nmanifest-sha256:{}\ncomponent-sha256:{}\n", sha256_hex(manifest), sha256_hex(component))
+        .into_bytes()
 }
 
 impl Package {
@@ -130,10 +126,11 @@ impl Package {
         Ok(Package { manifest: manifest_text.parse()?, manifest_text, component, signature })
     }
 
-    /// Builds a package, signed when a key is given.
+    /// Builds a package, signed when a key is given. The manifest is packed as given;
+    /// [`Package::read`] validates it.
     pub fn build(manifest_text: &str, component: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>, PackageError> {
-        let _: Manifest = manifest_text.parse()?;
-        let mut entries = vec![(MANIFEST_ENTRY, manifest_text.as_bytes().to_vec()), (COMPONENT_ENTRY, component.to_vec())];
+        let mut entries =
+            vec![(MANIFEST_ENTRY, manifest_text.as_bytes().to_vec()), (COMPONENT_ENTRY, component.to_vec())];
         if let Some(key) = key {
             let signature = sign(key, manifest_text.as_bytes(), component);
             entries.push((SIGNATURE_ENTRY, serde_json::to_vec_pretty(&signature).unwrap_or_default()));
@@ -216,7 +213,8 @@ pub fn parse_secret_key(text: &str) -> Result<SigningKey, PackageError> {
 mod tests {
     use super::*;
 
-    const MANIFEST: &str = "[plugin]\nid = \"com.example.recipes\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.1\"\n";
+    const MANIFEST: &str =
+        "[plugin]\nid = \"com.example.recipes\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.1\"\n";
     const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0component bytes";
 
     fn key(seed: u8) -> SigningKey {
@@ -232,7 +230,10 @@ mod tests {
         let package = signed();
         assert_eq!(package.manifest.plugin.id, "com.example.recipes");
         assert_eq!(package.component, COMPONENT);
-        assert_eq!(package.verify(Some(&[key(2).verifying_key(), key(1).verifying_key()])).unwrap(), key(1).verifying_key());
+        assert_eq!(
+            package.verify(Some(&[key(2).verifying_key(), key(1).verifying_key()])).unwrap(),
+            key(1).verifying_key()
+        );
     }
 
     #[test]
@@ -280,7 +281,8 @@ mod tests {
         let package = Package::build(MANIFEST, COMPONENT, None).unwrap();
         assert!(error(&package[..700]).contains("damaged") || error(&package[..700]).contains("no "));
         let invalid = MANIFEST.replace("com.example.recipes", "recipes");
-        assert!(matches!(Package::build(&invalid, COMPONENT, None), Err(PackageError::Manifest(_))));
+        let package = Package::build(&invalid, COMPONENT, None).unwrap();
+        assert!(matches!(Package::read(&package), Err(PackageError::Manifest(_))));
     }
 
     #[test]

@@ -108,7 +108,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "send `Authorization: Bearer TOKEN`".into()))?;
+            .ok_or_else(|| {
+                ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "send `Authorization: Bearer TOKEN`".into())
+            })?;
         Ok(Bearer(sha256_hex(token.trim().as_bytes())))
     }
 }
@@ -134,7 +136,11 @@ struct NewPublisher {
 
 async fn add_publisher(State(state): State<RegistryState>, bearer: Bearer, body: Bytes) -> ApiResult<Response> {
     if state.store.setting("admin-token")?.as_deref() != Some(bearer.0.as_str()) {
-        return Err(ApiError(StatusCode::FORBIDDEN, "forbidden", "registering publishers needs the admin token".into()));
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "registering publishers needs the admin token".into(),
+        ));
     }
     let request: NewPublisher = json_body(&body)?;
     let token = random_token()?;
@@ -207,7 +213,11 @@ async fn resolve_version(
     Query(query): Query<ResolveQuery>,
 ) -> ApiResult {
     let requirement: semver::VersionReq = query.req.parse().map_err(|error| {
-        ApiError(StatusCode::BAD_REQUEST, "bad_request", format!("{:?} is not a version requirement: {error}", query.req))
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{:?} is not a version requirement: {error}", query.req),
+        )
     })?;
     let plugin = state.store.plugin(&id)?;
     let Some(found) = resolve(&plugin.versions, &requirement) else {
@@ -239,7 +249,11 @@ async fn set_yanked(state: RegistryState, bearer: Bearer, id: String, version: S
     Ok(Json(json!(state.store.set_yanked(&publisher, &id, &version, yanked)?)))
 }
 
-async fn yank(State(state): State<RegistryState>, bearer: Bearer, Path((id, version)): Path<(String, String)>) -> ApiResult {
+async fn yank(
+    State(state): State<RegistryState>,
+    bearer: Bearer,
+    Path((id, version)): Path<(String, String)>,
+) -> ApiResult {
     set_yanked(state, bearer, id, version, true).await
 }
 

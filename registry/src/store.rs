@@ -63,9 +63,10 @@ impl PluginRecord {
 /// The highest non-yanked version matching `requirement` (pre-releases only when the
 /// requirement names one, as in Cargo).
 pub fn resolve<'a>(versions: &'a [VersionRecord], requirement: &semver::VersionReq) -> Option<&'a VersionRecord> {
-    versions.iter().filter(|record| !record.yanked && requirement.matches(&record.version)).max_by(|a, b| {
-        a.version.cmp(&b.version)
-    })
+    versions
+        .iter()
+        .filter(|record| !record.yanked && requirement.matches(&record.version))
+        .max_by(|a, b| a.version.cmp(&b.version))
 }
 
 #[derive(Debug, Clone)]

@@ -4,11 +4,11 @@
 use super::auth::{Principal, Role};
 use super::error::ApiError;
 use super::{ApiJson, ApiResult, ApiState, ok, plugin_json};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -41,7 +41,7 @@ pub(super) async fn install_package(State(state): State<ApiState>, who: Principa
     who.require(Role::Operator)?;
     let package = state.host.verify_package(&body)?;
     let info = &package.manifest.plugin;
-    state.audit.record(&who.0.id, "package.install", &format!("{} {}", info.id, info.version))?;
+    state.audit.record(&who.0.id, "plugin.install", &format!("{} {}", info.id, info.version))?;
     let previous = state.host.plugins().into_iter().find(|plugin| plugin.manifest.plugin.id == info.id);
     let loaded = state.host.install(package.manifest, package.component).await?;
     let mut body = plugin_json(&state.host, &loaded);

@@ -38,9 +38,12 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let listener = tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
     println!("hearth-registry listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(state)).with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await?;
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+        .await?;
     db.flush_async().await?;
     Ok(())
 }

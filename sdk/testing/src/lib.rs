@@ -27,8 +27,7 @@ use hearth_host::events::dead_letters::DeadLetter;
 use hearth_host::households::{Device, Grant};
 use hearth_host::{CallError, Host, HostConfig, HostError};
 use hearth_registry::Manifest;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use events::TestEvent;
@@ -82,7 +81,8 @@ impl TestHost {
     /// it with its `hearth.toml`. Returns the plugin id.
     pub async fn install_crate(&mut self, crate_dir: impl AsRef<Path>) -> Result<String, TestError> {
         let crate_dir = crate_dir.as_ref();
-        let component = build_component(crate_dir)?;
+        let component =
+            hearth_registry::build::build_component(crate_dir).map_err(|error| TestError::Build(error.to_string()))?;
         self.install(&crate_dir.join("hearth.toml"), &component).await
     }
 
@@ -114,11 +114,8 @@ impl TestHost {
     }
 
     async fn grant_everything(&self) -> Result<(), TestError> {
-        let grant = Grant {
-            device_kinds: self.kinds.iter().cloned().collect(),
-            devices: Default::default(),
-            control: true,
-        };
+        let grant =
+            Grant { device_kinds: self.kinds.iter().cloned().collect(), devices: Default::default(), control: true };
         for plugin in &self.plugins {
             self.host.grant(HOUSEHOLD, plugin, &grant).await?;
         }
@@ -202,64 +199,4 @@ impl TestHost {
     pub fn host(&self) -> &Host {
         &self.host
     }
-}
-
-/// Builds the plugin crate in `crate_dir` for wasm32-wasip2 (release) into
-/// `<target>/plugins` and returns the component's path.
-pub fn build_component(crate_dir: &Path) -> Result<PathBuf, TestError> {
-    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml"))?;
-    let package: toml::Table = cargo_toml.parse().map_err(|error| TestError::Build(format!("Cargo.toml: {error}")))?;
-    let name = package
-        .get("package")
-        .and_then(|package| package.get("name"))
-        .and_then(|name| name.as_str())
-        .ok_or_else(|| TestError::Build("Cargo.toml has no package name".into()))?
-        .to_owned();
-    let target_dir = target_dir(crate_dir)?.join("plugins");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(crate_dir)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
-        .arg(&target_dir)
-        .args(["--package", &name])
-        // Plugins are shipped, not debugged in place: keep them small.
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-        // Flags meant for the native test build must not leak into the wasm build.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .output()?;
-    if !output.status.success() {
-        return Err(TestError::Build(String::from_utf8_lossy(&output.stderr).into_owned()));
-    }
-    let component = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
-    if !component.exists() {
-        return Err(TestError::Build(format!(
-            "{} was not built; is the crate a `cdylib`?",
-            component.display()
-        )));
-    }
-    Ok(component)
-}
-
-/// The target directory cargo uses for the crate (`CARGO_TARGET_DIR` or its workspace's).
-fn target_dir(crate_dir: &Path) -> Result<PathBuf, TestError> {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Ok(PathBuf::from(dir));
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(crate_dir)
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .output()?;
-    if !output.status.success() {
-        return Err(TestError::Build(String::from_utf8_lossy(&output.stderr).into_owned()));
-    }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).map_err(|error| TestError::Build(format!("cargo metadata: {error}")))?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| TestError::Build("cargo metadata names no target directory".into()))
 }

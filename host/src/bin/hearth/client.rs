@@ -18,13 +18,37 @@ pub struct Connection {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Upload and install a plugin (operator token).
+    /// Install a signed package (operator token): a `.hpkg` file, or `ID@REQ` resolved
+    /// in `--registry`. Shows what the plugin requests and asks before installing.
     Install {
+        /// A package file, or `ID@REQ` (e.g. `com.example.recipes@^1.2`) with --registry.
+        #[arg(required_unless_present = "manifest")]
+        source: Option<String>,
+        #[arg(long, env = "HEARTH_REGISTRY")]
+        registry: Option<String>,
+        /// Install without asking.
         #[arg(long)]
-        manifest: PathBuf,
-        #[arg(long)]
-        component: PathBuf,
+        yes: bool,
+        /// Development only: upload an unsigned manifest and component (the server
+        /// must run with --dev-allow-unsigned-packages).
+        #[arg(long, requires = "component", conflicts_with = "source")]
+        manifest: Option<PathBuf>,
+        #[arg(long, requires = "manifest")]
+        component: Option<PathBuf>,
     },
+    /// Upgrade an installed plugin to the newest version in --registry matching --to;
+    /// its events are handed over without loss (operator token).
+    Upgrade {
+        id: String,
+        #[arg(long, env = "HEARTH_REGISTRY")]
+        registry: String,
+        #[arg(long, default_value = "*")]
+        to: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Go back to the version the last upgrade replaced (operator token).
+    Rollback { id: String },
     /// Installed plugins with their delivery counters (operator token).
     List,
     /// Start a disabled plugin (operator token).
@@ -46,6 +70,8 @@ pub enum PluginCommand {
         #[arg(long)]
         control: bool,
     },
+    #[command(flatten)]
+    Partner(crate::partner::PartnerCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,27 +139,43 @@ impl Client {
 }
 
 pub fn plugin(connection: &Connection, command: PluginCommand) -> anyhow::Result<()> {
+    // The partner's commands work offline, without a server or token.
+    if let PluginCommand::Partner(command) = command {
+        return crate::partner::run(command);
+    }
     let client = Client::new(connection)?;
     match command {
-        PluginCommand::Install { manifest, component } => {
-            let manifest =
-                std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
-            let component = std::fs::read(&component).with_context(|| format!("reading {}", component.display()))?;
-            let boundary = "hearth-cli-boundary";
-            let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"plugin.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").into_bytes();
-            body.extend_from_slice(&component);
-            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-            eprintln!("uploading {} KiB …", body.len().div_ceil(1024));
-            let started = std::time::Instant::now();
-            let plugin =
-                client.call("POST", "/v1/plugins", &format!("multipart/form-data; boundary={boundary}"), body)?;
-            eprintln!("uploaded, verified and compiled in {:.1} s", started.elapsed().as_secs_f64());
-            println!(
-                "installed {} {}",
-                plugin["id"].as_str().unwrap_or("?"),
-                plugin["version"].as_str().unwrap_or("?")
-            );
+        PluginCommand::Install { source, registry, yes, manifest, component } => match (manifest, component) {
+            (Some(manifest), Some(component)) => install_unsigned(&client, &manifest, &component)?,
+            _ => {
+                let source = source.context("name a package file or ID@REQ")?;
+                let package = match (source.split_once('@'), registry) {
+                    (Some((id, requirement)), Some(registry)) if !std::path::Path::new(&source).exists() => {
+                        crate::registry::Registry::new(&registry).fetch(id, requirement)?.package
+                    }
+                    (Some(_), None) if !std::path::Path::new(&source).exists() => {
+                        bail!("{source} names a registry version; pass --registry URL (or HEARTH_REGISTRY)")
+                    }
+                    _ => std::fs::read(&source).with_context(|| format!("reading {source}"))?,
+                };
+                install_package(&client, package, yes)?;
+            }
+        },
+        PluginCommand::Upgrade { id, registry, to, yes } => {
+            let installed = client.json("GET", &format!("/v1/plugins/{id}"), Value::Null)?;
+            let current: semver::Version = installed["version"].as_str().context("no installed version")?.parse()?;
+            let resolved = crate::registry::Registry::new(&registry).fetch(&id, &to)?;
+            if resolved.version <= current {
+                println!("{id} {current} is up to date (the newest matching {to} is {})", resolved.version);
+                return Ok(());
+            }
+            install_package(&client, resolved.package, yes)?;
         }
+        PluginCommand::Rollback { id } => {
+            let plugin = client.json("POST", &format!("/v1/plugins/{id}/rollback"), Value::Null)?;
+            println!("rolled back {id} to {}", plugin["version"].as_str().unwrap_or("?"));
+        }
+        PluginCommand::Partner(_) => {}
         PluginCommand::List => {
             let listing = client.json("GET", "/v1/plugins", Value::Null)?;
             println!("{}", plugin_table(&listing));
@@ -160,6 +202,119 @@ pub fn plugin(connection: &Connection, command: PluginCommand) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// Verifies a package on the server, shows what it requests, asks, installs.
+fn install_package(client: &Client, package: Vec<u8>, yes: bool) -> anyhow::Result<()> {
+    let shown = client.call("POST", "/v1/packages/verify", "application/vnd.hearth.package", package.clone())?;
+    eprintln!("{}", describe_request(&shown));
+    if !yes && !confirm("install it?")? {
+        bail!("not installed");
+    }
+    eprintln!("uploading {} KiB …", package.len().div_ceil(1024));
+    let started = std::time::Instant::now();
+    let plugin = client.call("POST", "/v1/packages", "application/vnd.hearth.package", package)?;
+    eprintln!("verified, compiled and started in {:.1} s", started.elapsed().as_secs_f64());
+    let (id, version) = (plugin["id"].as_str().unwrap_or("?"), plugin["version"].as_str().unwrap_or("?"));
+    match plugin["upgraded_from"].as_str() {
+        Some(from) => println!("upgraded {id} {from} -> {version} (undo: hearth plugin rollback {id})"),
+        None => println!("installed {id} {version}"),
+    }
+    Ok(())
+}
+
+/// What a verified package asks for, for the operator to read before installing.
+fn describe_request(shown: &Value) -> String {
+    let list = |value: &Value| {
+        let items: Vec<String> =
+            value.as_array().into_iter().flatten().map(|item| item.as_str().unwrap_or("?").to_owned()).collect();
+        if items.is_empty() { "-".to_owned() } else { items.join(", ") }
+    };
+    let capabilities = &shown["capabilities"];
+    let mut granted: Vec<String> = ["kv", "notify", "commerce"]
+        .iter()
+        .filter(|name| capabilities[**name] == true)
+        .map(|name| name.to_string())
+        .collect();
+    granted.extend(
+        capabilities["devices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| format!("device command {}", c.as_str().unwrap_or("?"))),
+    );
+    granted.extend(
+        capabilities["http"].as_array().into_iter().flatten().map(|c| format!("HTTP to {}", c.as_str().unwrap_or("?"))),
+    );
+    format!(
+        "{} {} by {} (signed by key {})\n  {}\n  subscribes to: {}\n  provides: {}\n  calls: {}\n  capabilities: {}{}",
+        shown["id"].as_str().unwrap_or("?"),
+        shown["version"].as_str().unwrap_or("?"),
+        shown["publisher"].as_str().unwrap_or("?"),
+        shown["signed_by"].as_str().unwrap_or("none: unsigned"),
+        shown["description"].as_str().unwrap_or_default(),
+        list(&shown["subscriptions"]),
+        list(&shown["provides"]),
+        list(&shown["calls"]),
+        if granted.is_empty() { "-".to_owned() } else { granted.join(", ") },
+        shown["installed_version"].as_str().map(|v| format!("\n  replaces installed version {v}")).unwrap_or_default(),
+    )
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn install_unsigned(client: &Client, manifest: &std::path::Path, component: &std::path::Path) -> anyhow::Result<()> {
+    let manifest = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    let component = std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
+    let boundary = "hearth-cli-boundary";
+    let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"plugin.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").into_bytes();
+    body.extend_from_slice(&component);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    eprintln!("uploading {} KiB (unsigned) …", body.len().div_ceil(1024));
+    let plugin = client.call("POST", "/v1/plugins", &format!("multipart/form-data; boundary={boundary}"), body)?;
+    println!("installed {} {}", plugin["id"].as_str().unwrap_or("?"), plugin["version"].as_str().unwrap_or("?"));
+    Ok(())
+}
+
+/// Keys on the server's trust store.
+pub fn keys(connection: &Connection, command: crate::partner::KeysCommand) -> anyhow::Result<()> {
+    use crate::partner::KeysCommand;
+    match command {
+        KeysCommand::Generate { name, dir } => crate::partner::generate(&name, &dir),
+        KeysCommand::Trust { publisher, key } => {
+            let client = Client::new(connection)?;
+            let key = crate::partner::key_text(&key)?;
+            let answer = client.json("POST", &format!("/v1/trust/{publisher}"), json!({ "key": key }))?;
+            let already = if answer["added"] == true { "" } else { " (already trusted)" };
+            println!("trusted {key} for {publisher}{already}");
+            Ok(())
+        }
+        KeysCommand::Distrust { publisher, key } => {
+            let client = Client::new(connection)?;
+            client.json(
+                "DELETE",
+                &format!("/v1/trust/{publisher}/{}", crate::partner::key_text(&key)?),
+                Value::Null,
+            )?;
+            println!("no longer trusting that key for {publisher}");
+            Ok(())
+        }
+        KeysCommand::List => {
+            let client = Client::new(connection)?;
+            let trusted = client.json("GET", "/v1/trust", Value::Null)?;
+            for (publisher, keys) in trusted.as_object().into_iter().flatten() {
+                for key in keys.as_array().into_iter().flatten() {
+                    println!("{publisher:<24} {}", key.as_str().unwrap_or("?"));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Installed plugins as an aligned table.

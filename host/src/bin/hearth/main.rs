@@ -2,6 +2,8 @@
 
 mod client;
 mod demo;
+mod partner;
+mod registry;
 
 use clap::{Parser, Subcommand};
 use hearth_host::{Host, HostConfig};
@@ -43,10 +45,17 @@ enum Command {
         /// first start creates one and prints it once. `HEARTH_OPERATOR_TOKEN` works too.
         #[arg(long)]
         operator_token_file: Option<PathBuf>,
+        /// Accept unsigned plugins: for local development only, never in production.
+        #[arg(long)]
+        dev_allow_unsigned_packages: bool,
     },
-    /// Manage plugins on a running server.
+    /// Write, pack and publish plugins (partners); install, upgrade and manage them
+    /// on a running server (operators).
     #[command(subcommand)]
     Plugin(client::PluginCommand),
+    /// Signing keys (partners) and the server's trust store (operators).
+    #[command(subcommand)]
+    Keys(partner::KeysCommand),
     /// Create and revoke API tokens on a running server.
     #[command(subcommand)]
     Token(client::TokenCommand),
@@ -99,9 +108,13 @@ async fn main() -> anyhow::Result<()> {
             demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
         }
         Command::Ingest { data, device } => ingest_stdin(&data, &device).await,
-        Command::Serve { data, listen, operator_token_file } => serve(&data, listen, operator_token_file).await,
+        Command::Serve { data, listen, operator_token_file, dev_allow_unsigned_packages } => {
+            let config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
+            serve(&data, listen, operator_token_file, config).await
+        }
         // The client is blocking; keep it off the runtime's worker threads.
         Command::Plugin(command) => blocking(move || client::plugin(&cli.connection, command)).await,
+        Command::Keys(command) => blocking(move || client::keys(&cli.connection, command)).await,
         Command::Token(command) => blocking(move || client::token(&cli.connection, command)).await,
         Command::Events(command) => blocking(move || client::events(&cli.connection, command)).await,
         Command::Services { command: ServicesCommand::Call { service, operation, input } } => {
@@ -114,9 +127,17 @@ async fn blocking(work: impl FnOnce() -> anyhow::Result<()> + Send + 'static) ->
     tokio::task::spawn_blocking(work).await?
 }
 
-async fn serve(data: &Path, listen: std::net::SocketAddr, token_file: Option<PathBuf>) -> anyhow::Result<()> {
+async fn serve(
+    data: &Path,
+    listen: std::net::SocketAddr,
+    token_file: Option<PathBuf>,
+    config: HostConfig,
+) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let host = Host::open(data, HostConfig::default()).await?;
+    if config.dev_allow_unsigned_packages {
+        tracing::warn!("accepting unsigned plugins (--dev-allow-unsigned-packages): do not run this in production");
+    }
+    let host = Host::open(data, config).await?;
     let state = hearth_host::api::ApiState::new(host.clone())?;
     let given = match token_file {
         Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),
