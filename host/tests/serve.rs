@@ -4,55 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
+mod support;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-
-/// Starts `hearth serve` on an ephemeral loopback port; returns it and the port.
-fn serve(data: &std::path::Path, operator: &str) -> (std::process::Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        // These tests upload the example plugins unsigned; tests/registry.rs covers signed packages.
-        .args(["serve", "--dev-allow-unsigned-packages", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("HEARTH_OPERATOR_TOKEN", operator)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let listening = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
-    let port = listening.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{listening}"));
-    (child, port)
-}
-
-/// SIGTERM, and a clean exit.
-fn stop(mut child: std::process::Child) {
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
-}
-
-/// One HTTP/1.1 exchange with `Connection: close`; returns status and JSON body.
-fn http(port: u16, method: &str, path: &str, token: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response);
-    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-fn json_call(port: u16, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    http(port, method, path, token, "application/json", &bytes)
-}
+use std::process::Command;
+use support::server::*;
 
 fn install(port: u16, token: &str, wasm: &str, manifest: &str) {
     let manifest = std::fs::read_to_string(manifest).unwrap();
@@ -69,7 +25,8 @@ fn install(port: u16, token: &str, wasm: &str, manifest: &str) {
 fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let operator = "hth_test_operator_token_0123456789";
-    let (child, port) = serve(dir.path(), operator);
+    // These tests upload the example plugins unsigned; tests/registry.rs covers signed packages.
+    let (child, port) = serve(dir.path(), operator, &["--dev-allow-unsigned-packages"]);
 
     install(port, operator, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST);
     assert_eq!(json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"})).0, 201);
@@ -117,23 +74,12 @@ fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     stop(child);
 }
 
-/// Runs the CLI against the server; returns stdout, failing on a non-zero exit.
-fn cli(port: u16, token: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["--server", &format!("http://127.0.0.1:{port}"), "--token", token])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "hearth {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    stdout
-}
-
 #[test]
 fn the_cli_manages_plugins_tokens_events_and_services() {
     let dir = tempfile::tempdir().unwrap();
     let operator = "hth_cli_operator_token_0123456789";
-    let (child, port) = serve(dir.path(), operator);
+    // These tests upload the example plugins unsigned; tests/registry.rs covers signed packages.
+    let (child, port) = serve(dir.path(), operator, &["--dev-allow-unsigned-packages"]);
 
     let installed = cli(
         port,

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
+pub mod server;
+
 use hearth_host::bindings::{Caller, Date};
 use hearth_host::{Host, HostConfig};
 use hearth_registry::Manifest;
