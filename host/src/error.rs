@@ -35,6 +35,7 @@ impl From<hearth_registry::PackageError> for HostError {
     fn from(error: hearth_registry::PackageError) -> Self {
         match error {
             hearth_registry::PackageError::Manifest(error) => HostError::InvalidManifest(error),
+            hearth_registry::PackageError::InvalidComponent(reason) => HostError::InvalidComponent(reason),
             other => HostError::Package(other),
         }
     }

@@ -31,6 +31,8 @@ pub enum PackageError {
     Malformed(String),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error("invalid component: {0}")]
+    InvalidComponent(String),
     #[error("the package is not signed (no {SIGNATURE_ENTRY}); sign it with `hearth plugin pack --key`")]
     Unsigned,
     #[error("publisher {0:?} is not in the trust store; an operator must trust its key first")]
@@ -123,7 +125,9 @@ impl Package {
                     .map_err(|error| malformed(format!("{SIGNATURE_ENTRY} is not a signature: {error}")))?,
             ),
         };
-        Ok(Package { manifest: manifest_text.parse()?, manifest_text, component, signature })
+        let manifest: Manifest = manifest_text.parse()?;
+        check_component(&component, &manifest.plugin.api)?;
+        Ok(Package { manifest, manifest_text, component, signature })
     }
 
     /// Builds a package, signed when a key is given. The manifest is packed as given;
@@ -176,6 +180,48 @@ impl Package {
     }
 }
 
+/// The handler interface a component exports names the WIT version it was built
+/// against: it must be one this release loads, and the one the manifest states.
+fn check_component(component: &[u8], api: &str) -> Result<(), PackageError> {
+    let malformed = |reason: String| Err(PackageError::InvalidComponent(reason));
+    if component.len() < 8 || &component[..4] != b"\0asm" {
+        return malformed("not a WebAssembly file".into());
+    }
+    if component[4..8] != [0x0d, 0, 1, 0] {
+        return malformed("not a WebAssembly component (a core module? build for wasm32-wasip2)".into());
+    }
+    let mut depth = 0usize;
+    let mut handlers = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        let payload = match payload {
+            Ok(payload) => payload,
+            Err(error) => return malformed(format!("cannot be parsed: {error}")),
+        };
+        match payload {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentExportSection(exports) if depth == 1 => {
+                for export in exports {
+                    let export =
+                        export.map_err(|error| PackageError::InvalidComponent(format!("an export: {error}")))?;
+                    if let Some(version) = export.name.name.strip_prefix("hearth:plugin/handler@") {
+                        handlers.push(version.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(version) = handlers.first() else {
+        return malformed("exports no hearth:plugin/handler; build it with hearth-sdk and register_plugin!".into());
+    };
+    let built_for = version.rsplit_once('.').map_or(version.as_str(), |(major_minor, _)| major_minor);
+    if built_for != api {
+        return malformed(format!("built against hearth:plugin@{version}, but hearth.toml says api = {api:?}"));
+    }
+    Ok(())
+}
+
 fn sign(key: &SigningKey, manifest: &[u8], component: &[u8]) -> PackageSignature {
     PackageSignature {
         algorithm: "ed25519".into(),
@@ -215,21 +261,23 @@ mod tests {
 
     const MANIFEST: &str =
         "[plugin]\nid = \"com.example.recipes\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.1\"\n";
-    const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0component bytes";
+    fn component() -> Vec<u8> {
+        hearth_test_components::read(hearth_test_components::NOOP_PLUGIN)
+    }
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32])
     }
 
     fn signed() -> Package {
-        Package::read(&Package::build(MANIFEST, COMPONENT, Some(&key(1))).unwrap()).unwrap()
+        Package::read(&Package::build(MANIFEST, &component(), Some(&key(1))).unwrap()).unwrap()
     }
 
     #[test]
     fn a_signed_package_round_trips_and_verifies() {
         let package = signed();
         assert_eq!(package.manifest.plugin.id, "com.example.recipes");
-        assert_eq!(package.component, COMPONENT);
+        assert_eq!(package.component, component());
         assert_eq!(
             package.verify(Some(&[key(2).verifying_key(), key(1).verifying_key()])).unwrap(),
             key(1).verifying_key()
@@ -248,7 +296,7 @@ mod tests {
     #[test]
     fn each_broken_trust_is_refused_by_name() {
         let trusted = [key(1).verifying_key()];
-        let unsigned = Package::read(&Package::build(MANIFEST, COMPONENT, None).unwrap()).unwrap();
+        let unsigned = Package::read(&Package::build(MANIFEST, &component(), None).unwrap()).unwrap();
         assert_eq!(unsigned.verify(Some(&trusted)), Err(PackageError::Unsigned));
         assert_eq!(signed().verify(None), Err(PackageError::UnknownPublisher("example".into())));
         assert!(matches!(signed().verify(Some(&[key(3).verifying_key()])), Err(PackageError::UntrustedKey { .. })));
@@ -262,7 +310,7 @@ mod tests {
 
         // A signature made with another key but claiming a trusted one.
         let mut forged = signed();
-        let other = sign(&key(3), MANIFEST.as_bytes(), COMPONENT);
+        let other = sign(&key(3), MANIFEST.as_bytes(), &component());
         forged.signature = Some(PackageSignature { signature: other.signature, ..forged.signature.clone().unwrap() });
         assert_eq!(forged.verify(Some(&trusted)), Err(PackageError::BadSignature));
     }
@@ -278,11 +326,27 @@ mod tests {
         header.set_cksum();
         builder.append_data(&mut header, "etc/passwd", &b"x"[..]).unwrap();
         assert!(error(&builder.into_inner().unwrap()).contains("unexpected entry"));
-        let package = Package::build(MANIFEST, COMPONENT, None).unwrap();
+        let package = Package::build(MANIFEST, &component(), None).unwrap();
         assert!(error(&package[..700]).contains("damaged") || error(&package[..700]).contains("no "));
         let invalid = MANIFEST.replace("com.example.recipes", "recipes");
-        let package = Package::build(&invalid, COMPONENT, None).unwrap();
+        let package = Package::build(&invalid, &component(), None).unwrap();
         assert!(matches!(Package::read(&package), Err(PackageError::Manifest(_))));
+    }
+
+    #[test]
+    fn the_component_must_export_the_handler_of_the_manifests_api() {
+        let error = |bytes: &[u8], manifest: &str| {
+            Package::read(&Package::build(manifest, bytes, None).unwrap()).unwrap_err().to_string()
+        };
+        assert!(error(b"\0asm\x01\0\0\0", MANIFEST).contains("not a WebAssembly component"));
+        assert!(error(b"PK\x03\x04", MANIFEST).contains("not a WebAssembly file"));
+        let other_world = hearth_test_components::read(hearth_test_components::OTHER_WORLD);
+        assert!(error(&other_world, MANIFEST).contains("exports no hearth:plugin/handler"));
+        let mut truncated = component();
+        truncated.truncate(truncated.len() / 2);
+        assert!(error(&truncated, MANIFEST).contains("cannot be parsed"));
+        // Nested core modules are skipped: only the component's own exports count.
+        assert!(Package::read(&Package::build(MANIFEST, &component(), None).unwrap()).is_ok());
     }
 
     #[test]

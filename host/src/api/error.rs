@@ -93,7 +93,10 @@ impl From<HostError> for ApiError {
             HostError::Package(error) => {
                 use hearth_registry::PackageError;
                 match error {
-                    PackageError::Malformed(_) | PackageError::Manifest(_) | PackageError::InvalidKey(_) => {
+                    PackageError::Malformed(_)
+                    | PackageError::Manifest(_)
+                    | PackageError::InvalidComponent(_)
+                    | PackageError::InvalidKey(_) => {
                         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", error.to_string())
                     }
                     PackageError::Unsigned
