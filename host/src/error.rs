@@ -63,6 +63,9 @@ pub enum CallError {
     /// The host's storage failed; the call's effects are not acknowledged.
     #[error("storage failed: {0}")]
     Storage(String),
+    /// A service call answered more than the output cap.
+    #[error("answer of {bytes} bytes is over the {limit}-byte cap")]
+    OutputTooLarge { bytes: usize, limit: usize },
     /// The plugin's worker has stopped (the host is shutting down or the plugin was removed).
     #[error("plugin is not running")]
     Stopped,

@@ -6,6 +6,7 @@ use crate::capabilities::commerce::{Order, OrderStatus, Orders};
 use crate::capabilities::config::{ConfigStore, SledConfig};
 use crate::capabilities::devices::{CommandQueue, QueuedCommand};
 use crate::capabilities::kv::SledKv;
+use crate::capabilities::log::LogBudget;
 use crate::capabilities::notify::{Notification, Notifications, RateLimit};
 use crate::capabilities::services::ServiceRouter;
 use crate::component::{self, ArtifactCache};
@@ -165,6 +166,7 @@ pub struct LoadedPlugin {
 
 struct Running {
     info: LoadedPlugin,
+    log: Arc<LogBudget>,
     link: PluginLink,
     workers: Vec<JoinHandle<()>>,
     consumers: Vec<JoinHandle<()>>,
@@ -204,6 +206,8 @@ pub struct PluginStatus {
     pub dead_lettered: u64,
     pub skipped_without_consent: u64,
     pub quarantines: u64,
+    /// Log lines dropped over the plugin's log rate.
+    pub log_lines_dropped: u64,
 }
 
 /// Counters that show what the host did since it started.
@@ -442,6 +446,7 @@ impl Host {
         let id: Arc<str> = manifest.plugin.id.as_str().into();
         let mut handles = Vec::with_capacity(limits.concurrency);
         let mut workers = Vec::with_capacity(limits.concurrency);
+        let log = Arc::new(LogBudget::new(id.clone()));
         for _ in 0..limits.concurrency.max(1) {
             let (handle, worker) = worker::spawn(PluginRuntime {
                 id: id.clone(),
@@ -450,6 +455,7 @@ impl Host {
                 limits,
                 backends: self.inner.backends.clone(),
                 grants: PluginGrants::of(&manifest),
+                log: log.clone(),
             });
             handles.push(handle);
             workers.push(worker);
@@ -475,7 +481,7 @@ impl Host {
         // consumers finish the event each is delivering and store their cursors, and
         // only then do the new consumers open those same cursors. No event is skipped,
         // and none is delivered to both versions except one a crash interrupted.
-        let running = Running { info: info.clone(), link: link.clone(), workers, consumers: Vec::new(), stop };
+        let running = Running { info: info.clone(), link: link.clone(), workers, consumers: Vec::new(), stop, log };
         let replaced = self.running_mut().insert(id.to_string(), running);
         let draining = match replaced {
             Some(old) => Some(old.stop_consumers().await),
@@ -910,7 +916,8 @@ impl Host {
 
     /// Delivery counters and quarantine state of a plugin.
     pub fn status(&self, plugin: &str) -> Option<PluginStatus> {
-        let link = self.link(plugin)?;
+        let (link, log_lines_dropped) =
+            self.running().get(plugin).map(|running| (running.link.clone(), running.log.dropped()))?;
         let counters = &link.counters;
         let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         Some(PluginStatus {
@@ -921,6 +928,7 @@ impl Host {
             dead_lettered: read(&counters.dead_lettered),
             skipped_without_consent: read(&counters.skipped_without_consent),
             quarantines: read(&counters.quarantines),
+            log_lines_dropped,
         })
     }
 
@@ -956,6 +964,17 @@ impl Host {
         for link in &links {
             let lag = self.inner.log.lag_of(&format!("{}|", link.id)).unwrap_or(0);
             out.push_str(&format!("hearth_plugin_lag_events{{plugin=\"{}\"}} {lag}\n", label(&link.id)));
+        }
+        family(
+            &mut out,
+            "hearth_plugin_log_lines_dropped_total",
+            "counter",
+            "Log lines dropped over a plugin's log rate.",
+        );
+        let dropped: Vec<(String, u64)> =
+            self.running().iter().map(|(id, running)| (id.clone(), running.log.dropped())).collect();
+        for (id, dropped) in dropped {
+            out.push_str(&format!("hearth_plugin_log_lines_dropped_total{{plugin=\"{}\"}} {dropped}\n", label(&id)));
         }
         family(&mut out, "hearth_plugin_quarantined", "gauge", "1 while a plugin is quarantined.");
         for link in &links {

@@ -7,7 +7,7 @@ use crate::capabilities::config::{ConfigCtx, ConfigStore};
 use crate::capabilities::devices::{CommandQueue, DevicesCtx};
 use crate::capabilities::http::{HttpLimits, HttpPolicy};
 use crate::capabilities::kv::{KvCtx, KvStore};
-use crate::capabilities::log::{GuestOutput, LogCtx};
+use crate::capabilities::log::{GuestOutput, LogBudget, LogCtx};
 use crate::capabilities::notify::{Notifications, NotifyCtx};
 use crate::capabilities::services::{ServiceRouter, ServicesCtx};
 use crate::households::Households;
@@ -74,12 +74,18 @@ impl PluginGrants {
 }
 
 impl PluginState {
-    pub fn new(plugin: &Arc<str>, memory_bytes: usize, backends: &Backends, grants: &PluginGrants) -> Self {
+    pub fn new(
+        plugin: &Arc<str>,
+        memory_bytes: usize,
+        backends: &Backends,
+        grants: &PluginGrants,
+        log: &Arc<LogBudget>,
+    ) -> Self {
         // No preopened directories, no environment, no arguments, no network: the
         // WASI a Rust program needs to start, and clocks and randomness.
         let wasi = WasiCtxBuilder::new()
-            .stdout(GuestOutput::stdout(plugin.clone()))
-            .stderr(GuestOutput::stderr(plugin.clone()))
+            .stdout(GuestOutput::stdout(log.clone()))
+            .stderr(GuestOutput::stderr(log.clone()))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -88,7 +94,7 @@ impl PluginState {
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory_bytes),
-            log: LogCtx::new(plugin.clone()),
+            log: LogCtx::new(log.clone()),
             kv: KvCtx::new(plugin.clone(), backends.kv.clone(), backends.kv_quota_bytes),
             config: ConfigCtx::new(plugin.clone(), backends.config.clone()),
             notify: NotifyCtx {

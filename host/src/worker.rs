@@ -62,6 +62,8 @@ pub struct PluginRuntime {
     pub limits: Limits,
     pub backends: Backends,
     pub grants: PluginGrants,
+    /// The plugin's log rate budget, shared by its instances.
+    pub log: Arc<crate::capabilities::log::LogBudget>,
 }
 
 /// Starts the plugin's worker task. The task ends once every handle is dropped and
@@ -134,7 +136,11 @@ impl Worker {
         let request = &call.request;
         let call = live.plugin.hearth_plugin_handler().call_handle(&mut live.store, request);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
-        self.settle(outcome, budget).await
+        let response = self.settle(outcome, budget).await?;
+        if response.output.len() > MAX_OUTPUT_BYTES {
+            return Err(CallError::OutputTooLarge { bytes: response.output.len(), limit: MAX_OUTPUT_BYTES });
+        }
+        Ok(response)
     }
 
     /// The live instance, instantiating and initialising a fresh one if needed.
@@ -148,7 +154,13 @@ impl Worker {
 
     async fn start(&mut self) -> Result<Live, CallError> {
         let runtime = &self.runtime;
-        let state = PluginState::new(&runtime.id, runtime.limits.memory_bytes, &runtime.backends, &runtime.grants);
+        let state = PluginState::new(
+            &runtime.id,
+            runtime.limits.memory_bytes,
+            &runtime.backends,
+            &runtime.grants,
+            &runtime.log,
+        );
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|store| {
@@ -176,7 +188,7 @@ impl Worker {
                 tracing::debug!(plugin = %runtime.id, "started a fresh instance");
                 Ok(Live { store, plugin })
             }
-            Ok(Ok((_, Err(error)))) => Err(CallError::Start(format!("init returned {error}"))),
+            Ok(Ok((_, Err(error)))) => Err(CallError::Start(format!("init returned {}", cap_message(error)))),
             Ok(Err(error)) => {
                 tracing::warn!(plugin = %runtime.id, error = ?error, "instance failed to start");
                 Err(describe(&store, &error))
@@ -204,7 +216,7 @@ impl Worker {
                     self.live = None;
                     return Err(CallError::Storage("the plugin's writes could not be made durable".into()));
                 }
-                return returned.map_err(CallError::Plugin);
+                return returned.map_err(|error| CallError::Plugin(cap_message(error)));
             }
             Ok(Err(error)) => {
                 tracing::warn!(plugin = %self.runtime.id, error = ?error, "plugin call failed");
@@ -214,6 +226,32 @@ impl Worker {
         };
         self.live = None;
         Err(result)
+    }
+}
+
+/// Largest answer a service call may return.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// Longest message a plugin error keeps (it is shown to callers and stored with dead letters).
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
+
+/// Cuts a plugin error's message to [`MAX_ERROR_MESSAGE_BYTES`].
+fn cap_message(error: PluginError) -> PluginError {
+    let cut = |mut message: String| {
+        if message.len() > MAX_ERROR_MESSAGE_BYTES {
+            let mut end = MAX_ERROR_MESSAGE_BYTES;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str(" …(cut)");
+        }
+        message
+    };
+    match error {
+        PluginError::InvalidInput(message) => PluginError::InvalidInput(cut(message)),
+        PluginError::NotFound(message) => PluginError::NotFound(cut(message)),
+        PluginError::Unavailable(message) => PluginError::Unavailable(cut(message)),
+        PluginError::Internal(message) => PluginError::Internal(cut(message)),
     }
 }
 

@@ -2,10 +2,10 @@
 //! with `Retry-After`.
 
 use super::error::ApiError;
+use crate::limits::TokenBucket;
 use axum::http::StatusCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit {
@@ -24,8 +24,7 @@ impl Default for RateLimit {
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: RateLimit,
-    /// token id → (tokens left, when last refilled)
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<String, TokenBucket>>,
 }
 
 impl RateLimiter {
@@ -35,16 +34,12 @@ impl RateLimiter {
 
     /// Takes one request from the token's bucket, or says when to retry.
     pub fn admit(&self, token: &str) -> Result<(), ApiError> {
-        let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (tokens, last) = buckets.entry(token.to_owned()).or_insert((self.limit.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.limit.per_second).min(self.limit.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        let bucket = buckets.entry(token.to_owned()).or_insert_with(|| TokenBucket::full(self.limit.burst));
+        let Err(wait) = bucket.take(self.limit.per_second, self.limit.burst) else {
             return Ok(());
-        }
-        let wait = ((1.0 - *tokens) / self.limit.per_second).ceil().max(1.0) as u64;
+        };
+        let wait = wait.ceil().max(1.0) as u64;
         Err(ApiError {
             retry_after_s: Some(wait),
             ..ApiError::new(

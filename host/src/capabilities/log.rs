@@ -2,9 +2,11 @@
 //! events tagged with the plugin id.
 
 use crate::bindings::hearth::plugin::log::{Host, Level};
+use crate::limits::TokenBucket;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -12,21 +14,66 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 /// Longest message kept; the rest is cut so one plugin cannot flood the logs.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 
+/// Log lines one plugin may write per second, and at once after a quiet period.
+pub const LINES_PER_SECOND: f64 = 100.0;
+pub const LINES_BURST: f64 = 500.0;
+
+/// One plugin's log budget, shared by all its instances: lines over the rate are
+/// dropped and counted, and the next line that gets through says how many went.
+#[derive(Debug)]
+pub struct LogBudget {
+    plugin: Arc<str>,
+    bucket: std::sync::Mutex<TokenBucket>,
+    dropped: AtomicU64,
+    unreported: AtomicU64,
+}
+
+impl LogBudget {
+    pub fn new(plugin: Arc<str>) -> Self {
+        LogBudget {
+            plugin,
+            bucket: std::sync::Mutex::new(TokenBucket::full(LINES_BURST)),
+            dropped: AtomicU64::new(0),
+            unreported: AtomicU64::new(0),
+        }
+    }
+
+    /// Lines dropped over the rate since the plugin started.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn emit(&self, level: Level, message: &str) {
+        let admitted =
+            self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(LINES_PER_SECOND, LINES_BURST);
+        if admitted.is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.unreported.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let dropped = self.unreported.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(target: "hearth::plugin", plugin = %self.plugin, dropped, "plugin log over {LINES_PER_SECOND} lines/s: lines dropped");
+        }
+        emit(&self.plugin, level, truncate(message));
+    }
+}
+
 /// Per-store context of the log capability.
 #[derive(Debug)]
 pub struct LogCtx {
-    plugin: Arc<str>,
+    budget: Arc<LogBudget>,
 }
 
 impl LogCtx {
-    pub fn new(plugin: Arc<str>) -> Self {
-        LogCtx { plugin }
+    pub fn new(budget: Arc<LogBudget>) -> Self {
+        LogCtx { budget }
     }
 }
 
 impl Host for LogCtx {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        emit(&self.plugin, level, truncate(&message));
+        self.budget.emit(level, &message);
         Ok(())
     }
 }
@@ -56,17 +103,17 @@ fn truncate(message: &str) -> &str {
 /// (where a Rust panic message goes) at warn.
 #[derive(Debug, Clone)]
 pub struct GuestOutput {
-    plugin: Arc<str>,
+    budget: Arc<LogBudget>,
     level: Level,
 }
 
 impl GuestOutput {
-    pub fn stdout(plugin: Arc<str>) -> Self {
-        GuestOutput { plugin, level: Level::Info }
+    pub fn stdout(budget: Arc<LogBudget>) -> Self {
+        GuestOutput { budget, level: Level::Info }
     }
 
-    pub fn stderr(plugin: Arc<str>) -> Self {
-        GuestOutput { plugin, level: Level::Warn }
+    pub fn stderr(budget: Arc<LogBudget>) -> Self {
+        GuestOutput { budget, level: Level::Warn }
     }
 }
 
@@ -90,7 +137,7 @@ struct LineWriter {
 impl LineWriter {
     fn emit_line(&mut self) {
         let text = String::from_utf8_lossy(&self.line);
-        emit(&self.output.plugin, self.output.level, truncate(text.trim_end()));
+        self.output.budget.emit(self.output.level, text.trim_end());
         self.line.clear();
     }
 }
