@@ -89,44 +89,24 @@ pub async fn ingest(
     device: &str,
     request: &[u8],
 ) -> Result<Vec<Receipt>, IngestError> {
-    let items = match serde_json::from_slice::<serde_json::Value>(request) {
-        Ok(serde_json::Value::Array(items)) => items,
-        Ok(item @ serde_json::Value::Object(_)) => vec![item],
-        Ok(_) => {
-            return Err(IngestError::Malformed("expected an event object or an array of events".into()));
-        }
-        Err(error) => return Err(IngestError::Malformed(format!("not valid JSON: {error}"))),
-    };
-    if items.len() > limits.max_batch {
-        return Err(IngestError::TooLarge { count: items.len(), max: limits.max_batch });
-    }
+    let parsed = parse(request, limits.max_batch, crate::clock::now_ms())?;
     let device = households.device(device)?.ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
     let lag = log.lag()?;
     if lag > limits.max_lag {
         return Err(IngestError::Overloaded { lag, limit: limits.max_lag });
     }
-
-    let now = crate::clock::now_ms();
-    let total = items.len();
-    let mut events = Vec::with_capacity(total);
-    let mut errors = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        match validate(item, now) {
-            Ok((id, topic, time_ms, body)) => events.push(StoredEvent {
-                id,
-                topic,
-                time_ms,
-                household: device.household.clone(),
-                device: Some(device.id.clone()),
-                body,
-                target: None,
-            }),
-            Err((id, reason)) => errors.push(EventError { index, id, reason }),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(IngestError::Invalid { total, errors });
-    }
+    let events: Vec<StoredEvent> = parsed
+        .into_iter()
+        .map(|event| StoredEvent {
+            id: event.id,
+            topic: event.topic,
+            time_ms: event.time_ms,
+            household: device.household.clone(),
+            device: Some(device.id.clone()),
+            body: event.body,
+            target: None,
+        })
+        .collect();
     let ids: Vec<String> = events.iter().map(|event| event.id.clone()).collect();
     let appended = log.append(events).await?;
     Ok(ids
@@ -136,9 +116,46 @@ pub async fn ingest(
         .collect())
 }
 
-type Validated = (String, String, u64, crate::bindings::EventBody);
+/// One valid event of a request, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedEvent {
+    pub id: String,
+    pub topic: String,
+    pub time_ms: u64,
+    pub body: crate::bindings::EventBody,
+}
 
-fn validate(item: serde_json::Value, now: u64) -> Result<Validated, (Option<String>, String)> {
+/// Parses and validates a request (one event object or an array of at most
+/// `max_batch`) against the catalogue, as of the host time `now`. All or nothing: any
+/// invalid event refuses the request with one error per bad event.
+pub fn parse(request: &[u8], max_batch: usize, now: u64) -> Result<Vec<ParsedEvent>, IngestError> {
+    let items = match serde_json::from_slice::<serde_json::Value>(request) {
+        Ok(serde_json::Value::Array(items)) => items,
+        Ok(item @ serde_json::Value::Object(_)) => vec![item],
+        Ok(_) => {
+            return Err(IngestError::Malformed("expected an event object or an array of events".into()));
+        }
+        Err(error) => return Err(IngestError::Malformed(format!("not valid JSON: {error}"))),
+    };
+    if items.len() > max_batch {
+        return Err(IngestError::TooLarge { count: items.len(), max: max_batch });
+    }
+    let total = items.len();
+    let mut events = Vec::with_capacity(total);
+    let mut errors = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match validate(item, now) {
+            Ok(event) => events.push(event),
+            Err((id, reason)) => errors.push(EventError { index, id, reason }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(IngestError::Invalid { total, errors });
+    }
+    Ok(events)
+}
+
+fn validate(item: serde_json::Value, now: u64) -> Result<ParsedEvent, (Option<String>, String)> {
     let claimed_id = item.get("id").and_then(|id| id.as_str()).map(str::to_owned);
     let fail = |reason: String| (claimed_id.clone(), reason);
     let wire: WireEvent = serde_json::from_value(item).map_err(|error| fail(format!("event: {error}")))?;
@@ -157,7 +174,7 @@ fn validate(item: serde_json::Value, now: u64) -> Result<Validated, (Option<Stri
         return Err(fail(format!("time_ms = {time_ms} is before 2000 or more than a day ahead of the host's clock")));
     }
     let body = catalog::parse_body(&wire.topic, wire.body).map_err(fail)?;
-    Ok((id, wire.topic, time_ms, body))
+    Ok(ParsedEvent { id, topic: wire.topic, time_ms, body })
 }
 
 /// A random event id, `evt-` and 128 bits in hex.
