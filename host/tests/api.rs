@@ -648,3 +648,96 @@ async fn the_dev_flag_allows_unsigned_uploads() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_their_documented_errors_and_nothing_is_stored() {
+    let (api, [operator, device, user, partner]) = populated().await;
+    let lag = api.state.host.lag().unwrap();
+
+    // Expired tokens are refused like unknown ones; a nonsensical lifetime is invalid.
+    let (_, short) =
+        api.state.tokens.create_expiring(Role::User, "h1", Some(std::time::Duration::from_millis(1))).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (status, body) = api.json(Method::GET, "/v1/me/notifications", Some(&short), Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("expired"), "{body}");
+    let (status, _) =
+        api.json(Method::POST, "/v1/tokens", Some(&operator), json!({"role": "user", "scope": "h1", "ttl_s": 0})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = api
+        .json(Method::POST, "/v1/tokens", Some(&operator), json!({"role": "user", "scope": "h1", "ttl_s": 60}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(body["expires_ms"].as_u64().unwrap() > hearth_host::clock::now_ms());
+
+    // Path and id injection in route parameters finds nothing and breaks nothing.
+    let probes = [
+        (Method::GET, "/v1/plugins/..%2F..%2Fetc%2Fpasswd", operator.as_str(), StatusCode::NOT_FOUND),
+        (
+            Method::GET,
+            "/v1/plugins/com.example.recipe-service%00/dead-letters",
+            operator.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (Method::DELETE, "/v1/tokens/%2A", operator.as_str(), StatusCode::NOT_FOUND),
+        (
+            Method::POST,
+            "/v1/plugins/..%2Fcom.example.recipe-service/rollback",
+            operator.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::POST,
+            "/v1/me/orders/..%2Fcom.example.recipe-service/o1/confirm",
+            user.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            "/v1/partner/plugins/com.example.recipe-service%2F..%2Fx/dead-letters",
+            partner.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (Method::GET, "/v1/partner/statements/2026-11%2F..", partner.as_str(), StatusCode::BAD_REQUEST),
+    ];
+    for (method, path, token, expected) in probes {
+        let (status, body) = api.json(method.clone(), path, Some(token), Value::Null).await;
+        assert_eq!(status, expected, "{method} {path}: {body}");
+        assert!(body["error"]["code"].is_string(), "{method} {path}: the documented error shape");
+    }
+    let key = hex::encode(ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key().as_bytes());
+    let (status, _) = api.json(Method::POST, "/v1/trust/..%2Fevil", Some(&operator), json!({"key": key})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a publisher name is a name");
+
+    // Values out of range, per event.
+    let hot_oven = json!({"topic": "appliance.oven.state", "body": {"state": "running", "mode": "bake", "setpoint_centi_celsius": 90000}});
+    let (status, body) = api.json(Method::POST, "/v1/events", Some(&device), hot_oven).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+    assert!(body["error"]["events"][0]["reason"].as_str().unwrap().contains("setpoint_centi_celsius"), "{body}");
+
+    // Bad components and packages over HTTP.
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let core_module = b"\0asm\x01\0\0\0".to_vec();
+    let other_world = hearth_test_components::read(hearth_test_components::OTHER_WORLD);
+    for (component, reason) in
+        [(core_module, "not a WebAssembly component"), (other_world, "exports no hearth:plugin/handler")]
+    {
+        let (status, body) = api.install(&operator, &manifest, component).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component"));
+        assert!(body["error"]["message"].as_str().unwrap().contains(reason), "{body}");
+    }
+    let oversize = Body::from(vec![0u8; hearth_host::component::MAX_COMPONENT_BYTES + (64 << 10) + 1]);
+    let (status, _) =
+        api.send(Method::POST, "/v1/packages", Some(&operator), oversize, "application/octet-stream").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, body) = api
+        .send(Method::POST, "/v1/packages", Some(&operator), Body::from(vec![0xffu8; 2048]), "application/octet-stream")
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_package"));
+
+    // Nothing of it was stored.
+    assert_eq!(api.state.host.lag().unwrap(), lag);
+    assert_eq!(api.state.host.plugins().len(), 1);
+    assert_eq!(api.state.host.plugins()[0].manifest.plugin.version.to_string(), "0.1.0");
+    assert!(api.state.host.trust_store().list().unwrap().keys().all(|publisher| publisher == "example"));
+}

@@ -33,6 +33,9 @@ pub struct TokenRecord {
     pub scope: String,
     pub created_ms: u64,
     pub revoked: bool,
+    /// After this time the token is refused; `None` never expires.
+    #[serde(default)]
+    pub expires_ms: Option<u64>,
 }
 
 /// The token store (sled trees `tokens`: hash → record, `token-ids`: id → hash).
@@ -57,24 +60,36 @@ impl Tokens {
         Ok(Tokens { by_hash: db.open_tree("tokens")?, by_id: db.open_tree("token-ids")? })
     }
 
-    /// Creates a token; returns its record and the secret (shown once).
+    /// Creates a token that does not expire; returns its record and the secret (shown once).
     pub fn create(&self, role: Role, scope: &str) -> Result<(TokenRecord, String), HostError> {
+        self.create_expiring(role, scope, None)
+    }
+
+    /// Creates a token valid for `ttl` (forever when `None`).
+    pub fn create_expiring(
+        &self,
+        role: Role,
+        scope: &str,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<(TokenRecord, String), HostError> {
         if (role == Role::Operator) != scope.is_empty() {
             return Err(HostError::InvalidInput("operator tokens have no scope; every other role needs one".into()));
         }
         let secret = format!("hth_{}", random_hex(24)?);
-        let record = self.store(&secret, role, scope)?;
+        let expires_ms = ttl.map(|ttl| crate::clock::now_ms().saturating_add(ttl.as_millis() as u64));
+        let record = self.store(&secret, role, scope, expires_ms)?;
         Ok((record, secret))
     }
 
     /// Stores a new live token for `secret` (its hash only).
-    fn store(&self, secret: &str, role: Role, scope: &str) -> Result<TokenRecord, HostError> {
+    fn store(&self, secret: &str, role: Role, scope: &str, expires_ms: Option<u64>) -> Result<TokenRecord, HostError> {
         let record = TokenRecord {
             id: format!("tok-{}", random_hex(6)?),
             role,
             scope: scope.to_owned(),
             created_ms: crate::clock::now_ms(),
             revoked: false,
+            expires_ms,
         };
         let digest = hash(secret);
         let bytes = serde_json::to_vec(&record).map_err(|error| HostError::Corrupt(error.to_string()))?;
@@ -98,7 +113,7 @@ impl Tokens {
             return Err(HostError::InvalidInput("an operator token must be at least 20 characters".into()));
         }
         if !self.by_hash.contains_key(hash(secret).as_bytes())? {
-            self.store(secret, Role::Operator, "")?;
+            self.store(secret, Role::Operator, "", None)?;
         }
         Ok(())
     }
@@ -120,14 +135,15 @@ impl Tokens {
         Ok(true)
     }
 
-    /// The live token behind a presented secret.
+    /// The live token behind a presented secret: not revoked, not expired.
     pub fn verify(&self, secret: &str) -> Result<Option<TokenRecord>, HostError> {
         let Some(bytes) = self.by_hash.get(hash(secret).as_bytes())? else {
             return Ok(None);
         };
         let record: TokenRecord =
             serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("token: {error}")))?;
-        Ok((!record.revoked).then_some(record))
+        let expired = record.expires_ms.is_some_and(|expires| expires <= crate::clock::now_ms());
+        Ok((!record.revoked && !expired).then_some(record))
     }
 }
 
@@ -159,8 +175,10 @@ impl FromRequestParts<super::ApiState> for Principal {
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        let record =
-            state.tokens.verify(secret.trim())?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let record = state
+            .tokens
+            .verify(secret.trim())?
+            .ok_or_else(|| ApiError::unauthorized("unknown, revoked or expired token"))?;
         state.rate_limit.admit(&record.id)?;
         Ok(Principal(record))
     }

@@ -205,15 +205,21 @@ struct NewToken {
     role: Role,
     #[serde(default)]
     scope: String,
+    /// Seconds until the token expires (1 to 10 years' worth); never when absent.
+    ttl_s: Option<u64>,
 }
 
 #[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, tag = "operator", responses((status = 201, description = "The token, shown once"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new): ApiJson<NewToken>) -> ApiResult {
     state.operator_action(&who, "token.create", &format!("{:?} {}", new.role, new.scope).to_lowercase())?;
-    let (record, secret) = state.tokens.create(new.role, &new.scope)?;
+    if new.ttl_s.is_some_and(|ttl| ttl == 0 || ttl > 10 * 365 * 86_400) {
+        return Err(ApiError::invalid("ttl_s must be 1 second to 10 years"));
+    }
+    let ttl = new.ttl_s.map(std::time::Duration::from_secs);
+    let (record, secret) = state.tokens.create_expiring(new.role, &new.scope, ttl)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": record.id, "role": record.role, "scope": record.scope, "token": secret })),
+        Json(json!({ "id": record.id, "role": record.role, "scope": record.scope, "expires_ms": record.expires_ms, "token": secret })),
     )
         .into_response())
 }

@@ -84,6 +84,9 @@ pub enum TokenCommand {
         /// Device id, household id or publisher.
         #[arg(long, default_value = "")]
         scope: String,
+        /// Seconds until it expires; never by default.
+        #[arg(long)]
+        ttl_s: Option<u64>,
     },
     /// Revoke a token by id (operator token).
     Revoke { id: String },
@@ -351,8 +354,8 @@ pub fn plugin_table(listing: &Value) -> String {
 pub fn token(connection: &Connection, command: TokenCommand) -> anyhow::Result<()> {
     let client = Client::new(connection)?;
     match command {
-        TokenCommand::Create { role, scope } => {
-            let created = client.json("POST", "/v1/tokens", json!({"role": role, "scope": scope}))?;
+        TokenCommand::Create { role, scope, ttl_s } => {
+            let created = client.json("POST", "/v1/tokens", json!({"role": role, "scope": scope, "ttl_s": ttl_s}))?;
             eprintln!("token {} ({role} {scope}); it is shown only now:", created["id"].as_str().unwrap_or("?"));
             println!("{}", created["token"].as_str().unwrap_or_default());
         }
