@@ -84,10 +84,12 @@ pub fn validate(manifest: &hearth_registry::Manifest, bytes: &[u8]) -> Result<()
 
 /// Compiled components in sled, keyed by content hash and engine fingerprint, so a
 /// restart (or a second install of the same bytes) deserializes instead of compiling.
-#[derive(Debug)]
+/// Loaded components are also kept in memory by hash: plugins built from the same
+/// component share one copy of its code.
 pub struct ArtifactCache {
     tree: sled::Tree,
     engine_fingerprint: String,
+    loaded: std::sync::Mutex<std::collections::HashMap<String, Component>>,
     hits: AtomicU64,
     compiles: AtomicU64,
 }
@@ -99,6 +101,7 @@ impl ArtifactCache {
         ArtifactCache {
             tree,
             engine_fingerprint: format!("{:016x}", hasher.finish()),
+            loaded: std::sync::Mutex::default(),
             hits: AtomicU64::new(0),
             compiles: AtomicU64::new(0),
         }
@@ -106,6 +109,25 @@ impl ArtifactCache {
 
     /// Loads a component from the cache, or compiles and caches it.
     pub fn load(&self, engine: &Engine, hash: &str, bytes: &[u8]) -> Result<Component, HostError> {
+        if let Some(component) = self.loaded().get(hash) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(component.clone());
+        }
+        let component = self.load_stored(engine, hash, bytes)?;
+        self.loaded().insert(hash.to_owned(), component.clone());
+        Ok(component)
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Component>> {
+        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets the in-memory copy of a component no plugin uses any more.
+    pub fn unload(&self, hash: &str) {
+        self.loaded().remove(hash);
+    }
+
+    fn load_stored(&self, engine: &Engine, hash: &str, bytes: &[u8]) -> Result<Component, HostError> {
         let key = format!("{hash}/{}", self.engine_fingerprint);
         if let Some(artifact) = self.tree.get(&key)? {
             match deserialize(engine, &artifact) {

@@ -18,11 +18,14 @@ pub struct EngineConfig {
     pub max_instances: u32,
     /// The largest linear memory any plugin may grow to (the operator's cap).
     pub max_memory_bytes: usize,
+    /// Use the pooling allocator (falls back to on-demand if it cannot reserve its
+    /// memory); `false` allocates every instance on demand.
+    pub pooling: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { max_instances: 1_000, max_memory_bytes: 256 << 20 }
+        EngineConfig { max_instances: 1_000, max_memory_bytes: 256 << 20, pooling: true }
     }
 }
 
@@ -37,8 +40,11 @@ pub enum Allocator {
 
 /// Creates the engine, preferring the pooling allocator, and starts its ticker.
 pub fn new_engine(config: &EngineConfig) -> Result<(Engine, Allocator), HostError> {
-    let pooled =
-        Engine::new(base_config().allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config))));
+    let pooled = if config.pooling {
+        Engine::new(base_config().allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config))))
+    } else {
+        Err(wasmtime::Error::msg("the pooling allocator is switched off"))
+    };
     let (engine, allocator) = match pooled {
         Ok(engine) => (engine, Allocator::Pooling),
         Err(error) => {

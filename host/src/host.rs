@@ -167,6 +167,8 @@ pub struct LoadedPlugin {
 struct Running {
     info: LoadedPlugin,
     log: Arc<LogBudget>,
+    /// What each of its workers was started with (for direct instances).
+    runtime: PluginRuntime,
     link: PluginLink,
     workers: Vec<JoinHandle<()>>,
     consumers: Vec<JoinHandle<()>>,
@@ -447,16 +449,17 @@ impl Host {
         let mut handles = Vec::with_capacity(limits.concurrency);
         let mut workers = Vec::with_capacity(limits.concurrency);
         let log = Arc::new(LogBudget::new(id.clone()));
+        let runtime = PluginRuntime {
+            id: id.clone(),
+            engine: engine.clone(),
+            pre: pre.clone(),
+            limits,
+            backends: self.inner.backends.clone(),
+            grants: PluginGrants::of(&manifest),
+            log: log.clone(),
+        };
         for _ in 0..limits.concurrency.max(1) {
-            let (handle, worker) = worker::spawn(PluginRuntime {
-                id: id.clone(),
-                engine: engine.clone(),
-                pre: pre.clone(),
-                limits,
-                backends: self.inner.backends.clone(),
-                grants: PluginGrants::of(&manifest),
-                log: log.clone(),
-            });
+            let (handle, worker) = worker::spawn(runtime.clone());
             handles.push(handle);
             workers.push(worker);
         }
@@ -481,10 +484,14 @@ impl Host {
         // consumers finish the event each is delivering and store their cursors, and
         // only then do the new consumers open those same cursors. No event is skipped,
         // and none is delivered to both versions except one a crash interrupted.
-        let running = Running { info: info.clone(), link: link.clone(), workers, consumers: Vec::new(), stop, log };
+        let running =
+            Running { info: info.clone(), link: link.clone(), workers, consumers: Vec::new(), stop, log, runtime };
         let replaced = self.running_mut().insert(id.to_string(), running);
         let draining = match replaced {
-            Some(old) => Some(old.stop_consumers().await),
+            Some(old) => {
+                let old_hash = old.info.component_hash.clone();
+                Some((old.stop_consumers().await, old_hash))
+            }
             None => None,
         };
         let consumers = subscriptions
@@ -496,10 +503,18 @@ impl Host {
         if let Some(running) = self.running_mut().get_mut(id.as_ref()) {
             running.consumers = consumers;
         }
-        if let Some(draining) = draining {
+        if let Some((draining, old_hash)) = draining {
             draining.await;
+            self.release_component(&old_hash);
         }
         Ok(info)
+    }
+
+    /// Drops the in-memory copy of a component once no running plugin uses it.
+    fn release_component(&self, hash: &str) {
+        if !self.running().values().any(|running| running.info.component_hash == hash) {
+            self.inner.artifacts.unload(hash);
+        }
     }
 
     /// Stops a plugin without uninstalling it: its events wait in the log (and count
@@ -511,7 +526,9 @@ impl Host {
         let running = self.running_mut().remove(plugin);
         let was_running = running.is_some();
         if let Some(running) = running {
+            let hash = running.info.component_hash.clone();
             running.stop().await;
+            self.release_component(&hash);
         }
         tracing::info!(plugin, "disabled");
         Ok(was_running)
@@ -538,7 +555,9 @@ impl Host {
         self.record(plugin)?;
         let running = self.running_mut().remove(plugin);
         if let Some(running) = running {
+            let hash = running.info.component_hash.clone();
             running.stop().await;
+            self.release_component(&hash);
         }
         self.inner.plugins_tree.remove(plugin.as_bytes())?;
         self.inner.log.remove_consumers(&format!("{plugin}|")).map_err(|error| HostError::Engine(error.to_string()))?;
@@ -829,6 +848,17 @@ impl Host {
         // Appending flushes, which also makes the revocation itself durable.
         self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
         Ok(true)
+    }
+
+    /// A fresh instance of a running plugin on a store of its own, outside its workers
+    /// (for benchmarks: the raw wasmtime call cost, and instantiation time).
+    pub async fn direct(&self, plugin: &str) -> Result<crate::direct::DirectPlugin, HostError> {
+        let runtime = self
+            .running()
+            .get(plugin)
+            .map(|running| running.runtime.clone())
+            .ok_or_else(|| HostError::UnknownPlugin(plugin.to_owned()))?;
+        crate::direct::DirectPlugin::start(&runtime).await
     }
 
     /// What `plugin` sees as `household`'s id (a pseudonym per plugin).

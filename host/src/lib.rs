@@ -13,6 +13,7 @@ pub mod bindings;
 pub mod capabilities;
 pub mod clock;
 pub mod component;
+pub mod direct;
 pub mod engine;
 mod error;
 pub mod events;

@@ -55,6 +55,7 @@ impl PluginHandle {
 }
 
 /// Everything needed to make fresh instances of one plugin.
+#[derive(Clone)]
 pub struct PluginRuntime {
     pub id: Arc<str>,
     pub engine: wasmtime::Engine,

@@ -18,6 +18,7 @@ usage: cargo xtask <command>
   plugins   build the example plugins for wasm32-wasip2 into target/plugins
   demo      setup + plugins, then run `hearth demo` on ./hearth-data
   test      setup, then cargo fmt --check, clippy -D warnings and every test
+  bench [SECTION]  the side-by-side benchmarks (all, dispatch, cold-start, restart, density, http)
   crash [N] [K]  N events (100000) through `hearth ingest`, SIGKILLed K (5) times: lost and duplicates
 ";
 
@@ -45,6 +46,24 @@ fn main() -> anyhow::Result<()> {
                 "cargo",
                 &["check", "--release", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--target-dir", "target"],
             )
+        }
+        "bench" => {
+            // Every figure side by side in one run (docs/BENCHMARKS.md); an error path
+            // that captures backtraces would distort them.
+            setup()?;
+            let section = args.next().unwrap_or_else(|| "all".into());
+            let status = Command::new("cargo")
+                .args(["run", "--release", "--quiet", "-p", "hearth-bench", "--", &section])
+                .env_remove("RUST_BACKTRACE")
+                .status()
+                .context("running cargo")?;
+            if !status.success() {
+                bail!("the benchmarks failed");
+            }
+            if section == "all" {
+                run_without_backtraces("cargo", &["bench", "-p", "hearth-host", "--bench", "delivery"])?;
+            }
+            Ok(())
         }
         "crash" => {
             // The crash-safety run at full size: N events through `hearth ingest`, killed
@@ -96,6 +115,15 @@ fn build_plugins() -> anyhow::Result<()> {
         .context("running cargo")?;
     if !status.success() {
         bail!("building the example plugins failed");
+    }
+    Ok(())
+}
+
+fn run_without_backtraces(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).env_remove("RUST_BACKTRACE").status()?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }

@@ -1,0 +1,337 @@
+//! `hearth-bench`: Hearth's figures side by side in one run, as ratios (this machine is
+//! shared and noisy: absolute times drift, ratios hold). Run with `cargo xtask bench`
+//! (RUST_BACKTRACE unset). Sections: the wasmtime floor against Hearth's dispatch,
+//! cold start, restart with 100 plugins, density with 1,000 plugins (in a child
+//! process, so its RSS is its own), HTTP ingest on loopback.
+
+use anyhow::{Context as _, bail};
+use hearth_host::bindings::{Event, EventBody, OtherEvent};
+use hearth_host::households::{Device, Grant};
+use hearth_host::{Host, HostConfig};
+use hearth_registry::Manifest;
+use std::time::{Duration, Instant};
+
+const NOOP: &str = "bench.hearth.noop";
+
+fn noop_manifest(id: &str) -> anyhow::Result<Manifest> {
+    let mut manifest: Manifest = std::fs::read_to_string(hearth_test_components::NOOP_PLUGIN_MANIFEST)?.parse()?;
+    manifest.plugin.id = id.to_owned();
+    Ok(manifest)
+}
+
+fn noop_component() -> Vec<u8> {
+    hearth_test_components::read(hearth_test_components::NOOP_PLUGIN)
+}
+
+fn event(n: usize) -> Event {
+    Event {
+        id: format!("e{n}"),
+        topic: "ext.bench.tick".into(),
+        time_ms: 0,
+        household: "u-bench".into(),
+        device: Some("d-bench".into()),
+        body: EventBody::Other(OtherEvent { topic: "ext.bench.tick".into(), json: "{\"n\":1}".into() }),
+    }
+}
+
+/// A host with the noop plugin, one household and `devices` sensors granted to it.
+async fn host_with_noop(dir: &std::path::Path, config: HostConfig, devices: usize) -> anyhow::Result<Host> {
+    let host = Host::open(dir, config).await?;
+    host.add_household("h")?;
+    for n in 0..devices {
+        let device = Device {
+            id: format!("device-{n}"),
+            household: "h".into(),
+            kind: "sensor".into(),
+            model: "bench".into(),
+            region: "DE".into(),
+        };
+        host.add_device(device)?;
+    }
+    host.install(noop_manifest(NOOP)?, noop_component()).await?;
+    host.grant("h", NOOP, &Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() }).await?;
+    Ok(host)
+}
+
+fn per_event(elapsed: Duration, events: usize) -> Duration {
+    elapsed / events as u32
+}
+
+/// The floor (one store, direct calls), the worker path without the log, and the
+/// whole dispatch path with durability off and on; time per event.
+async fn dispatch() -> anyhow::Result<()> {
+    const CALLS: usize = 100_000;
+    let dir = tempfile::tempdir()?;
+    let host = host_with_noop(dir.path(), HostConfig::default(), 4).await?;
+    let mut direct = host.direct(NOOP).await?;
+    let events: Vec<Event> = (0..CALLS).map(event).collect();
+    for event in events.iter().take(1_000) {
+        direct.on_event(event).await?;
+    }
+    let started = Instant::now();
+    for event in &events {
+        direct.on_event(event).await?;
+    }
+    let floor = per_event(started.elapsed(), CALLS);
+
+    let started = Instant::now();
+    for event in events.iter().take(CALLS / 2) {
+        host.deliver(NOOP, event.clone()).await?;
+    }
+    let worker = per_event(started.elapsed(), CALLS / 2);
+    host.shutdown().await?;
+
+    let (ingest_off, delivered_off) = throughput(false).await?;
+    let (ingest_on, delivered_on) = throughput(true).await?;
+    let per = |events_per_second: f64| Duration::from_secs_f64(1.0 / events_per_second);
+    println!("## dispatch: one do-nothing plugin (per event; ratio to the floor)");
+    println!("floor: wasmtime component call on one store        {:>10?}  1.00x", floor);
+    println!("worker: Host::deliver (channel + worker, no log)    {:>10?}  {:.2}x", worker, ratio(worker, floor));
+    let (off, on) = (per(delivered_off), per(delivered_on));
+    println!("dispatch, durability off (log, consumer, ack)      {:>10?}  {:.2}x", off, ratio(off, floor));
+    println!("dispatch, durable (group commit + fsync)           {:>10?}  {:.2}x", on, ratio(on, floor));
+    println!(
+        "throughput: durable {delivered_on:.0} ev/s delivered ({ingest_on:.0} ingested); off {delivered_off:.0} ev/s ({ingest_off:.0})"
+    );
+    Ok(())
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+/// 100,000 events from 4 devices in batches of 100: (ingested, delivered) events/s.
+async fn throughput(durable: bool) -> anyhow::Result<(f64, f64)> {
+    const EVENTS: usize = 100_000;
+    const SENDERS: usize = 4;
+    const BATCH: usize = 100;
+    let dir = tempfile::tempdir()?;
+    let host = host_with_noop(dir.path(), HostConfig { durable, ..HostConfig::default() }, SENDERS).await?;
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for sender in 0..SENDERS {
+        let host = host.clone();
+        senders.push(tokio::spawn(async move {
+            for first in (0..EVENTS / SENDERS).step_by(BATCH) {
+                let batch: Vec<_> = (first..first + BATCH)
+                    .map(|n| serde_json::json!({"id": format!("s{sender}-{n}"), "topic": "ext.bench.tick", "body": {}}))
+                    .collect();
+                host.ingest(&format!("device-{sender}"), &serde_json::to_vec(&batch)?).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    let ingested = started.elapsed();
+    while host.status(NOOP).map_or(0, |status| status.delivered) < EVENTS as u64 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let delivered = started.elapsed();
+    host.shutdown().await?;
+    Ok((EVENTS as f64 / ingested.as_secs_f64(), EVENTS as f64 / delivered.as_secs_f64()))
+}
+
+/// Instantiation plus `init` of a fresh instance, pooling vs on-demand allocation.
+async fn cold_start() -> anyhow::Result<()> {
+    const STARTS: usize = 2_000;
+    let mut results = Vec::new();
+    for pooling in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let mut config = HostConfig::default();
+        config.engine.pooling = pooling;
+        let host = host_with_noop(dir.path(), config, 0).await?;
+        for _ in 0..100 {
+            drop(host.direct(NOOP).await?);
+        }
+        let started = Instant::now();
+        for _ in 0..STARTS {
+            drop(host.direct(NOOP).await?);
+        }
+        results.push(per_event(started.elapsed(), STARTS));
+        host.shutdown().await?;
+    }
+    println!("## cold start: instantiate + init a fresh instance (mean of {STARTS})");
+    println!("pooling allocator    {:>10?}", results[0]);
+    println!("on-demand allocator  {:>10?}  ({:.2}x pooling)", results[1], ratio(results[1], results[0]));
+    Ok(())
+}
+
+/// Process start to ready with 100 installed plugins (the artifact cache warm).
+async fn restart() -> anyhow::Result<()> {
+    const PLUGINS: usize = 100;
+    let dir = tempfile::tempdir()?;
+    let host = Host::open(dir.path(), HostConfig::default()).await?;
+    for n in 0..PLUGINS {
+        host.install(noop_manifest(&format!("bench.copy.p{n:04}"))?, noop_component()).await?;
+    }
+    host.shutdown().await?;
+    let started = Instant::now();
+    let host = Host::open(dir.path(), HostConfig::default()).await?;
+    let ready = started.elapsed();
+    let stats = host.stats();
+    if stats.plugins != PLUGINS {
+        bail!("{} of {PLUGINS} plugins came back", stats.plugins);
+    }
+    host.shutdown().await?;
+    println!("## restart: open the data dir and start {PLUGINS} installed plugins");
+    println!("ready in {ready:?} (compiles {}, artifact cache hits {})", stats.compiles, stats.artifact_cache_hits);
+    Ok(())
+}
+
+/// Resident set size of this process, from /proc.
+fn rss_bytes() -> anyhow::Result<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").context("reading /proc/self/statm")?;
+    let pages: u64 = statm.split_whitespace().nth(1).context("statm has no rss")?.parse()?;
+    Ok(pages * 4096)
+}
+
+/// In a child process: RSS with `plugins` copies installed, idle and after one event each.
+async fn density_child(plugins: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = HostConfig::default();
+    config.engine.max_instances = plugins as u32 + 16;
+    let host = Host::open(dir.path(), config).await?;
+    let baseline = rss_bytes()?;
+    let component = noop_component();
+    for n in 0..plugins {
+        host.install(noop_manifest(&format!("bench.copy.p{n:04}"))?, component.clone()).await?;
+    }
+    let idle = rss_bytes()?;
+    for n in 0..plugins {
+        host.deliver(&format!("bench.copy.p{n:04}"), event(n)).await?;
+    }
+    let busy = rss_bytes()?;
+    println!(
+        "{}",
+        serde_json::json!({"plugins": plugins, "baseline": baseline, "idle": idle, "after_one_event": busy})
+    );
+    host.shutdown().await?;
+    Ok(())
+}
+
+fn density() -> anyhow::Result<()> {
+    const PLUGINS: usize = 1_000;
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .args(["density-child", &PLUGINS.to_string()])
+        .output()
+        .context("running the density child")?;
+    if !output.status.success() {
+        bail!("density child failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let figures: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let mib = |name: &str| figures[name].as_u64().unwrap_or(0) as f64 / (1 << 20) as f64;
+    println!("## density: {PLUGINS} installed plugins (copies of one, distinct ids), RSS of the process");
+    println!(
+        "empty host {:.0} MiB; idle {:.0} MiB; after one event each {:.0} MiB",
+        mib("baseline"),
+        mib("idle"),
+        mib("after_one_event")
+    );
+    println!(
+        "per plugin: {:.0} KiB idle, {:.0} KiB with a live instance",
+        (mib("idle") - mib("baseline")) * 1024.0 / PLUGINS as f64,
+        (mib("after_one_event") - mib("baseline")) * 1024.0 / PLUGINS as f64
+    );
+    Ok(())
+}
+
+/// The HTTP API on loopback, driven by client threads with keep-alive connections.
+/// Every answer waits for durability, so single-event throughput grows with the
+/// clients sharing each group commit.
+async fn http_ingest() -> anyhow::Result<()> {
+    const CLIENTS: usize = 64;
+    let dir = tempfile::tempdir()?;
+    let host = host_with_noop(dir.path(), HostConfig::default(), CLIENTS).await?;
+    let mut state = hearth_host::api::ApiState::new(host.clone())?;
+    state.rate_limit = std::sync::Arc::new(hearth_host::api::RateLimiter::new(hearth_host::api::RateLimit {
+        per_second: 1e9,
+        burst: 1e9,
+    }));
+    let tokens: Vec<String> = (0..CLIENTS)
+        .map(|n| {
+            state.tokens.create(hearth_host::api::auth::Role::Device, &format!("device-{n}")).map(|(_, token)| token)
+        })
+        .collect::<Result<_, _>>()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/v1/events", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, hearth_host::api::app(state)).await });
+
+    println!("## HTTP ingest on loopback: keep-alive clients, durable (answered once fsynced)");
+    let runs = [("single events", 1usize, 300usize, CLIENTS), ("batches of 100", 100, 100, 8)];
+    for (label, per_request, requests, clients) in runs {
+        let started = Instant::now();
+        let handles: Vec<_> = tokens
+            .iter()
+            .take(clients)
+            .enumerate()
+            .map(|(client, token)| {
+                let (url, token) = (url.clone(), token.clone());
+                std::thread::spawn(move || send_events(&url, &token, client, per_request, requests))
+            })
+            .collect();
+        for handle in handles {
+            handle.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let total_requests = (clients * requests) as f64;
+        println!(
+            "{label:<16} {clients:>3} clients {:>9.0} req/s  {:>9.0} events/s",
+            total_requests / elapsed,
+            total_requests * per_request as f64 / elapsed
+        );
+    }
+    server.abort();
+    host.shutdown().await?;
+    Ok(())
+}
+
+fn send_events(url: &str, token: &str, client: usize, per_request: usize, requests: usize) -> anyhow::Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    for request in 0..requests {
+        let events: Vec<_> = (0..per_request)
+            .map(|n| serde_json::json!({"id": format!("c{client}-{per_request}-{request}-{n}"), "topic": "ext.bench.tick", "body": {}}))
+            .collect();
+        let body = if per_request == 1 { events[0].to_string() } else { serde_json::Value::Array(events).to_string() };
+        let response = agent
+            .post(url)
+            .header("authorization", &format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .send(body.as_bytes())?;
+        if response.status().as_u16() != 202 {
+            bail!("ingest answered {}", response.status());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    if args.first().map(String::as_str) == Some("density-child") {
+        let plugins = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1_000);
+        return runtime.block_on(density_child(plugins));
+    }
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|value| value != "0") {
+        eprintln!("warning: RUST_BACKTRACE is set; error paths capture backtraces and slow the host down");
+    }
+    let only = args.first().cloned().unwrap_or_else(|| "all".into());
+    let wants = |section: &str| only == "all" || only == section;
+    if wants("dispatch") {
+        runtime.block_on(dispatch())?;
+    }
+    if wants("cold-start") {
+        runtime.block_on(cold_start())?;
+    }
+    if wants("restart") {
+        runtime.block_on(restart())?;
+    }
+    if wants("density") {
+        density()?;
+    }
+    if wants("http") {
+        runtime.block_on(http_ingest())?;
+    }
+    Ok(())
+}

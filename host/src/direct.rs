@@ -1,0 +1,55 @@
+//! A plugin instance on a store of its own, called straight through wasmtime's
+//! component API: no worker task, no channel, no log, no deadline per call. The floor
+//! Hearth's dispatch is measured against, and the way to time instantiation alone.
+
+use crate::HostError;
+use crate::bindings::{Event, PartnerPlugin};
+use crate::state::PluginState;
+use crate::worker::PluginRuntime;
+use wasmtime::Store;
+
+/// One instance, already instantiated and initialised.
+pub struct DirectPlugin {
+    store: Store<PluginState>,
+    plugin: PartnerPlugin,
+}
+
+/// Epoch ticks a direct instance may run before it is interrupted: effectively
+/// unlimited (the engine ticks every millisecond) — the floor has no deadline.
+const NO_DEADLINE_TICKS: u64 = 1 << 40;
+
+impl DirectPlugin {
+    /// Instantiates the plugin (as the worker does, less the deadline) and runs `init`.
+    pub(crate) async fn start(runtime: &PluginRuntime) -> Result<DirectPlugin, HostError> {
+        let mut store = Store::new(&runtime.engine, Self::state(runtime));
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(NO_DEADLINE_TICKS);
+        let plugin = runtime
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|error| HostError::Engine(format!("instantiating: {error:#}")))?;
+        plugin
+            .hearth_plugin_handler()
+            .call_init(&mut store)
+            .await
+            .map_err(|error| HostError::Engine(format!("init: {error:#}")))?
+            .map_err(|error| HostError::Engine(format!("init returned {error}")))?;
+        Ok(DirectPlugin { store, plugin })
+    }
+
+    fn state(runtime: &PluginRuntime) -> PluginState {
+        PluginState::new(&runtime.id, runtime.limits.memory_bytes, &runtime.backends, &runtime.grants, &runtime.log)
+    }
+
+    /// Calls `on-event` and returns whether the plugin accepted it.
+    pub async fn on_event(&mut self, event: &Event) -> Result<bool, HostError> {
+        let returned = self
+            .plugin
+            .hearth_plugin_handler()
+            .call_on_event(&mut self.store, event)
+            .await
+            .map_err(|error| HostError::Engine(format!("on-event: {error:#}")))?;
+        Ok(returned.is_ok())
+    }
+}
