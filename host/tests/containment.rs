@@ -194,3 +194,28 @@ async fn bad_components_are_refused_with_the_reason_and_nothing_is_stored() {
     let host = open(dir.path()).await;
     assert!(host.plugins().is_empty(), "refused installs leave nothing behind");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_instances_and_both_allocators_run_the_same_plugin() {
+    for pooling in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = hearth_host::HostConfig::default();
+        config.engine.pooling = pooling;
+        let host = open_with(dir.path(), config).await;
+        let expected =
+            if pooling { hearth_host::engine::Allocator::Pooling } else { hearth_host::engine::Allocator::OnDemand };
+        assert_eq!(host.stats().allocator, expected);
+        install_hostile(&host).await;
+        // A direct instance is its own store: outside the worker, same component.
+        let mut direct = host.direct(HOSTILE).await.unwrap();
+        assert!(direct.on_event(&hostile_event("ok")).await.unwrap());
+        assert!(!direct.on_event(&hostile_event("no-such-behaviour")).await.unwrap(), "a plugin error is a refusal");
+        assert!(host.direct("com.nobody.x").await.is_err());
+        assert_eq!(hostile(&host, "ok").await.unwrap().output, b"ok", "the workers are untouched");
+        // Two plugins from one component share its compiled code: one compile.
+        let mut twin = manifest(hearth_test_components::HOSTILE_PLUGIN_MANIFEST);
+        twin.plugin.id = "test.hearth.hostile-twin".into();
+        host.install(twin, hearth_test_components::read(hearth_test_components::HOSTILE_PLUGIN)).await.unwrap();
+        assert_eq!((host.stats().compiles, host.stats().artifact_cache_hits), (1, 1));
+    }
+}
