@@ -306,6 +306,62 @@ fn send_events(url: &str, token: &str, client: usize, per_request: usize, reques
     Ok(())
 }
 
+/// The same noop plugin written the Extism way (JSON in, JSON out), called through
+/// the `extism` host crate, beside Hearth's floor and worker path in the same run.
+#[cfg(feature = "extism")]
+async fn extism_comparison() -> anyhow::Result<()> {
+    const CALLS: usize = 100_000;
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("extism-plugin");
+    let target_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins");
+    let status = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(&crate_dir)
+        .args(["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "--target-dir"])
+        .arg(&target_dir)
+        .status()?;
+    if !status.success() {
+        bail!("building the Extism plugin failed (rustup target add wasm32-unknown-unknown?)");
+    }
+    let wasm = std::fs::read(target_dir.join("wasm32-unknown-unknown/release/extism_noop.wasm"))?;
+    let mut plugin = extism::Plugin::new(wasm, [], false)?;
+    let inputs: Vec<String> = (0..CALLS)
+        .map(|n| {
+            serde_json::json!({"id": format!("e{n}"), "topic": "ext.bench.tick", "time_ms": 0,
+                "household": "u-bench", "device": "d-bench", "body": {"n": 1}})
+            .to_string()
+        })
+        .collect();
+    for input in inputs.iter().take(1_000) {
+        plugin.call::<&str, &str>("on_event", input)?;
+    }
+    let started = Instant::now();
+    for input in &inputs {
+        plugin.call::<&str, &str>("on_event", input)?;
+    }
+    let extism = per_event(started.elapsed(), CALLS);
+
+    let dir = tempfile::tempdir()?;
+    let host = host_with_noop(dir.path(), HostConfig::default(), 0).await?;
+    let mut direct = host.direct(NOOP).await?;
+    let events: Vec<Event> = (0..CALLS).map(event).collect();
+    for event in events.iter().take(1_000) {
+        direct.on_event(event).await?;
+    }
+    let started = Instant::now();
+    for event in &events {
+        direct.on_event(event).await?;
+    }
+    let floor = per_event(started.elapsed(), CALLS);
+    host.shutdown().await?;
+    println!("## Extism: the same do-nothing event plugin, JSON in and out (per event)");
+    println!("Hearth floor (typed WIT event, one store)   {:>10?}", floor);
+    println!(
+        "Extism 1.30 plugin.call (JSON)              {:>10?}  {:.2}x the Hearth floor",
+        extism,
+        ratio(extism, floor)
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -332,6 +388,14 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("http") {
         runtime.block_on(http_ingest())?;
+    }
+    #[cfg(feature = "extism")]
+    if wants("extism") {
+        runtime.block_on(extism_comparison())?;
+    }
+    #[cfg(not(feature = "extism"))]
+    if only == "extism" {
+        bail!("build with `--features extism` (cargo xtask bench extism does)");
     }
     Ok(())
 }

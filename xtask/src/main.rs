@@ -18,7 +18,8 @@ usage: cargo xtask <command>
   plugins   build the example plugins for wasm32-wasip2 into target/plugins
   demo      setup + plugins, then run `hearth demo` on ./hearth-data
   test      setup, then cargo fmt --check, clippy -D warnings and every test
-  bench [SECTION]  the side-by-side benchmarks (all, dispatch, cold-start, restart, density, http)
+  bench [SECTION]  the side-by-side benchmarks (all, dispatch, cold-start, restart, density, http;
+                   extism builds the Extism host with a second wasmtime and compares)
   crash [N] [K]  N events (100000) through `hearth ingest`, SIGKILLed K (5) times: lost and duplicates
 ";
 
@@ -52,8 +53,10 @@ fn main() -> anyhow::Result<()> {
             // that captures backtraces would distort them.
             setup()?;
             let section = args.next().unwrap_or_else(|| "all".into());
+            // The Extism comparison builds a second wasmtime: only when asked for by name.
+            let features = if section == "extism" { "extism" } else { "" };
             let status = Command::new("cargo")
-                .args(["run", "--release", "--quiet", "-p", "hearth-bench", "--", &section])
+                .args(["run", "--release", "--quiet", "-p", "hearth-bench", "--features", features, "--", &section])
                 .env_remove("RUST_BACKTRACE")
                 .status()
                 .context("running cargo")?;
