@@ -57,22 +57,27 @@ fn per_event(elapsed: Duration, events: usize) -> Duration {
     elapsed / events as u32
 }
 
+/// Time per `on-event` call on a direct instance of the noop plugin, after a warm-up.
+async fn floor(host: &Host, events: &[Event]) -> anyhow::Result<Duration> {
+    let mut direct = host.direct(NOOP).await?;
+    for event in events.iter().take(1_000) {
+        direct.on_event(event).await?;
+    }
+    let started = Instant::now();
+    for event in events {
+        direct.on_event(event).await?;
+    }
+    Ok(per_event(started.elapsed(), events.len()))
+}
+
 /// The floor (one store, direct calls), the worker path without the log, and the
 /// whole dispatch path with durability off and on; time per event.
 async fn dispatch() -> anyhow::Result<()> {
     const CALLS: usize = 100_000;
     let dir = tempfile::tempdir()?;
     let host = host_with_noop(dir.path(), HostConfig::default(), 4).await?;
-    let mut direct = host.direct(NOOP).await?;
     let events: Vec<Event> = (0..CALLS).map(event).collect();
-    for event in events.iter().take(1_000) {
-        direct.on_event(event).await?;
-    }
-    let started = Instant::now();
-    for event in &events {
-        direct.on_event(event).await?;
-    }
-    let floor = per_event(started.elapsed(), CALLS);
+    let floor = floor(&host, &events).await?;
 
     let started = Instant::now();
     for event in events.iter().take(CALLS / 2) {
@@ -341,16 +346,8 @@ async fn extism_comparison() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let host = host_with_noop(dir.path(), HostConfig::default(), 0).await?;
-    let mut direct = host.direct(NOOP).await?;
     let events: Vec<Event> = (0..CALLS).map(event).collect();
-    for event in events.iter().take(1_000) {
-        direct.on_event(event).await?;
-    }
-    let started = Instant::now();
-    for event in &events {
-        direct.on_event(event).await?;
-    }
-    let floor = per_event(started.elapsed(), CALLS);
+    let floor = floor(&host, &events).await?;
     host.shutdown().await?;
     println!("## Extism: the same do-nothing event plugin, JSON in and out (per event)");
     println!("Hearth floor (typed WIT event, one store)   {:>10?}", floor);
