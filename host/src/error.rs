@@ -27,6 +27,8 @@ pub enum HostError {
     UnknownPlugin(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Log(#[from] crate::events::log::LogError),
     #[error("delivery failed: {0}")]
     Delivery(#[from] CallError),
 }

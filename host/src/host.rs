@@ -499,7 +499,7 @@ impl Host {
             .map(|subscription| {
                 dispatch::spawn_consumer(self.inner.delivery.clone(), link.clone(), subscription, stopped.clone())
             })
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(running) = self.running_mut().get_mut(id.as_ref()) {
             running.consumers = consumers;
         }

@@ -11,7 +11,7 @@
 
 use super::catalog::HOST_PREFIX;
 use super::dead_letters::{DeadLetter, DeadLetters};
-use super::log::{EventLog, Seq, StoredEvent};
+use super::log::{EventLog, LogError, Seq, StoredEvent};
 use crate::CallError;
 use crate::bindings::Event;
 use crate::households::Households;
@@ -225,15 +225,19 @@ impl Subscription {
     }
 }
 
-/// Starts a consumer; it stops when `shutdown` turns true.
+/// Starts a consumer; it stops when `shutdown` turns true. Its cursor is opened before
+/// this returns, so a new consumer receives every event appended after that, however
+/// late its task first runs.
 pub fn spawn_consumer(
     delivery: Arc<Delivery>,
     plugin: PluginLink,
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+) -> Result<tokio::task::JoinHandle<()>, LogError> {
+    let name = subscription.consumer_name(&plugin.id);
+    let cursor = delivery.log.open_consumer(&name)?;
     let consumer = Consumer {
-        name: subscription.consumer_name(&plugin.id),
+        name,
         delivery,
         plugin,
         subscription,
@@ -241,7 +245,7 @@ pub fn spawn_consumer(
         consent: Mutex::new(ConsentCache::default()),
         refs: Mutex::new(HashMap::new()),
     };
-    tokio::spawn(consumer.run())
+    Ok(tokio::spawn(consumer.run(cursor)))
 }
 
 struct Consumer {
@@ -274,15 +278,8 @@ enum Progress {
 }
 
 impl Consumer {
-    async fn run(mut self) {
+    async fn run(mut self, mut cursor: Seq) {
         let log = self.delivery.log.clone();
-        let mut cursor = match log.open_consumer(&self.name) {
-            Ok(cursor) => cursor,
-            Err(error) => {
-                tracing::error!(consumer = %self.name, %error, "cannot open consumer");
-                return;
-            }
-        };
         let mut appended = log.watch();
         let mut quarantine = self.plugin.breaker.watch();
         while !*self.shutdown.borrow() {
