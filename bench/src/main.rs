@@ -88,6 +88,7 @@ async fn dispatch() -> anyhow::Result<()> {
 
     let (ingest_off, delivered_off) = throughput(false).await?;
     let (ingest_on, delivered_on) = throughput(true).await?;
+    let drained = drain().await?;
     let per = |events_per_second: f64| Duration::from_secs_f64(1.0 / events_per_second);
     println!("## dispatch: one do-nothing plugin (per event; ratio to the floor)");
     println!("floor: wasmtime component call on one store        {:>10?}  1.00x", floor);
@@ -95,6 +96,8 @@ async fn dispatch() -> anyhow::Result<()> {
     let (off, on) = (per(delivered_off), per(delivered_on));
     println!("dispatch, durability off (log, consumer, ack)      {:>10?}  {:.2}x", off, ratio(off, floor));
     println!("dispatch, durable (group commit + fsync)           {:>10?}  {:.2}x", on, ratio(on, floor));
+    let drain = per(drained);
+    println!("delivery alone: a backlog drained (log, consumer, ack) {:>10?}  {:.2}x", drain, ratio(drain, floor));
     println!(
         "throughput: durable {delivered_on:.0} ev/s delivered ({ingest_on:.0} ingested); off {delivered_off:.0} ev/s ({ingest_off:.0})"
     );
@@ -138,6 +141,31 @@ async fn throughput(durable: bool) -> anyhow::Result<(f64, f64)> {
     Ok((EVENTS as f64 / ingested.as_secs_f64(), EVENTS as f64 / delivered.as_secs_f64()))
 }
 
+/// Delivery alone, without ingest competing for the cores: 100,000 events wait in the
+/// log while the plugin is disabled, then it is enabled and drains them; events/s.
+async fn drain() -> anyhow::Result<f64> {
+    const EVENTS: usize = 100_000;
+    const DEVICES: usize = 4;
+    const BATCH: usize = 1_000;
+    let dir = tempfile::tempdir()?;
+    let host = host_with_noop(dir.path(), HostConfig { durable: false, ..HostConfig::default() }, DEVICES).await?;
+    host.disable(NOOP).await?;
+    for first in (0..EVENTS).step_by(BATCH) {
+        let batch: Vec<_> = (first..first + BATCH)
+            .map(|n| serde_json::json!({"id": format!("b{n}"), "topic": "ext.bench.tick", "body": {}}))
+            .collect();
+        host.ingest(&format!("device-{}", first / BATCH % DEVICES), &serde_json::to_vec(&batch)?).await?;
+    }
+    let started = Instant::now();
+    host.enable(NOOP).await?;
+    while host.status(NOOP).map_or(0, |status| status.delivered) < EVENTS as u64 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let drained = started.elapsed();
+    host.shutdown().await?;
+    Ok(EVENTS as f64 / drained.as_secs_f64())
+}
+
 /// Instantiation plus `init` of a fresh instance, pooling vs on-demand allocation.
 async fn cold_start() -> anyhow::Result<()> {
     const STARTS: usize = 2_000;
@@ -150,16 +178,35 @@ async fn cold_start() -> anyhow::Result<()> {
         for _ in 0..100 {
             drop(host.direct(NOOP).await?);
         }
+        let mut phases = hearth_host::direct::StartPhases::default();
+        let mut dropping = Duration::ZERO;
         let started = Instant::now();
         for _ in 0..STARTS {
-            drop(host.direct(NOOP).await?);
+            let direct = host.direct(NOOP).await?;
+            let each = direct.start_phases();
+            phases.store += each.store;
+            phases.instantiate += each.instantiate;
+            phases.init += each.init;
+            let dropped = Instant::now();
+            drop(direct);
+            dropping += dropped.elapsed();
         }
-        results.push(per_event(started.elapsed(), STARTS));
+        results.push((per_event(started.elapsed(), STARTS), phases, dropping));
         host.shutdown().await?;
     }
     println!("## cold start: instantiate + init a fresh instance (mean of {STARTS})");
-    println!("pooling allocator    {:>10?}", results[0]);
-    println!("on-demand allocator  {:>10?}  ({:.2}x pooling)", results[1], ratio(results[1], results[0]));
+    let mean = |total: Duration| per_event(total, STARTS);
+    for (name, (total, phases, dropping)) in ["pooling allocator  ", "on-demand allocator"].iter().zip(&results) {
+        println!(
+            "{name}  {:>10?}  ({:.2}x pooling): store set-up {:?}, wasmtime instantiate {:?}, init {:?}, drop {:?}",
+            total,
+            ratio(*total, results[0].0),
+            mean(phases.store),
+            mean(phases.instantiate),
+            mean(phases.init),
+            mean(*dropping),
+        );
+    }
     Ok(())
 }
 

@@ -6,12 +6,25 @@ use crate::HostError;
 use crate::bindings::{Event, PartnerPlugin};
 use crate::state::PluginState;
 use crate::worker::PluginRuntime;
+use std::time::{Duration, Instant};
 use wasmtime::Store;
 
 /// One instance, already instantiated and initialised.
 pub struct DirectPlugin {
     store: Store<PluginState>,
     plugin: PartnerPlugin,
+    phases: StartPhases,
+}
+
+/// Where the time to start an instance went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartPhases {
+    /// Hearth's part: the store with its WASI context, resource table and capabilities.
+    pub store: Duration,
+    /// wasmtime's part: allocating and instantiating the component's core instances.
+    pub instantiate: Duration,
+    /// The plugin's `init` export.
+    pub init: Duration,
 }
 
 /// Epoch ticks a direct instance may run before it is interrupted: effectively
@@ -21,21 +34,31 @@ const NO_DEADLINE_TICKS: u64 = 1 << 40;
 impl DirectPlugin {
     /// Instantiates the plugin (as the worker does, less the deadline) and runs `init`.
     pub(crate) async fn start(runtime: &PluginRuntime) -> Result<DirectPlugin, HostError> {
+        let started = Instant::now();
         let mut store = Store::new(&runtime.engine, Self::state(runtime));
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(NO_DEADLINE_TICKS);
+        let stored = Instant::now();
         let plugin = runtime
             .pre
             .instantiate_async(&mut store)
             .await
             .map_err(|error| HostError::Engine(format!("instantiating: {error:#}")))?;
+        let instantiated = Instant::now();
         plugin
             .hearth_plugin_handler()
             .call_init(&mut store)
             .await
             .map_err(|error| HostError::Engine(format!("init: {error:#}")))?
             .map_err(|error| HostError::Engine(format!("init returned {error}")))?;
-        Ok(DirectPlugin { store, plugin })
+        let phases =
+            StartPhases { store: stored - started, instantiate: instantiated - stored, init: instantiated.elapsed() };
+        Ok(DirectPlugin { store, plugin, phases })
+    }
+
+    /// How long starting this instance took, by phase.
+    pub fn start_phases(&self) -> StartPhases {
+        self.phases
     }
 
     fn state(runtime: &PluginRuntime) -> PluginState {

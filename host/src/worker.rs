@@ -1,7 +1,9 @@
 //! One task per plugin owns its `Store` and instance and serves calls in order.
 //!
 //! Calls arrive on two lanes: service calls (someone is waiting) are always taken
-//! before queued events. Each call runs under a wall-clock deadline enforced by the
+//! before queued events, also between the events of a run. Events come in runs: a
+//! consumer sends the events one instance should handle next in one message and gets
+//! one reply, so the hop between tasks is paid per run, not per event. Each call runs under a wall-clock deadline enforced by the
 //! engine's epoch ticker; a trap, timeout or memory exhaustion ends that call, the
 //! instance is discarded, and the next call starts on a fresh one.
 
@@ -20,11 +22,28 @@ const LANE_CAPACITY: usize = 64;
 
 type Reply<T> = oneshot::Sender<Result<T, CallError>>;
 
+/// Events for one instance, handled in order.
+pub struct EventRun {
+    pub events: Vec<Event>,
+    /// Asked before each event after the first: false ends the run there (the sender's
+    /// view changed, e.g. a consent revocation, and it must look at the rest again).
+    pub proceed: Box<dyn Fn() -> bool + Send>,
+}
+
+impl std::fmt::Debug for EventRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRun").field("events", &self.events.len()).finish_non_exhaustive()
+    }
+}
+
+/// How one event of a run went, and how long its call took.
+pub type EventOutcome = (Result<(), CallError>, Duration);
+
 /// The way to call a running plugin. Cloning it is cheap; the worker stops when the
 /// last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct PluginHandle {
-    events: mpsc::Sender<(Event, Reply<()>)>,
+    events: mpsc::Sender<(EventRun, oneshot::Sender<Vec<EventOutcome>>)>,
     services: mpsc::Sender<(ServiceCall, Reply<ServiceResponse>)>,
 }
 
@@ -41,9 +60,19 @@ pub struct ServiceCall {
 impl PluginHandle {
     /// Delivers one event; returns when the plugin has handled it (and its writes are durable).
     pub async fn on_event(&self, event: Event) -> Result<(), CallError> {
+        let run = EventRun { events: vec![event], proceed: Box::new(|| true) };
+        self.on_events(run).await.pop().map_or(Err(CallError::Stopped), |(result, _)| result)
+    }
+
+    /// Delivers a run of events in order. The outcomes are those of the events the
+    /// worker called, in order: it stops after the first failure or when
+    /// `run.proceed` says so; an empty answer means the worker has stopped.
+    pub async fn on_events(&self, run: EventRun) -> Vec<EventOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.events.send((event, reply)).await.map_err(|_| CallError::Stopped)?;
-        answer.await.unwrap_or(Err(CallError::Stopped))
+        if self.events.send((run, reply)).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
     }
 
     /// Calls a service operation the plugin provides.
@@ -90,32 +119,48 @@ struct Worker {
 impl Worker {
     async fn run(
         mut self,
-        mut event_lane: mpsc::Receiver<(Event, Reply<()>)>,
+        mut event_lane: mpsc::Receiver<(EventRun, oneshot::Sender<Vec<EventOutcome>>)>,
         mut service_lane: mpsc::Receiver<(ServiceCall, Reply<ServiceResponse>)>,
     ) {
         loop {
             tokio::select! {
                 biased;
-                Some((call, reply)) = service_lane.recv() => {
-                    let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "service",
-                        operation = %format_args!("{}.{}", call.request.service, call.request.operation));
-                    let started = Instant::now();
-                    let result = self.handle(call).instrument(span.clone()).await;
-                    span.in_scope(|| record_outcome(&result, started));
-                    let _ = reply.send(result);
-                }
-                Some((event, reply)) = event_lane.recv() => {
-                    let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "event",
-                        topic = %event.topic, event = %event.id);
-                    let started = Instant::now();
-                    let result = self.on_event(&event).instrument(span.clone()).await;
-                    span.in_scope(|| record_outcome(&result, started));
-                    let _ = reply.send(result);
+                Some((call, reply)) = service_lane.recv() => self.serve(call, reply).await,
+                Some((run, reply)) = event_lane.recv() => {
+                    let mut outcomes = Vec::with_capacity(run.events.len());
+                    for (index, event) in run.events.iter().enumerate() {
+                        if index > 0 && !(run.proceed)() {
+                            break;
+                        }
+                        while let Ok((call, reply)) = service_lane.try_recv() {
+                            self.serve(call, reply).await;
+                        }
+                        let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "event",
+                            topic = %event.topic, event = %event.id);
+                        let started = Instant::now();
+                        let result = self.on_event(event).instrument(span.clone()).await;
+                        span.in_scope(|| record_outcome(&result, started));
+                        let failed = result.is_err();
+                        outcomes.push((result, started.elapsed()));
+                        if failed {
+                            break;
+                        }
+                    }
+                    let _ = reply.send(outcomes);
                 }
                 else => break,
             }
         }
         tracing::debug!(plugin = %self.runtime.id, "worker stopped");
+    }
+
+    async fn serve(&mut self, call: ServiceCall, reply: Reply<ServiceResponse>) {
+        let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "service",
+            operation = %format_args!("{}.{}", call.request.service, call.request.operation));
+        let started = Instant::now();
+        let result = self.handle(call).instrument(span.clone()).await;
+        span.in_scope(|| record_outcome(&result, started));
+        let _ = reply.send(result);
     }
 
     async fn on_event(&mut self, event: &Event) -> Result<(), CallError> {

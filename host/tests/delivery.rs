@@ -164,6 +164,40 @@ async fn failures_retry_then_dead_letter_then_redrive() {
     assert!(matches!(host.redrive(&plugin, letters[0].seq).await, Err(HostError::NotFound(_))));
 }
 
+/// Events reach an instance in runs (one message per run); a failure inside a run is
+/// retried and dead-lettered on its own, and the events behind it follow in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_inside_a_run_holds_the_order_of_the_events_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = open_with(dir.path(), fast_retries()).await;
+    add_household(&host, "h1", &[("fridge-1", "fridge")]);
+    let plugin = install_recorder(&host, None, None).await;
+    host.grant("h1", &plugin, &grant_kinds(&["fridge"])).await.unwrap();
+
+    let events: Vec<_> =
+        (0..40).map(|n| event_json(&format!("n{n}"), "ext.test.ordered", json!({"n": n, "poison": n == 17}))).collect();
+    host.ingest("fridge-1", &bytes(&json!(events))).await.unwrap();
+    wait_until("the rest are delivered", || async { host.status(&plugin).unwrap().delivered == 39 }).await;
+
+    let status = host.status(&plugin).unwrap();
+    assert_eq!((status.failed, status.retried, status.dead_lettered), (5, 4, 1));
+    let letters = host.dead_letters(&plugin).unwrap();
+    assert_eq!(letters.iter().map(|letter| letter.event.id.as_str()).collect::<Vec<_>>(), ["n17"]);
+    let orders = recorder(&host, &plugin, "order").await;
+    let order: Vec<u64> = orders
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, (0..40).filter(|&n| n != 17).collect::<Vec<_>>());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consecutive_failures_quarantine_until_an_operator_resumes() {
     let dir = tempfile::tempdir().unwrap();

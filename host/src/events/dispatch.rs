@@ -16,7 +16,7 @@ use crate::CallError;
 use crate::bindings::Event;
 use crate::households::Households;
 use crate::refs::{Pseudonyms, RefKind};
-use crate::worker::PluginHandle;
+use crate::worker::{EventOutcome, EventRun, PluginHandle};
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -87,6 +87,14 @@ impl PluginPool {
         match self.handles.get(lane) {
             Some(handle) => handle.on_event(event).await,
             None => Err(CallError::Stopped),
+        }
+    }
+
+    /// Delivers a run of events to one instance; see [`PluginHandle::on_events`].
+    pub async fn on_events(&self, lane: usize, run: EventRun) -> Vec<EventOutcome> {
+        match self.handles.get(lane) {
+            Some(handle) => handle.on_events(run).await,
+            None => Vec::new(),
         }
     }
 
@@ -342,40 +350,122 @@ impl Consumer {
         stopped.map_or(Progress::Done, Progress::StoppedAt)
     }
 
+    /// Delivers one lane's events in order, in runs: one message to the instance per
+    /// run of consented events. A failed event is retried on its own before the lane
+    /// goes on.
     async fn deliver_lane(&self, lane: usize, events: Vec<(Seq, Arc<StoredEvent>)>) -> Progress {
-        for (seq, event) in events {
-            if !self.deliver_one(lane, seq, event).await {
-                return Progress::StoppedAt(seq);
+        let counters = &self.plugin.counters;
+        let mut next = 0;
+        while let Some(&(first_seq, _)) = events.get(next) {
+            if self.stopping() {
+                return Progress::StoppedAt(first_seq);
             }
+            // Consent is checked for the whole run now, and the run stops at the
+            // first event after any grant or revocation, so that one is checked again.
+            let generation = self.delivery.households.generation();
+            let mut run = Vec::new();
+            let mut positions = Vec::new();
+            let mut end = next;
+            while let Some((seq, event)) = events.get(end) {
+                match self.consented(event).and_then(|allowed| allowed.then(|| self.pseudonymise(event)).transpose()) {
+                    Ok(Some(wit_event)) => {
+                        run.push(wit_event);
+                        positions.push(end);
+                    }
+                    Ok(None) => {
+                        counters.skipped_without_consent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        tracing::error!(plugin = %self.plugin.id, %error, "consent or refs failed");
+                        if run.is_empty() {
+                            return Progress::StoppedAt(*seq);
+                        }
+                        break;
+                    }
+                }
+                end += 1;
+            }
+            if run.is_empty() {
+                next = end;
+                continue;
+            }
+            let proceed = {
+                let households = self.delivery.households.clone();
+                let shutdown = self.shutdown.clone();
+                let breaker = self.plugin.breaker.clone();
+                move || households.generation() == generation && !*shutdown.borrow() && !breaker.is_quarantined()
+            };
+            let sent = run.len();
+            let outcomes = self.plugin.pool.on_events(lane, EventRun { events: run, proceed: Box::new(proceed) }).await;
+            let called = outcomes.len();
+            for (index, (result, elapsed)) in outcomes.into_iter().enumerate() {
+                counters.event_latency.record(elapsed);
+                let (seq, event) = &events[positions[index]];
+                match result {
+                    Ok(()) => {
+                        self.plugin.breaker.record_success();
+                        counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(CallError::Stopped) => return Progress::StoppedAt(*seq),
+                    Err(error) => {
+                        if self.record_failure() || !self.retry(lane, *seq, event, error.to_string()).await {
+                            return Progress::StoppedAt(*seq);
+                        }
+                    }
+                }
+            }
+            next = match called {
+                0 => return Progress::StoppedAt(events[positions[0]].0),
+                // Stopped early: look at the rest again.
+                called if called < sent => positions[called],
+                _ => end,
+            };
         }
         Progress::Done
     }
 
-    /// Delivers one event with retries; false when delivery must stop before it.
-    async fn deliver_one(&self, lane: usize, seq: Seq, event: Arc<StoredEvent>) -> bool {
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow() || self.plugin.breaker.is_quarantined()
+    }
+
+    /// Counts a failed attempt; true when it quarantined the plugin.
+    fn record_failure(&self) -> bool {
+        self.plugin.counters.failed.fetch_add(1, Ordering::Relaxed);
+        self.plugin.breaker.record_failure(&self.plugin.counters)
+    }
+
+    /// Retries an event whose first attempt failed with `first_error`, with backoff,
+    /// up to the attempt limit, then dead-letters it. False when delivery must stop
+    /// before it (shutdown, quarantine, a storage failure).
+    async fn retry(&self, lane: usize, seq: Seq, event: &Arc<StoredEvent>, first_error: String) -> bool {
         let config = &self.delivery.config;
         let counters = &self.plugin.counters;
-        let mut last_error = String::new();
-        for attempt in 1..=config.max_attempts {
-            if *self.shutdown.borrow() || self.plugin.breaker.is_quarantined() {
+        let mut last_error = first_error;
+        for attempt in 2..=config.max_attempts {
+            counters.retried.fetch_add(1, Ordering::Relaxed);
+            let mut shutdown = self.shutdown.clone();
+            tokio::select! {
+                () = tokio::time::sleep(config.backoff(attempt - 1)) => {}
+                _ = shutdown.changed() => return false,
+            }
+            if self.stopping() {
                 return false;
             }
             // Checked before every attempt: a revocation holds for whatever is not yet delivered.
-            match self.consented(&event) {
-                Ok(true) => {}
+            let wit_event = match self.consented(event) {
                 Ok(false) => {
                     counters.skipped_without_consent.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
+                Ok(true) => match self.pseudonymise(event) {
+                    Ok(wit_event) => wit_event,
+                    Err(error) => {
+                        tracing::error!(plugin = %self.plugin.id, %error, "minting refs failed");
+                        return false;
+                    }
+                },
                 Err(error) => {
                     tracing::error!(plugin = %self.plugin.id, %error, "consent check failed");
-                    return false;
-                }
-            }
-            let wit_event = match self.pseudonymise(&event) {
-                Ok(wit_event) => wit_event,
-                Err(error) => {
-                    tracing::error!(plugin = %self.plugin.id, %error, "minting refs failed");
                     return false;
                 }
             };
@@ -383,7 +473,7 @@ impl Consumer {
             let result = self.plugin.pool.on_event(lane, wit_event).await;
             counters.event_latency.record(started.elapsed());
             tracing::debug!(plugin = %self.plugin.id, topic = %event.topic, event = %event.id, attempt,
-                ok = result.is_ok(), elapsed = ?started.elapsed(), "on-event");
+                ok = result.is_ok(), "on-event retried");
             match result {
                 Ok(()) => {
                     self.plugin.breaker.record_success();
@@ -392,25 +482,16 @@ impl Consumer {
                 }
                 Err(CallError::Stopped) => return false,
                 Err(error) => {
-                    counters.failed.fetch_add(1, Ordering::Relaxed);
                     last_error = error.to_string();
-                    if self.plugin.breaker.record_failure(counters) {
+                    if self.record_failure() {
                         return false;
-                    }
-                    if attempt < config.max_attempts {
-                        counters.retried.fetch_add(1, Ordering::Relaxed);
-                        let mut shutdown = self.shutdown.clone();
-                        tokio::select! {
-                            () = tokio::time::sleep(config.backoff(attempt)) => {}
-                            _ = shutdown.changed() => return false,
-                        }
                     }
                 }
             }
         }
         let letter = DeadLetter {
             seq,
-            event: StoredEvent::clone(&event),
+            event: StoredEvent::clone(event),
             error: last_error,
             attempts: config.max_attempts,
             time_ms: crate::clock::now_ms(),
