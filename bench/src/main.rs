@@ -289,13 +289,13 @@ fn density() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The HTTP API on loopback, driven by client threads with keep-alive connections.
-/// Every answer waits for durability, so single-event throughput grows with the
-/// clients sharing each group commit.
-async fn http_ingest() -> anyhow::Result<()> {
-    const CLIENTS: usize = 64;
+/// The HTTP API on loopback, driven by async clients (one keep-alive connection each)
+/// in the same process. Durable: every answer waits for its group commit, so
+/// single-event throughput grows with the clients sharing each flush.
+async fn http_ingest(durable: bool) -> anyhow::Result<()> {
+    const CLIENTS: usize = 256;
     let dir = tempfile::tempdir()?;
-    let host = host_with_noop(dir.path(), HostConfig::default(), CLIENTS).await?;
+    let host = host_with_noop(dir.path(), HostConfig { durable, ..HostConfig::default() }, CLIENTS).await?;
     let mut state = hearth_host::api::ApiState::new(host.clone())?;
     state.rate_limit = std::sync::Arc::new(hearth_host::api::RateLimiter::new(hearth_host::api::RateLimit {
         per_second: 1e9,
@@ -307,24 +307,26 @@ async fn http_ingest() -> anyhow::Result<()> {
         })
         .collect::<Result<_, _>>()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/v1/events", listener.local_addr()?);
+    let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, hearth_host::api::app(state)).await });
 
-    println!("## HTTP ingest on loopback: keep-alive clients, durable (answered once fsynced)");
-    let runs = [("single events", 1usize, 300usize, CLIENTS), ("batches of 100", 100, 100, 8)];
+    if durable {
+        println!("## HTTP ingest on loopback: keep-alive clients, durable (answered once fsynced)");
+    } else {
+        println!("## HTTP ingest on loopback, durability off (answered before the flush)");
+    }
+    let runs =
+        [("single events", 1usize, 300usize, 64), ("single events", 1, 100, CLIENTS), ("batches of 100", 100, 100, 8)];
     for (label, per_request, requests, clients) in runs {
         let started = Instant::now();
         let handles: Vec<_> = tokens
             .iter()
             .take(clients)
             .enumerate()
-            .map(|(client, token)| {
-                let (url, token) = (url.clone(), token.clone());
-                std::thread::spawn(move || send_events(&url, &token, client, per_request, requests))
-            })
+            .map(|(client, token)| tokio::spawn(send_events(address, token.clone(), client, per_request, requests)))
             .collect();
         for handle in handles {
-            handle.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+            handle.await??;
         }
         let elapsed = started.elapsed().as_secs_f64();
         let total_requests = (clients * requests) as f64;
@@ -339,22 +341,39 @@ async fn http_ingest() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn send_events(url: &str, token: &str, client: usize, per_request: usize, requests: usize) -> anyhow::Result<()> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+/// One keep-alive HTTP/1.1 connection sending `requests` requests one after another.
+async fn send_events(
+    address: std::net::SocketAddr,
+    token: String,
+    client: usize,
+    per_request: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let connection = tokio::spawn(connection);
+    let authorization = format!("Bearer {token}");
     for request in 0..requests {
         let events: Vec<_> = (0..per_request)
             .map(|n| serde_json::json!({"id": format!("c{client}-{per_request}-{request}-{n}"), "topic": "ext.bench.tick", "body": {}}))
             .collect();
         let body = if per_request == 1 { events[0].to_string() } else { serde_json::Value::Array(events).to_string() };
-        let response = agent
-            .post(url)
-            .header("authorization", &format!("Bearer {token}"))
+        let request = hyper::Request::post("/v1/events")
+            .header("host", address.to_string())
+            .header("authorization", &authorization)
             .header("content-type", "application/json")
-            .send(body.as_bytes())?;
-        if response.status().as_u16() != 202 {
-            bail!("ingest answered {}", response.status());
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        http_body_util::BodyExt::collect(response.into_body()).await?;
+        if status.as_u16() != 202 {
+            bail!("ingest answered {status}");
         }
     }
+    drop(sender);
+    connection.await??;
     Ok(())
 }
 
@@ -431,7 +450,8 @@ fn main() -> anyhow::Result<()> {
         density()?;
     }
     if wants("http") {
-        runtime.block_on(http_ingest())?;
+        runtime.block_on(http_ingest(true))?;
+        runtime.block_on(http_ingest(false))?;
     }
     #[cfg(feature = "extism")]
     if wants("extism") {
