@@ -139,9 +139,10 @@ impl Worker {
                             topic = %event.topic, event = %event.id);
                         let started = Instant::now();
                         let result = self.on_event(event).instrument(span.clone()).await;
-                        span.in_scope(|| record_outcome(&result, started));
+                        let elapsed = started.elapsed();
+                        span.in_scope(|| record_outcome(&result, elapsed));
                         let failed = result.is_err();
-                        outcomes.push((result, started.elapsed()));
+                        outcomes.push((result, elapsed));
                         if failed {
                             break;
                         }
@@ -159,7 +160,7 @@ impl Worker {
             operation = %format_args!("{}.{}", call.request.service, call.request.operation));
         let started = Instant::now();
         let result = self.handle(call).instrument(span.clone()).await;
-        span.in_scope(|| record_outcome(&result, started));
+        span.in_scope(|| record_outcome(&result, started.elapsed()));
         let _ = reply.send(result);
     }
 
@@ -325,8 +326,7 @@ impl Live {
 }
 
 /// The outcome and duration of one plugin call, inside its span.
-fn record_outcome<T>(result: &Result<T, CallError>, started: Instant) {
-    let elapsed = started.elapsed();
+fn record_outcome<T>(result: &Result<T, CallError>, elapsed: Duration) {
     match result {
         Ok(_) => tracing::debug!(outcome = "ok", ?elapsed, "plugin call"),
         Err(error) => tracing::debug!(outcome = %error, ?elapsed, "plugin call"),

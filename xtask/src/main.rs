@@ -55,6 +55,10 @@ fn main() -> anyhow::Result<()> {
             let section = args.next().unwrap_or_else(|| "all".into());
             // The Extism comparison builds a second wasmtime: only when asked for by name.
             let features = if section == "extism" { "extism" } else { "" };
+            if section == "extism" {
+                // Extism plugins are core modules for wasm32-unknown-unknown.
+                add_target("wasm32-unknown-unknown")?;
+            }
             let status = Command::new("cargo")
                 .args(["run", "--release", "--quiet", "-p", "hearth-bench", "--features", features, "--", &section])
                 .env_remove("RUST_BACKTRACE")
@@ -95,14 +99,19 @@ fn main() -> anyhow::Result<()> {
 /// Installs the wasm target when rustup lacks it (`RUSTUP_AUTO_INSTALL=0` machines
 /// never fetch it on their own).
 fn setup() -> anyhow::Result<()> {
+    add_target(WASM_TARGET)
+}
+
+/// Installs a rustup target unless it is there already.
+fn add_target(target: &str) -> anyhow::Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .context("running rustup: is the Rust toolchain installed with rustup?")?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == WASM_TARGET) {
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == target) {
         return Ok(());
     }
-    run("rustup", &["target", "add", WASM_TARGET])
+    run("rustup", &["target", "add", target])
 }
 
 fn build_plugins() -> anyhow::Result<()> {

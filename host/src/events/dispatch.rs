@@ -78,6 +78,9 @@ impl PluginPool {
 
     /// The instance that serves events ordered by `key` (a device or household).
     pub fn lane_of(&self, key: &str) -> usize {
+        if self.handles.len() <= 1 {
+            return 0;
+        }
         let mut hasher = DefaultHasher::new();
         key.hash(&mut hasher);
         (hasher.finish() % self.handles.len().max(1) as u64) as usize
