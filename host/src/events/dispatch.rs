@@ -496,7 +496,8 @@ impl Consumer {
             seq,
             event: StoredEvent::clone(event),
             error: last_error,
-            attempts: config.max_attempts,
+            // The first attempt always happens, whatever the configuration says.
+            attempts: config.max_attempts.max(1),
             time_ms: crate::clock::now_ms(),
         };
         tracing::warn!(plugin = %self.plugin.id, seq, event = %letter.event.id, error = %letter.error, "dead-lettered");
