@@ -141,12 +141,17 @@ async fn throughput(durable: bool) -> anyhow::Result<(f64, f64)> {
         sender.await??;
     }
     let ingested = started.elapsed();
-    while host.status(NOOP).map_or(0, |status| status.delivered) < EVENTS as u64 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_delivered(&host, EVENTS).await;
     let delivered = started.elapsed();
     host.shutdown().await?;
     Ok((EVENTS as f64 / ingested.as_secs_f64(), EVENTS as f64 / delivered.as_secs_f64()))
+}
+
+/// Waits until the noop plugin has had `events` events delivered.
+async fn until_delivered(host: &Host, events: usize) {
+    while host.status(NOOP).map_or(0, |status| status.delivered) < events as u64 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// Delivery alone, without ingest competing for the cores: 100,000 events wait in the
@@ -166,9 +171,7 @@ async fn drain() -> anyhow::Result<f64> {
     }
     let started = Instant::now();
     host.enable(NOOP).await?;
-    while host.status(NOOP).map_or(0, |status| status.delivered) < EVENTS as u64 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_delivered(&host, EVENTS).await;
     let drained = started.elapsed();
     host.shutdown().await?;
     Ok(EVENTS as f64 / drained.as_secs_f64())

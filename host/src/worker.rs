@@ -3,9 +3,10 @@
 //! Calls arrive on two lanes: service calls (someone is waiting) are always taken
 //! before queued events, also between the events of a run. Events come in runs: a
 //! consumer sends the events one instance should handle next in one message and gets
-//! one reply, so the hop between tasks is paid per run, not per event. Each call runs under a wall-clock deadline enforced by the
-//! engine's epoch ticker; a trap, timeout or memory exhaustion ends that call, the
-//! instance is discarded, and the next call starts on a fresh one.
+//! one reply, so the hop between tasks is paid per run, not per event. Each call runs
+//! under a wall-clock deadline enforced by the engine's epoch ticker; a trap, timeout or
+//! memory exhaustion ends that call, the instance is discarded, and the next call starts
+//! on a fresh one.
 
 use crate::CallError;
 use crate::bindings::{Event, PartnerPlugin, PartnerPluginPre, PluginError, ServiceRequest, ServiceResponse};

@@ -370,7 +370,7 @@ impl Consumer {
             let mut positions = Vec::new();
             let mut end = next;
             while let Some((seq, event)) = events.get(end) {
-                match self.consented(event).and_then(|allowed| allowed.then(|| self.pseudonymise(event)).transpose()) {
+                match self.prepare(event) {
                     Ok(Some(wit_event)) => {
                         run.push(wit_event);
                         positions.push(end);
@@ -455,20 +455,14 @@ impl Consumer {
                 return false;
             }
             // Checked before every attempt: a revocation holds for whatever is not yet delivered.
-            let wit_event = match self.consented(event) {
-                Ok(false) => {
+            let wit_event = match self.prepare(event) {
+                Ok(Some(wit_event)) => wit_event,
+                Ok(None) => {
                     counters.skipped_without_consent.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
-                Ok(true) => match self.pseudonymise(event) {
-                    Ok(wit_event) => wit_event,
-                    Err(error) => {
-                        tracing::error!(plugin = %self.plugin.id, %error, "minting refs failed");
-                        return false;
-                    }
-                },
                 Err(error) => {
-                    tracing::error!(plugin = %self.plugin.id, %error, "consent check failed");
+                    tracing::error!(plugin = %self.plugin.id, %error, "consent or refs failed");
                     return false;
                 }
             };
@@ -507,6 +501,11 @@ impl Consumer {
         }
         counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// The event as this plugin sees it, or `None` when the household has not consented.
+    fn prepare(&self, event: &StoredEvent) -> Result<Option<Event>, crate::HostError> {
+        if self.consented(event)? { self.pseudonymise(event).map(Some) } else { Ok(None) }
     }
 
     fn consented(&self, event: &StoredEvent) -> Result<bool, crate::HostError> {
