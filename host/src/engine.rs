@@ -18,6 +18,9 @@ pub struct EngineConfig {
     pub max_instances: u32,
     /// The largest linear memory any plugin may grow to (the operator's cap).
     pub max_memory_bytes: usize,
+    /// Linear memory of all plugin instances together; growth past it is refused
+    /// (the plugin sees an allocation failure).
+    pub max_total_memory_bytes: usize,
     /// Use the pooling allocator (falls back to on-demand if it cannot reserve its
     /// memory); `false` allocates every instance on demand.
     pub pooling: bool,
@@ -25,7 +28,12 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { max_instances: 1_000, max_memory_bytes: 256 << 20, pooling: true }
+        EngineConfig {
+            max_instances: 1_000,
+            max_memory_bytes: 256 << 20,
+            max_total_memory_bytes: 8 << 30,
+            pooling: true,
+        }
     }
 }
 
@@ -78,6 +86,11 @@ fn pooling_config(config: &EngineConfig) -> PoolingAllocationConfig {
         .total_tables(instances.saturating_mul(4))
         .total_stacks(instances)
         .max_memory_size(config.max_memory_bytes)
+        // Per instance, as the store's limiter counts them: a component cannot take
+        // many pool slots by bringing many core modules.
+        .max_memories_per_component(crate::limits::MAX_MEMORIES_PER_INSTANCE as u32)
+        .max_tables_per_component(crate::limits::MAX_TABLES_PER_INSTANCE as u32)
+        .max_core_instances_per_component(crate::limits::MAX_CORE_INSTANCES_PER_INSTANCE as u32)
         // A slot is reused for the next instance: zeroing a plugin's first pages with
         // memset is cheaper than returning them with madvise and faulting them back in.
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)

@@ -74,6 +74,10 @@ pub enum CallError {
     /// Calling the operation would loop back into a plugin already in the call chain.
     #[error("call cycle: {0}")]
     Cycle(String),
+    /// This caller's calls to the plugin kept failing: it is suspended from the plugin
+    /// for a while (other callers are served).
+    #[error("calls from this caller to {plugin} kept failing; suspended for {retry_after:?}")]
+    Suspended { plugin: String, retry_after: Duration },
     /// Every plugin providing the operation is quarantined.
     #[error("every provider of {0} is quarantined")]
     Quarantined(String),

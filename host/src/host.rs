@@ -2,6 +2,7 @@
 //! keeps them across restarts, and routes events and service calls to their workers.
 
 use crate::bindings::{Caller, Event, EventBody, OrderConfirmation, PartnerPluginPre, ServiceRequest, ServiceResponse};
+use crate::breaker::{Breaker, Quarantine};
 use crate::capabilities::commerce::{Order, OrderStatus, Orders};
 use crate::capabilities::config::{ConfigStore, SledConfig};
 use crate::capabilities::devices::{CommandQueue, QueuedCommand};
@@ -13,9 +14,7 @@ use crate::component::{self, ArtifactCache};
 use crate::engine::{self, Allocator, EngineConfig};
 use crate::events::catalog::{CONSENT_REVOKED, ORDER_CONFIRMED};
 use crate::events::dead_letters::{DeadLetter, DeadLetters};
-use crate::events::dispatch::{
-    self, Breaker, Delivery, DeliveryConfig, PluginCounters, PluginLink, PluginPool, Subscription,
-};
+use crate::events::dispatch::{self, Delivery, DeliveryConfig, PluginCounters, PluginLink, PluginPool, Subscription};
 use crate::events::ingest::{self, IngestError, IngestLimits, Receipt};
 use crate::events::log::{EventLog, Seq, SledLog, StoredEvent};
 use crate::households::{Device, Grant, Households};
@@ -202,6 +201,18 @@ impl Running {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginStatus {
     pub quarantined: bool,
+    /// Why, while quarantined.
+    pub quarantine: Option<Quarantine>,
+    /// Service calls into the plugin that failed (not counting its own errors).
+    pub calls_failed: u64,
+    /// Times a caller was suspended after its calls kept failing.
+    pub callers_suspended: u64,
+    /// Events its slowest subscription has not handled yet.
+    pub lag: u64,
+    /// Its backlog is at the bound: the oldest events are being passed over.
+    pub overflowing: bool,
+    /// Log events it passed over because its backlog hit the bound.
+    pub backlog_skipped: u64,
     pub delivered: u64,
     pub failed: u64,
     pub retried: u64,
@@ -210,6 +221,22 @@ pub struct PluginStatus {
     pub quarantines: u64,
     /// Log lines dropped over the plugin's log rate.
     pub log_lines_dropped: u64,
+}
+
+/// What an erasure removed, per store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Erasure {
+    pub kv_entries: usize,
+    /// Plugins that had the household's consent and are told it was withdrawn.
+    pub plugins_told: usize,
+    pub devices: usize,
+    pub commands: usize,
+    pub log_events: u64,
+    pub dead_letters: usize,
+    /// Orders removed, or (confirmed) kept without the household.
+    pub orders: usize,
+    pub notifications: usize,
+    pub refs: usize,
 }
 
 /// Counters that show what the host did since it started.
@@ -240,6 +267,8 @@ struct Inner {
     log: Arc<SledLog>,
     delivery: Arc<Delivery>,
     quarantine: sled::Tree,
+    /// Log events each plugin passed over because its backlog hit the bound.
+    backlog_skipped: sled::Tree,
     notifications: Arc<Notifications>,
     ledger: Ledger,
     /// Operator ranking of the providers of an operation: `service.operation` → plugin ids.
@@ -279,6 +308,7 @@ impl Host {
         let inner = Inner {
             trust,
             quarantine: db.open_tree("quarantine")?,
+            backlog_skipped: db.open_tree("backlog-skipped")?,
             log,
             delivery,
             compactor: std::sync::Mutex::new(None),
@@ -296,6 +326,7 @@ impl Host {
                 commands: CommandQueue::open(&db)?,
                 router: router.clone(),
                 http_limits: config.http_limits,
+                memory: Arc::new(crate::limits::HostMemory::new(config.engine.max_total_memory_bytes)),
             },
             notifications,
             ledger: Ledger::open(&db)?,
@@ -312,10 +343,10 @@ impl Host {
         let host = Host { inner: Arc::new(inner) };
         let _ = router.inner.set(Arc::downgrade(&host.inner));
         let (stop_compaction, compaction_stop) = watch::channel(false);
-        let compaction = tokio::spawn(compact_periodically(
+        let compaction = tokio::spawn(maintain_log(
             host.inner.log.clone(),
-            host.inner.config.retention,
-            host.inner.config.compaction_interval,
+            host.inner.backlog_skipped.clone(),
+            host.inner.config.clone(),
             compaction_stop,
         ));
         *host.compactor() = Some((stop_compaction, compaction));
@@ -560,6 +591,9 @@ impl Host {
             self.release_component(&hash);
         }
         self.inner.plugins_tree.remove(plugin.as_bytes())?;
+        self.inner.backlog_skipped.remove(plugin.as_bytes())?;
+        self.inner.quarantine.remove(plugin.as_bytes())?;
+        self.inner.delivery.refs.remove_plugin(plugin)?;
         self.inner.log.remove_consumers(&format!("{plugin}|")).map_err(|error| HostError::Engine(error.to_string()))?;
         let erased = self.inner.backends.kv.delete_prefix(plugin, "")?;
         self.inner.config_store.remove_all(plugin)?;
@@ -693,7 +727,7 @@ impl Host {
     /// Calls a service operation on one specific plugin, passing the request as given.
     pub async fn call_plugin(&self, plugin: &str, request: ServiceRequest) -> Result<ServiceResponse, CallError> {
         let link = self.link(plugin).ok_or_else(|| CallError::NoProvider(plugin.to_owned()))?;
-        call_link(&link, ServiceCall { request, chain: Vec::new(), deadline: None }).await
+        call_link(&link, ServiceCall { request, chain: Vec::new(), deadline: None }, "operator").await
     }
 
     /// The operator's order of preference among the providers of `service.operation`.
@@ -752,6 +786,7 @@ impl Host {
             device: None,
             body: EventBody::OrderConfirmed(OrderConfirmation { order_id: order_id.to_owned() }),
             target: Some(plugin.to_owned()),
+            pseudonymous: false,
         };
         // The append's flush also makes the booking durable.
         self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
@@ -844,6 +879,7 @@ impl Host {
             device: None,
             body: EventBody::ConsentRevoked,
             target: Some(plugin.to_owned()),
+            pseudonymous: false,
         };
         // Appending flushes, which also makes the revocation itself durable.
         self.inner.log.append(vec![notice]).await.map_err(|error| HostError::Engine(error.to_string()))?;
@@ -876,21 +912,63 @@ impl Host {
         Ok(self.inner.backends.kv.list_keys(plugin, prefix)?)
     }
 
-    /// Erases a household: every plugin's household-scoped kv data (keys under its ref
-    /// of the household), its notifications, its grants (each plugin is told), its
-    /// devices' pending commands. Confirmed orders stay in the ledger for accounting.
-    /// Returns how many kv entries were erased.
-    pub async fn erase_household(&self, household: &str) -> Result<usize, HostError> {
-        let plugins: Vec<String> = self.running().keys().cloned().collect();
-        let mut erased = 0;
-        for plugin in &plugins {
-            let reference = self.inner.delivery.refs.mint(plugin, RefKind::Household, household)?;
-            erased += self.inner.backends.kv.delete_prefix(plugin, &format!("{reference}/"))?;
-            self.revoke(household, plugin).await?;
+    /// Erases a household from every store: each installed plugin's household-scoped
+    /// kv data (keys under its ref of the household), whatever the plugin's state
+    /// (running, disabled, quarantined; the version kept for rollback shares its data),
+    /// grants (each plugin that had one is told, by its ref only), refs, notifications,
+    /// pending and declined orders, dead letters, the household's events still in the
+    /// log and their dedupe entries, provider preferences, its devices with their
+    /// pending commands, and the household record. Confirmed orders stay for accounting
+    /// without the household. Erasing an unknown (or already erased) household erases
+    /// nothing and succeeds.
+    pub async fn erase_household(&self, household: &str) -> Result<Erasure, HostError> {
+        let delivery = &self.inner.delivery;
+        let backends = &self.inner.backends;
+        let mut erasure = Erasure::default();
+        let devices: Vec<String> = delivery.households.devices_of(household)?.into_iter().map(|d| d.id).collect();
+        let mut notices = Vec::new();
+        for entry in self.inner.plugins_tree.iter() {
+            let plugin = String::from_utf8_lossy(&entry?.0).into_owned();
+            let reference = delivery.refs.reference(&plugin, RefKind::Household, household);
+            erasure.kv_entries += backends.kv.delete_prefix(&plugin, &format!("{reference}/"))?;
+            if delivery.households.grant_of(household, &plugin)?.is_some() {
+                notices.push(StoredEvent {
+                    id: ingest::new_event_id()?,
+                    topic: CONSENT_REVOKED.to_owned(),
+                    time_ms: crate::clock::now_ms(),
+                    household: reference,
+                    device: None,
+                    body: EventBody::ConsentRevoked,
+                    target: Some(plugin),
+                    pseudonymous: true,
+                });
+            }
         }
-        self.inner.notifications.erase(household)?;
-        self.inner.db.flush_async().await?;
-        Ok(erased)
+        erasure.plugins_told = notices.len();
+        // Consent goes first: from here on nothing of the household is delivered.
+        delivery.households.remove_household(household)?;
+        for device in &devices {
+            erasure.commands += backends.commands.erase_device(device)?;
+        }
+        erasure.devices = devices.len();
+        erasure.log_events =
+            delivery.log.erase_household(household, &devices).map_err(|error| HostError::Engine(error.to_string()))?;
+        erasure.dead_letters = delivery.dead_letters.erase_household(household)?;
+        erasure.orders = backends.orders.erase_household(household)?;
+        erasure.notifications = self.inner.notifications.erase(household)?;
+        for key in self.inner.preferences.scan_prefix(crate::capabilities::config::scoped_key(household, "")).keys() {
+            self.inner.preferences.remove(key?)?;
+        }
+        let ids: Vec<&str> = std::iter::once(household).chain(devices.iter().map(String::as_str)).collect();
+        erasure.refs = delivery.refs.erase(&ids)?;
+        // The notices carry only refs; appending flushes everything above with them.
+        if notices.is_empty() {
+            self.inner.db.flush_async().await?;
+        } else {
+            self.inner.log.append(notices).await.map_err(|error| HostError::Engine(error.to_string()))?;
+        }
+        tracing::info!(?erasure, "household erased");
+        Ok(erasure)
     }
 
     /// The plugin's dead letters, oldest first.
@@ -950,14 +1028,21 @@ impl Host {
             self.running().get(plugin).map(|running| (running.link.clone(), running.log.dropped()))?;
         let counters = &link.counters;
         let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        let lag = self.inner.log.lag_of(&format!("{plugin}|")).unwrap_or(0);
         Some(PluginStatus {
             quarantined: link.breaker.is_quarantined(),
+            quarantine: link.breaker.quarantine(),
+            calls_failed: read(&counters.calls_failed),
+            callers_suspended: read(&link.breaker.counters.callers_suspended),
+            lag,
+            overflowing: lag >= self.inner.config.delivery.max_backlog,
+            backlog_skipped: self.backlog_skipped(plugin),
             delivered: read(&counters.delivered),
             failed: read(&counters.failed),
             retried: read(&counters.retried),
             dead_lettered: read(&counters.dead_lettered),
             skipped_without_consent: read(&counters.skipped_without_consent),
-            quarantines: read(&counters.quarantines),
+            quarantines: read(&link.breaker.counters.quarantines),
             log_lines_dropped,
         })
     }
@@ -969,6 +1054,7 @@ impl Host {
         let mut out = String::new();
         let links: Vec<PluginLink> = self.running().values().map(|running| running.link.clone()).collect();
         let counters: [(&str, &str, CounterOf); 6] = [
+            ("hearth_service_calls_failed_total", "Service calls into a plugin that failed.", |c| &c.calls_failed),
             ("hearth_events_delivered_total", "Events a plugin handled.", |c| &c.delivered),
             ("hearth_events_failed_total", "Failed delivery attempts.", |c| &c.failed),
             ("hearth_events_retried_total", "Delivery attempts retried after a failure.", |c| &c.retried),
@@ -976,7 +1062,6 @@ impl Host {
             ("hearth_events_skipped_without_consent_total", "Events withheld for lack of consent.", |c| {
                 &c.skipped_without_consent
             }),
-            ("hearth_quarantines_total", "Times a plugin was quarantined.", |c| &c.quarantines),
         ];
         for (name, help, counter) in counters {
             family(&mut out, name, "counter", help);
@@ -1005,6 +1090,21 @@ impl Host {
             self.running().iter().map(|(id, running)| (id.clone(), running.log.dropped())).collect();
         for (id, dropped) in dropped {
             out.push_str(&format!("hearth_plugin_log_lines_dropped_total{{plugin=\"{}\"}} {dropped}\n", label(&id)));
+        }
+        family(
+            &mut out,
+            "hearth_plugin_backlog_skipped_total",
+            "counter",
+            "Log events a plugin passed over because its backlog hit the bound.",
+        );
+        for link in &links {
+            let skipped = self.backlog_skipped(&link.id);
+            out.push_str(&format!("hearth_plugin_backlog_skipped_total{{plugin=\"{}\"}} {skipped}\n", label(&link.id)));
+        }
+        family(&mut out, "hearth_quarantines_total", "counter", "Times a plugin was quarantined.");
+        for link in &links {
+            let value = link.breaker.counters.quarantines.load(Ordering::Relaxed);
+            out.push_str(&format!("hearth_quarantines_total{{plugin=\"{}\"}} {value}\n", label(&link.id)));
         }
         family(&mut out, "hearth_plugin_quarantined", "gauge", "1 while a plugin is quarantined.");
         for link in &links {
@@ -1054,6 +1154,14 @@ impl Host {
         );
         out.push_str(&format!("hearth_events_ingested_total {}\n", self.inner.ingested.load(Ordering::Relaxed)));
         out
+    }
+
+    /// Log events `plugin` passed over because its backlog hit the bound.
+    fn backlog_skipped(&self, plugin: &str) -> u64 {
+        match self.inner.backlog_skipped.get(plugin.as_bytes()) {
+            Ok(Some(count)) => <[u8; 8]>::try_from(count.as_ref()).map_or(0, u64::from_be_bytes),
+            _ => 0,
+        }
     }
 
     /// Events appended but not yet handled by the slowest consumer.
@@ -1132,38 +1240,79 @@ pub(crate) fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String
     format!("the component cannot be linked against this host: {message}")
 }
 
-/// A service call to one plugin; failures other than the plugin's own errors count
-/// towards its circuit breaker.
-async fn call_link(link: &PluginLink, call: ServiceCall) -> Result<ServiceResponse, CallError> {
+/// A service call by `caller` to one plugin; failures other than the plugin's own
+/// errors count towards its breaker, per caller (see [`crate::breaker`]).
+async fn call_link(link: &PluginLink, call: ServiceCall, caller: &str) -> Result<ServiceResponse, CallError> {
+    if let Err(retry_after) = link.breaker.admit(caller) {
+        return Err(CallError::Suspended { plugin: link.id.to_string(), retry_after });
+    }
     let started = std::time::Instant::now();
     let result = link.pool.handle(call).await;
     link.counters.service_latency.record(started.elapsed());
     match &result {
-        Ok(_) | Err(CallError::Plugin(_)) => link.breaker.record_success(),
-        Err(_) => {
-            link.breaker.record_failure(&link.counters);
+        Ok(_) | Err(CallError::Plugin(_)) => link.breaker.record_call_success(caller),
+        Err(error) => {
+            link.counters.calls_failed.fetch_add(1, Ordering::Relaxed);
+            link.breaker.record_call_failure(caller, &error.to_string());
         }
     }
     result
 }
 
-async fn compact_periodically(
-    log: Arc<SledLog>,
-    retention: Duration,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Who a call counts against in a plugin's breaker: the household it is for, else
+/// the plugin that made it, else the operator.
+fn caller_key(household: Option<&str>, chain: &[Arc<str>]) -> String {
+    match (household, chain.last()) {
+        (Some(household), _) => format!("household:{household}"),
+        (None, Some(plugin)) => format!("plugin:{plugin}"),
+        (None, None) => "operator".to_owned(),
+    }
+}
+
+/// The log's upkeep: every plugin's backlog kept within its bound (checked each
+/// `backlog_check_interval`), delivered events past retention removed (each
+/// `compaction_interval`).
+async fn maintain_log(log: Arc<SledLog>, skipped: sled::Tree, config: HostConfig, mut stop: watch::Receiver<bool>) {
+    let mut compacted = Instant::now();
     loop {
         tokio::select! {
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(config.delivery.backlog_check_interval) => {}
             _ = stop.changed() => return,
         }
-        match log.compact(retention) {
+        if let Err(error) = bound_backlogs(log.as_ref(), &skipped, config.delivery.max_backlog) {
+            tracing::error!(%error, "bounding the plugins' backlogs failed");
+        }
+        if compacted.elapsed() < config.compaction_interval {
+            continue;
+        }
+        compacted = Instant::now();
+        match log.compact(config.retention) {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "compacted the event log"),
             Err(error) => tracing::error!(%error, "compacting the event log failed"),
         }
     }
+}
+
+/// Moves every subscription more than `max_backlog` behind up to the bound and adds
+/// what each plugin passed over to its stored count.
+fn bound_backlogs(log: &dyn EventLog, skipped: &sled::Tree, max_backlog: u64) -> Result<(), HostError> {
+    let moved = log.bound_backlogs(max_backlog).map_err(|error| HostError::Engine(error.to_string()))?;
+    // A plugin's subscriptions pass over the same stretch of the log: count it once.
+    let mut per_plugin: BTreeMap<&str, u64> = BTreeMap::new();
+    for (consumer, passed) in &moved {
+        let plugin = consumer.split('|').next().unwrap_or(consumer);
+        let most = per_plugin.entry(plugin).or_default();
+        *most = (*most).max(*passed);
+    }
+    for (plugin, passed) in per_plugin {
+        skipped.update_and_fetch(plugin.as_bytes(), |old| {
+            let old = old.and_then(|old| <[u8; 8]>::try_from(old).ok()).map_or(0, u64::from_be_bytes);
+            Some(old.saturating_add(passed).to_be_bytes().to_vec())
+        })?;
+        tracing::warn!(plugin, passed, max_backlog, "plugin backlog over its bound: oldest events passed over");
+    }
+    Ok(())
 }
 
 /// Routes a service call to a provider: the household's preference, then the operator's
@@ -1214,6 +1363,7 @@ async fn route_call(
         )));
     }
     let mut last_error = CallError::Quarantined(name.clone());
+    let caller = caller_key(household.as_deref(), &chain);
     for link in providers.iter().filter(|link| !link.breaker.is_quarantined()) {
         let mut request = request.clone();
         if let Some(household) = &household {
@@ -1224,7 +1374,7 @@ async fn route_call(
                 .map_err(|error| CallError::Storage(error.to_string()))?;
             request.household = Some(reference);
         }
-        match call_link(link, ServiceCall { request, chain: chain.clone(), deadline }).await {
+        match call_link(link, ServiceCall { request, chain: chain.clone(), deadline }, &caller).await {
             result @ (Ok(_) | Err(CallError::Plugin(_))) => return result,
             Err(error) => {
                 tracing::warn!(plugin = %link.id, operation = %name, %error, "provider failed, trying the next");

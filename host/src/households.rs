@@ -138,6 +138,21 @@ impl Households {
         Ok(removed)
     }
 
+    /// Removes the household, its devices and every grant it gave; returns the ids
+    /// of the devices removed.
+    pub fn remove_household(&self, household: &str) -> Result<Vec<String>, HostError> {
+        let devices: Vec<String> = self.devices_of(household)?.into_iter().map(|device| device.id).collect();
+        for device in &devices {
+            self.devices.remove(device.as_bytes())?;
+        }
+        for key in self.grants.scan_prefix(grant_key(household, "")).keys() {
+            self.grants.remove(key?)?;
+        }
+        self.households.remove(household.as_bytes())?;
+        self.changed();
+        Ok(devices)
+    }
+
     pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {
         self.grants.get(grant_key(household, plugin))?.map(|bytes| decode(&bytes)).transpose()
     }

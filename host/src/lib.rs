@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod bindings;
+pub mod breaker;
 pub mod capabilities;
 pub mod clock;
 pub mod component;
@@ -28,5 +29,5 @@ pub mod trust;
 pub mod worker;
 
 pub use error::{CallError, HostError};
-pub use host::{Host, HostConfig, HostStats, LoadedPlugin, PluginStatus};
+pub use host::{Erasure, Host, HostConfig, HostStats, LoadedPlugin, PluginStatus};
 pub use limits::Limits;

@@ -42,36 +42,133 @@ impl Limits {
     }
 }
 
-/// Caps one store's linear memory and records that the cap was hit, so an
-/// allocation failure that ends in a trap is reported as memory exhaustion.
+/// Linear memory committed by every plugin instance of a host together, against the
+/// operator's ceiling: one plugin may use at most its memory limit × its concurrency,
+/// and all together at most this.
+#[derive(Debug)]
+pub struct HostMemory {
+    ceiling_bytes: usize,
+    used_bytes: std::sync::atomic::AtomicUsize,
+}
+
+impl HostMemory {
+    pub fn new(ceiling_bytes: usize) -> Self {
+        HostMemory { ceiling_bytes, used_bytes: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    /// Bytes of linear memory plugin instances hold now.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn ceiling_bytes(&self) -> usize {
+        self.ceiling_bytes
+    }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.ceiling_bytes)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, bytes: usize) {
+        self.used_bytes.fetch_sub(bytes, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Memories, tables and core instances one plugin instance may have. A Rust wasip2
+/// component has one memory and a few tables and core instances; the bytes limit
+/// below is what holds, these only keep a component from taking many pool slots.
+pub const MAX_MEMORIES_PER_INSTANCE: usize = 8;
+pub const MAX_TABLES_PER_INSTANCE: usize = 32;
+pub const MAX_CORE_INSTANCES_PER_INSTANCE: usize = 64;
+
+/// Caps the linear memory of one plugin instance: every memory of every core module
+/// in its store counts together, and against the host-wide ceiling. Records that the
+/// cap was hit, so an allocation failure that ends in a trap is reported as memory
+/// exhaustion.
 #[derive(Debug)]
 pub struct MemoryLimiter {
     limit_bytes: usize,
+    /// Bytes of all this store's memories (each memory's initial size and growth).
+    used_bytes: usize,
+    /// Growth granted by the last `memory_growing`, undone if the growth then fails.
+    pending_bytes: usize,
+    /// Table elements of all this store's tables.
+    table_elements: usize,
+    host: std::sync::Arc<HostMemory>,
     pub(crate) exceeded: bool,
 }
 
 impl MemoryLimiter {
-    pub fn new(limit_bytes: usize) -> Self {
-        MemoryLimiter { limit_bytes, exceeded: false }
+    pub fn new(limit_bytes: usize, host: std::sync::Arc<HostMemory>) -> Self {
+        MemoryLimiter { limit_bytes, used_bytes: 0, pending_bytes: 0, table_elements: 0, host, exceeded: false }
     }
 
     pub fn limit_bytes(&self) -> usize {
         self.limit_bytes
     }
+
+    /// Bytes of linear memory this instance holds.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes
+    }
 }
 
-/// Table growth beyond this many elements is refused (tables hold function refs).
+impl Drop for MemoryLimiter {
+    fn drop(&mut self) {
+        // The store and its memories go with the limiter.
+        self.host.release(self.used_bytes);
+    }
+}
+
+/// Table elements one instance may hold across its tables (tables hold function refs).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.limit_bytes && maximum.is_none_or(|max| desired <= max);
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.pending_bytes = 0;
+        let growth = desired.saturating_sub(current);
+        let within = self.used_bytes.checked_add(growth).is_some_and(|total| total <= self.limit_bytes)
+            && maximum.is_none_or(|max| desired <= max);
+        let allowed = within && self.host.reserve(growth);
         self.exceeded |= !allowed;
+        if allowed {
+            self.used_bytes += growth;
+            self.pending_bytes = growth;
+        }
         Ok(allowed)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS && maximum.is_none_or(|max| desired <= max))
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used_bytes -= self.pending_bytes;
+        self.host.release(self.pending_bytes);
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.table_elements + desired.saturating_sub(current);
+        let allowed = total <= MAX_TABLE_ELEMENTS && maximum.is_none_or(|max| desired <= max);
+        if allowed {
+            self.table_elements = total;
+        }
+        Ok(allowed)
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES_PER_INSTANCE
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES_PER_INSTANCE
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES_PER_INSTANCE
     }
 }
 
@@ -103,6 +200,29 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmtime::ResourceLimiter as _;
+
+    /// Memories count together per instance and against the host: six memories of
+    /// 16 MiB do not fit a 64 MiB instance, and two instances share the ceiling.
+    #[test]
+    fn memories_count_together_per_instance_and_per_host() {
+        let host = std::sync::Arc::new(HostMemory::new(100 << 20));
+        let mut first = MemoryLimiter::new(64 << 20, host.clone());
+        let granted = (0..6).filter(|_| first.memory_growing(0, 16 << 20, None).unwrap()).count();
+        assert_eq!(granted, 4, "64 MiB hold four memories of 16 MiB");
+        assert!(first.exceeded);
+        assert_eq!(host.used_bytes(), 64 << 20);
+        let mut second = MemoryLimiter::new(64 << 20, host.clone());
+        assert!(second.memory_growing(0, 32 << 20, None).unwrap());
+        second.memory_grow_failed(wasmtime::Error::msg("the OS said no")).unwrap();
+        assert_eq!(host.used_bytes(), 64 << 20, "a growth that failed after all is given back");
+        assert!(second.memory_growing(0, 32 << 20, None).unwrap());
+        assert!(!second.memory_growing(32 << 20, 48 << 20, None).unwrap(), "the host ceiling (100 MiB) is reached");
+        drop(first);
+        assert_eq!(host.used_bytes(), 32 << 20, "a dropped instance gives its memory back");
+        drop(second);
+        assert_eq!(host.used_bytes(), 0);
+    }
 
     #[test]
     fn a_bucket_gives_its_burst_then_its_rate() {

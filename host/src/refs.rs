@@ -69,6 +69,32 @@ impl Pseudonyms {
     }
 
     /// The real id behind a ref `plugin` was given, if it was given one.
+    /// What `plugin` sees as `id`, without recording it (for erasure).
+    pub fn reference(&self, plugin: &str, kind: RefKind, id: &str) -> String {
+        self.compute(plugin, kind, id)
+    }
+
+    /// Forgets every plugin's refs of the given real ids; returns how many went.
+    pub fn erase(&self, ids: &[&str]) -> Result<usize, HostError> {
+        let mut erased = 0;
+        for entry in self.reverse.iter() {
+            let (key, value) = entry?;
+            if ids.iter().any(|id| id.as_bytes() == value.as_ref()) {
+                self.reverse.remove(key)?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Forgets an uninstalled plugin's refs.
+    pub fn remove_plugin(&self, plugin: &str) -> Result<(), HostError> {
+        for key in self.reverse.scan_prefix(crate::capabilities::config::scoped_key(plugin, "")).keys() {
+            self.reverse.remove(key?)?;
+        }
+        Ok(())
+    }
+
     pub fn resolve(&self, plugin: &str, reference: &str) -> Result<Option<String>, HostError> {
         let key = crate::capabilities::config::scoped_key(plugin, reference);
         Ok(self.reverse.get(key)?.map(|id| String::from_utf8_lossy(&id).into_owned()))

@@ -51,6 +51,8 @@ pub struct Backends {
     pub commands: CommandQueue,
     pub router: Arc<dyn ServiceRouter>,
     pub http_limits: HttpLimits,
+    /// Linear memory of every plugin instance, against the host's ceiling.
+    pub memory: Arc<crate::limits::HostMemory>,
 }
 
 /// What one plugin was granted, from its manifest.
@@ -93,7 +95,7 @@ impl PluginState {
         PluginState {
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(memory_bytes),
+            limiter: MemoryLimiter::new(memory_bytes, backends.memory.clone()),
             log: LogCtx::new(log.clone()),
             kv: KvCtx::new(plugin.clone(), backends.kv.clone(), backends.kv_quota_bytes),
             config: ConfigCtx::new(plugin.clone(), backends.config.clone()),

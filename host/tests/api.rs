@@ -186,7 +186,11 @@ async fn a_household_day_through_the_api() {
     );
 
     let (status, body) = api.json(Method::DELETE, "/v1/me", Some(&user), Value::Null).await;
-    assert_eq!((status, &body["erased_entries"]), (StatusCode::OK, &json!(2)), "inventory and last suggestion: {body}");
+    assert_eq!(
+        (status, &body["erased"]["kv_entries"]),
+        (StatusCode::OK, &json!(2)),
+        "inventory and last suggestion: {body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -210,10 +210,12 @@ async fn providers_are_chosen_by_preference_then_ranking_and_failures_fall_throu
     host.set_provider_preference("h1", "probe.whoami", PROBE).unwrap();
     assert_eq!(whoami(host.clone()).await, "a", "the household's preference beats the ranking");
 
-    // The preferred provider crashes: the call falls through, and it is quarantined.
+    // The preferred provider crashes: the call falls through, and this household is
+    // suspended from it (one caller's failures do not quarantine it for everybody).
     host.set_config(PROBE, "broken", "yes").await.unwrap();
     assert_eq!(whoami(host.clone()).await, "b");
-    assert!(host.status(PROBE).unwrap().quarantined);
+    let status = host.status(PROBE).unwrap();
+    assert!(!status.quarantined && status.callers_suspended == 1, "{status:?}");
     assert_eq!(whoami(host.clone()).await, "b");
 }
 

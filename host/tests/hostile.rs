@@ -209,3 +209,42 @@ async fn a_plugin_sees_only_its_own_data_and_pseudonyms() {
     let usage: usize = keys.len() * (60 << 10);
     assert!(usage <= HostConfig::default().kv_quota_bytes as usize, "the quota held: {usage} bytes");
 }
+
+/// The memory hog: a component written against the binary format, not the SDK, with
+/// six extra core modules that each fill a memory of their own with 16 MiB when the
+/// instance starts. Each memory is under a 64 MiB limit, together they are over it:
+/// the instance does not start, for any of its lanes. Under 128 MiB they fit, so the
+/// fixture itself is sound and it is the sum that is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_memories_count_together_against_the_instance_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HostConfig::default();
+    config.max_limits.memory_bytes = 128 << 20;
+    let host = open_with(dir.path(), config).await;
+    let hog = |id: &str, memory_mb: u32| {
+        let mut manifest = manifest(hearth_test_components::RECORDER_PLUGIN_MANIFEST);
+        manifest.plugin.id = id.into();
+        manifest.limits.memory_mb = Some(memory_mb);
+        manifest.limits.concurrency = Some(4);
+        manifest
+    };
+    let component = hearth_test_components::read(hearth_test_components::MEMORY_HOG);
+    host.install(hog("test.hearth.hog-64", 64), component.clone()).await.unwrap();
+    host.install(hog("test.hearth.hog-128", 128), component).await.unwrap();
+    let seen = |plugin: &'static str| {
+        let host = host.clone();
+        async move {
+            let mut request = request("seen");
+            request.service = "recorder".into();
+            host.call_plugin(plugin, request).await
+        }
+    };
+    for _ in 0..4 {
+        match seen("test.hearth.hog-64").await {
+            Err(CallError::Start(message)) => assert!(message.contains("memory limit"), "{message}"),
+            other => panic!("the hog started under 64 MiB: {other:?}"),
+        }
+    }
+    assert!(seen("test.hearth.hog-128").await.is_ok(), "six memories of 16 MiB fit in 128 MiB");
+    host.shutdown().await.unwrap();
+}

@@ -118,8 +118,11 @@ async fn erasing_a_household_removes_its_data_from_every_plugin() {
     assert_eq!(ids(&suggest(&host, "household-a").await["ready"]).len(), 2);
 
     let erased = host.erase_household("household-a").await.unwrap();
-    assert_eq!(erased, 2, "its inventory and its last suggestion");
+    assert_eq!(erased.kv_entries, 2, "its inventory and its last suggestion");
     assert!(host.grant_of("household-a", RECIPES).unwrap().is_none(), "consent is withdrawn");
+    assert!(host.devices_of("household-a").unwrap().is_empty(), "its devices are gone");
+    // Registered again under the same id, it starts from nothing.
+    host.add_household("household-a").unwrap();
     host.grant("household-a", RECIPES, &grant_kinds(&["fridge"])).await.unwrap();
     assert!(ids(&suggest(&host, "household-a").await["ready"]).is_empty(), "nothing of it is left");
     assert_eq!(ids(&suggest(&host, "household-b").await["ready"]).len(), 2, "other households keep theirs");

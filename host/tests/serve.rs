@@ -11,14 +11,7 @@ use std::process::Command;
 use support::server::*;
 
 fn install(port: u16, token: &str, wasm: &str, manifest: &str) {
-    let manifest = std::fs::read_to_string(manifest).unwrap();
-    let boundary = "b0undary";
-    let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"p.wasm\"\r\n\r\n").into_bytes();
-    body.extend_from_slice(&std::fs::read(wasm).unwrap());
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let (status, response) =
-        http(port, "POST", "/v1/plugins", token, &format!("multipart/form-data; boundary={boundary}"), &body);
-    assert_eq!(status, 201, "{response}");
+    install_unsigned(port, token, wasm, &std::fs::read_to_string(manifest).unwrap());
 }
 
 #[test]

@@ -67,8 +67,107 @@ fn main() {
             println!("cargo:rerun-if-changed={}", dependency.display());
         }
     }
+    // The memory hog: the recorder with extra core modules, each with a memory of its
+    // own that its start function grows and touches (see `memory_hog`).
+    let recorder = std::fs::read(target_dir.join("wasm32-wasip2/release/recorder_plugin.wasm")).expect("recorder");
+    let hog = target_dir.join("memory_hog.wasm");
+    std::fs::write(&hog, memory_hog(&recorder, HOG_MODULES, HOG_PAGES)).expect("writing memory_hog.wasm");
+    writeln!(
+        constants,
+        "/// The recorder plus {HOG_MODULES} core modules that each fill a memory of their own with \
+         {HOG_PAGES} pages (64 KiB) at instantiation: written straight against the component \
+         binary format, no SDK. Installed with the recorder's manifest."
+    )
+    .unwrap();
+    writeln!(constants, "pub const MEMORY_HOG: &str = {:?};", hog.display().to_string()).unwrap();
+    writeln!(constants, "/// Extra memories of [`MEMORY_HOG`].\npub const MEMORY_HOG_MODULES: u32 = {HOG_MODULES};")
+        .unwrap();
+    writeln!(
+        constants,
+        "/// Pages each extra memory of [`MEMORY_HOG`] fills.\npub const MEMORY_HOG_PAGES: u32 = {HOG_PAGES};"
+    )
+    .unwrap();
+
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("components.rs");
     std::fs::write(out, constants).expect("writing components.rs");
+}
+
+/// Extra memories of the memory hog, and the 64 KiB pages each fills (16 MiB): each
+/// memory alone stays under a 64 MiB limit, together they pass it.
+const HOG_MODULES: u32 = 6;
+const HOG_PAGES: u32 = 256;
+
+/// `component` with `modules` more top-level core modules and an instance of each.
+/// Each module's start function grows its own memory to `pages` pages and writes a
+/// byte into every page, so the memory is really resident.
+fn memory_hog(component: &[u8], modules: u32, pages: u32) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, ComponentSectionId, Encode, Function, FunctionSection, Instruction, MemArg, MemorySection,
+        MemoryType, Module, ModuleSection, StartSection, TypeSection, ValType,
+    };
+    let mut module = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    module.section(&functions);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    module.section(&memories);
+    module.section(&StartSection { function_index: 0 });
+    let mut fill = Function::new([(1, ValType::I32)]);
+    let store = MemArg { offset: 0, align: 0, memory_index: 0 };
+    for instruction in [
+        Instruction::I32Const(pages as i32 - 1),
+        Instruction::MemoryGrow(0),
+        Instruction::Drop,
+        Instruction::Loop(wasm_encoder::BlockType::Empty),
+        Instruction::LocalGet(0),
+        Instruction::I32Const(65_536),
+        Instruction::I32Mul,
+        Instruction::I32Const(1),
+        Instruction::I32Store8(store),
+        Instruction::LocalGet(0),
+        Instruction::I32Const(1),
+        Instruction::I32Add,
+        Instruction::LocalTee(0),
+        Instruction::I32Const(pages as i32),
+        Instruction::I32LtU,
+        Instruction::BrIf(0),
+        Instruction::End,
+        Instruction::End,
+    ] {
+        fill.instruction(&instruction);
+    }
+    let mut code = CodeSection::new();
+    code.function(&fill);
+    module.section(&code);
+
+    // Core modules are numbered in the order their sections appear at the top level.
+    let mut depth = 0i32;
+    let mut existing = 0u32;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload.expect("the recorder component parses") {
+            wasmparser::Payload::ModuleSection { .. } => {
+                existing += u32::from(depth == 0);
+                depth += 1;
+            }
+            wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            _ => {}
+        }
+    }
+    let mut bytes = component.to_vec();
+    for n in 0..modules {
+        bytes.push(ComponentSectionId::CoreModule as u8);
+        ModuleSection(&module).encode(&mut bytes);
+        let mut instances = wasm_encoder::InstanceSection::new();
+        instances.instantiate(existing + n, Vec::<(&str, wasm_encoder::ModuleArg)>::new());
+        bytes.push(ComponentSectionId::CoreInstance as u8);
+        instances.encode(&mut bytes);
+    }
+    bytes
 }
 
 /// The source files cargo recorded for one artifact (`target: dep dep ...`).

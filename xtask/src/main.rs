@@ -20,7 +20,7 @@ usage: cargo xtask <command>
   test      setup, then cargo fmt --check, clippy -D warnings and every test
   bench [SECTION]  the side-by-side benchmarks (all, dispatch, cold-start, restart, density, http;
                    extism builds the Extism host with a second wasmtime and compares)
-  crash [N] [K]  N events (100000) through `hearth ingest`, SIGKILLed K (5) times: lost and duplicates
+  crash [N] [K]  N events (200000) over HTTP to `hearth serve`, SIGKILLed K (40) times: lost and duplicates
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -73,13 +73,24 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "crash" => {
-            // The crash-safety run at full size: N events through `hearth ingest`, killed
-            // with SIGKILL K times; prints acknowledged, delivered, lost, duplicates.
+            // The crash-safety run at full size: N events over HTTP from several clients
+            // to `hearth serve`, killed with SIGKILL K times; prints acknowledged,
+            // delivered, lost, duplicates.
             setup()?;
-            let events = args.next().unwrap_or_else(|| "100000".into());
-            let kills = args.next().unwrap_or_else(|| "5".into());
+            let events = args.next().unwrap_or_else(|| "200000".into());
+            let kills = args.next().unwrap_or_else(|| "40".into());
             let status = Command::new("cargo")
-                .args(["test", "--release", "-p", "hearth-host", "--test", "crash", "--", "--nocapture"])
+                .args([
+                    "test",
+                    "--release",
+                    "-p",
+                    "hearth-host",
+                    "--test",
+                    "crash",
+                    "--",
+                    "--nocapture",
+                    "acknowledged_http_batches_survive_sigkill_of_the_server",
+                ])
                 .env("HEARTH_CRASH_EVENTS", &events)
                 .env("HEARTH_CRASH_KILLS", &kills)
                 .status()

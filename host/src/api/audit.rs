@@ -38,6 +38,31 @@ impl Audit {
         Ok(())
     }
 
+    /// Replaces the erased ids in every entry's target by `(erased)`: the action and
+    /// who took it stay accountable, the household does not stay identifiable.
+    pub fn redact(&self, ids: &[&str]) -> Result<usize, HostError> {
+        let mut redacted = 0;
+        for entry in self.tree.iter() {
+            let (key, value) = entry?;
+            let mut entry: AuditEntry =
+                serde_json::from_slice(&value).map_err(|error| HostError::Corrupt(format!("audit: {error}")))?;
+            let words: Vec<&str> = entry.target.split(' ').collect();
+            if !words.iter().any(|word| ids.contains(word)) {
+                continue;
+            }
+            entry.target = words
+                .iter()
+                .map(|word| if ids.contains(word) { "(erased)" } else { word })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let bytes = serde_json::to_vec(&entry).map_err(|error| HostError::Corrupt(error.to_string()))?;
+            self.tree.insert(key, bytes)?;
+            redacted += 1;
+        }
+        self.tree.flush()?;
+        Ok(redacted)
+    }
+
     /// The newest `limit` entries, newest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<AuditEntry>, HostError> {
         self.tree

@@ -135,6 +135,24 @@ impl Tokens {
         Ok(true)
     }
 
+    /// Deletes every token scoped to one of `scopes` (an erased household and its
+    /// devices): the records name the scope, so revoking is not enough.
+    pub fn erase_scopes(&self, scopes: &[&str]) -> Result<usize, HostError> {
+        let mut erased = 0;
+        for entry in self.by_hash.iter() {
+            let (digest, bytes) = entry?;
+            let record: TokenRecord =
+                serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("token: {error}")))?;
+            if scopes.contains(&record.scope.as_str()) {
+                self.by_id.remove(record.id.as_bytes())?;
+                self.by_hash.remove(digest)?;
+                erased += 1;
+            }
+        }
+        self.by_hash.flush()?;
+        Ok(erased)
+    }
+
     /// The live token behind a presented secret: not revoked, not expired.
     pub fn verify(&self, secret: &str) -> Result<Option<TokenRecord>, HostError> {
         let Some(bytes) = self.by_hash.get(hash(secret).as_bytes())? else {

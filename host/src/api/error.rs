@@ -135,6 +135,10 @@ impl From<CallError> for ApiError {
                     format!("every provider of {name} is quarantined"),
                 )
             },
+            CallError::Suspended { retry_after, .. } => ApiError {
+                retry_after_s: Some(retry_after.as_secs().max(1)),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "suspended", error.to_string())
+            },
             CallError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", error.to_string()),
             CallError::Storage(_) | CallError::Stopped => ApiError::internal(&error),
             other => ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", other.to_string()),
@@ -156,10 +160,6 @@ impl From<IngestError> for ApiError {
                 format!("{count} events in one request; at most {max}"),
             ),
             IngestError::UnknownDevice(device) => ApiError::forbidden(format!("device {device} is not registered")),
-            IngestError::Overloaded { .. } => ApiError {
-                retry_after_s: Some(5),
-                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", error.to_string())
-            },
             other => ApiError::internal(&other),
         }
     }

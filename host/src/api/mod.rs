@@ -211,7 +211,8 @@ struct NewToken {
 
 #[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, tag = "operator", responses((status = 201, description = "The token, shown once"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new): ApiJson<NewToken>) -> ApiResult {
-    state.operator_action(&who, "token.create", &format!("{:?} {}", new.role, new.scope).to_lowercase())?;
+    let role = format!("{:?}", new.role).to_lowercase();
+    state.operator_action(&who, "token.create", &format!("{role} {}", new.scope))?;
     if new.ttl_s.is_some_and(|ttl| ttl == 0 || ttl > 10 * 365 * 86_400) {
         return Err(ApiError::invalid("ttl_s must be 1 second to 10 years"));
     }
@@ -246,8 +247,10 @@ pub(crate) fn plugin_json(host: &Host, plugin: &crate::LoadedPlugin) -> Value {
         "provides": plugin.manifest.services.provides,
         "rollback_to": host.previous_version(&info.id).ok().flatten(),
         "status": status.map(|s| json!({
-            "quarantined": s.quarantined, "delivered": s.delivered, "failed": s.failed, "retried": s.retried,
-            "dead_lettered": s.dead_lettered, "skipped_without_consent": s.skipped_without_consent,
+            "quarantined": s.quarantined, "quarantine": s.quarantine, "delivered": s.delivered, "failed": s.failed,
+            "retried": s.retried, "dead_lettered": s.dead_lettered, "skipped_without_consent": s.skipped_without_consent,
+            "calls_failed": s.calls_failed, "callers_suspended": s.callers_suspended,
+            "lag": s.lag, "overflowing": s.overflowing, "backlog_skipped": s.backlog_skipped,
         })),
     })
 }
@@ -562,9 +565,15 @@ async fn revoke(State(state): State<ApiState>, who: Principal, Path(plugin): Pat
 
 #[utoipa::path(delete, path = "/v1/me", tag = "household", responses((status = 200, description = "Erased"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn erase_me(State(state): State<ApiState>, who: Principal) -> ApiResult {
-    let household = who.require(Role::User)?;
-    let erased = state.host.erase_household(household).await?;
-    ok(json!({ "erased_entries": erased }))
+    let household = who.require(Role::User)?.to_owned();
+    let devices: Vec<String> = state.host.devices_of(&household)?.into_iter().map(|device| device.id).collect();
+    let erasure = state.host.erase_household(&household).await?;
+    // The API's own stores: the household's and its devices' tokens (this one too),
+    // and the ids in the audit log.
+    let ids: Vec<&str> = std::iter::once(household.as_str()).chain(devices.iter().map(String::as_str)).collect();
+    let tokens = state.tokens.erase_scopes(&ids)?;
+    state.audit.redact(&ids)?;
+    ok(json!({ "erased": erasure, "tokens": tokens }))
 }
 
 #[utoipa::path(get, path = "/v1/me/devices", tag = "household", responses((status = 200, description = "The household's devices"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]

@@ -89,6 +89,30 @@ impl Orders {
         Ok(())
     }
 
+    /// Erases a household's orders: pending and declined ones go; confirmed ones stay
+    /// for accounting (the ledger books them) without the household. Returns how many
+    /// orders were touched.
+    pub fn erase_household(&self, household: &str) -> Result<usize, HostError> {
+        let mut touched = 0;
+        for entry in self.tree.iter() {
+            let (key, value) = entry?;
+            let mut order: Order =
+                serde_json::from_slice(&value).map_err(|error| HostError::Corrupt(format!("order: {error}")))?;
+            if order.household != household {
+                continue;
+            }
+            touched += 1;
+            if order.status == OrderStatus::Confirmed {
+                order.household = String::new();
+                order.note = String::new();
+                self.put(&order)?;
+            } else {
+                self.tree.remove(key)?;
+            }
+        }
+        Ok(touched)
+    }
+
     /// A household's orders, optionally only those with `status`.
     pub fn of_household(&self, household: &str, status: Option<OrderStatus>) -> Result<Vec<Order>, HostError> {
         let mut orders = Vec::new();

@@ -45,6 +45,17 @@ impl CommandQueue {
         Ok(command.id)
     }
 
+    /// Drops the device's pending commands; returns how many.
+    pub fn erase_device(&self, device: &str) -> Result<usize, HostError> {
+        let prefix = [device.as_bytes(), &[0]].concat();
+        let mut erased = 0;
+        for key in self.tree.scan_prefix(prefix).keys() {
+            self.tree.remove(key?)?;
+            erased += 1;
+        }
+        Ok(erased)
+    }
+
     /// Takes the device's pending commands, oldest first.
     pub fn take(&self, device: &str) -> Result<Vec<QueuedCommand>, HostError> {
         let prefix = [device.as_bytes(), &[0]].concat();

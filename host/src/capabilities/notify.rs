@@ -82,13 +82,15 @@ impl Notifications {
     }
 
     /// Deletes every notification of the household.
-    pub fn erase(&self, household: &str) -> Result<(), HostError> {
+    pub fn erase(&self, household: &str) -> Result<usize, HostError> {
         let mut prefix = household.as_bytes().to_vec();
         prefix.push(0);
+        let mut erased = 0;
         for key in self.tree.scan_prefix(prefix).keys() {
             self.tree.remove(key?)?;
+            erased += 1;
         }
-        Ok(())
+        Ok(erased)
     }
 
     fn admit(&self, plugin: &str, household: &str, now_ms: u64) -> bool {

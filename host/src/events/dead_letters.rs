@@ -56,6 +56,20 @@ impl DeadLetters {
         self.tree.get(key(plugin, seq))?.map(|bytes| decode(&bytes)).transpose()
     }
 
+    /// Drops every plugin's dead letters of the household's events; returns how many.
+    pub fn erase_household(&self, household: &str) -> Result<usize, HostError> {
+        let mut erased = 0;
+        for entry in self.tree.iter() {
+            let (key, value) = entry?;
+            let letter = decode(&value)?;
+            if letter.event.household == household && !letter.event.pseudonymous {
+                self.tree.remove(key)?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
     pub fn remove(&self, plugin: &str, seq: Seq) -> Result<bool, HostError> {
         Ok(self.tree.remove(key(plugin, seq))?.is_some())
     }

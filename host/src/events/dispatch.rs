@@ -14,13 +14,14 @@ use super::dead_letters::{DeadLetter, DeadLetters};
 use super::log::{EventLog, LogError, Seq, StoredEvent};
 use crate::CallError;
 use crate::bindings::Event;
+use crate::breaker::Breaker;
 use crate::households::Households;
 use crate::refs::{Pseudonyms, RefKind};
 use crate::worker::{EventOutcome, EventRun, PluginHandle};
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -37,6 +38,12 @@ pub struct DeliveryConfig {
     pub backoff_max: Duration,
     /// Consecutive failed calls that quarantine a plugin.
     pub quarantine_after: u32,
+    /// Events one plugin's subscription may fall behind the log's end. Past it, the
+    /// oldest are passed over for that plugin (counted, and the plugin shows as
+    /// overflowing) so that one stuck plugin never holds back ingest or the log.
+    pub max_backlog: u64,
+    /// How often backlogs are checked against the bound.
+    pub backlog_check_interval: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -47,6 +54,8 @@ impl Default for DeliveryConfig {
             backoff_base: Duration::from_millis(50),
             backoff_max: Duration::from_secs(5),
             quarantine_after: 10,
+            max_backlog: 1_000_000,
+            backlog_check_interval: Duration::from_secs(1),
         }
     }
 }
@@ -114,67 +123,6 @@ impl PluginPool {
     }
 }
 
-/// A plugin's circuit breaker. Quarantine is stored, so it survives a restart.
-#[derive(Debug)]
-pub struct Breaker {
-    plugin: Arc<str>,
-    threshold: u32,
-    failures: AtomicU32,
-    quarantined: watch::Sender<bool>,
-    store: sled::Tree,
-}
-
-impl Breaker {
-    pub fn open(plugin: Arc<str>, threshold: u32, store: sled::Tree) -> Result<Self, crate::HostError> {
-        let quarantined = store.contains_key(plugin.as_bytes())?;
-        Ok(Breaker {
-            plugin,
-            threshold,
-            failures: AtomicU32::new(0),
-            quarantined: watch::channel(quarantined).0,
-            store,
-        })
-    }
-
-    pub fn is_quarantined(&self) -> bool {
-        *self.quarantined.borrow()
-    }
-
-    pub fn record_success(&self) {
-        self.failures.store(0, Ordering::Relaxed);
-    }
-
-    /// Counts a failed call; returns true when this failure quarantined the plugin.
-    pub fn record_failure(&self, counters: &PluginCounters) -> bool {
-        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if failures < self.threshold || self.is_quarantined() {
-            return false;
-        }
-        if let Err(error) = self.store.insert(self.plugin.as_bytes(), &failures.to_be_bytes()) {
-            tracing::error!(plugin = %self.plugin, %error, "could not store the quarantine");
-        }
-        self.quarantined.send_replace(true);
-        counters.quarantines.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(plugin = %self.plugin, failures, "plugin quarantined after consecutive failures");
-        true
-    }
-
-    /// Lifts the quarantine; returns whether the plugin was quarantined.
-    pub fn resume(&self) -> Result<bool, crate::HostError> {
-        self.store.remove(self.plugin.as_bytes())?;
-        self.failures.store(0, Ordering::Relaxed);
-        let was = self.quarantined.send_replace(false);
-        if was {
-            tracing::info!(plugin = %self.plugin, "plugin resumed");
-        }
-        Ok(was)
-    }
-
-    fn watch(&self) -> watch::Receiver<bool> {
-        self.quarantined.subscribe()
-    }
-}
-
 /// What happened to a plugin's events since the host started.
 #[derive(Debug, Default)]
 pub struct PluginCounters {
@@ -183,7 +131,8 @@ pub struct PluginCounters {
     pub retried: AtomicU64,
     pub dead_lettered: AtomicU64,
     pub skipped_without_consent: AtomicU64,
-    pub quarantines: AtomicU64,
+    /// Service calls into the plugin that failed (other than its own errors).
+    pub calls_failed: AtomicU64,
     /// Duration of `on-event` calls (delivery attempts).
     pub event_latency: crate::metrics::Histogram,
     /// Duration of service calls into the plugin.
@@ -294,13 +243,17 @@ impl Consumer {
         let mut appended = log.watch();
         let mut quarantine = self.plugin.breaker.watch();
         while !*self.shutdown.borrow() {
-            if *quarantine.borrow_and_update() {
+            if quarantine.borrow_and_update().is_some() {
                 tokio::select! {
                     _ = quarantine.changed() => continue,
                     _ = self.shutdown.changed() => break,
                 }
             }
             appended.borrow_and_update();
+            // The backlog bound may have moved the stored cursor on while this one waited.
+            if let Ok(stored) = log.open_consumer(&self.name) {
+                cursor = cursor.max(stored);
+            }
             let batch = match log.read_after(cursor, self.delivery.config.batch_size) {
                 Ok(batch) => batch,
                 Err(error) => {
@@ -320,10 +273,14 @@ impl Consumer {
                 Progress::StoppedAt(seq) => seq - 1,
             };
             if handled_through > cursor {
-                if let Err(error) = log.ack(&self.name, handled_through) {
-                    tracing::error!(consumer = %self.name, %error, "storing the cursor failed");
-                }
-                cursor = handled_through;
+                cursor = match log.ack(&self.name, handled_through) {
+                    // Past `handled_through` when the backlog bound moved it on.
+                    Ok(stored) => stored,
+                    Err(error) => {
+                        tracing::error!(consumer = %self.name, %error, "storing the cursor failed");
+                        handled_through
+                    }
+                };
             }
         }
     }
@@ -406,12 +363,13 @@ impl Consumer {
                 let (seq, event) = &events[positions[index]];
                 match result {
                     Ok(()) => {
-                        self.plugin.breaker.record_success();
+                        self.plugin.breaker.record_event_success();
                         counters.delivered.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(CallError::Stopped) => return Progress::StoppedAt(*seq),
                     Err(error) => {
-                        if self.record_failure() || !self.retry(lane, *seq, event, error.to_string()).await {
+                        let error = error.to_string();
+                        if self.record_failure(lane, &error) || !self.retry(lane, *seq, event, error).await {
                             return Progress::StoppedAt(*seq);
                         }
                     }
@@ -432,9 +390,9 @@ impl Consumer {
     }
 
     /// Counts a failed attempt; true when it quarantined the plugin.
-    fn record_failure(&self) -> bool {
+    fn record_failure(&self, lane: usize, error: &str) -> bool {
         self.plugin.counters.failed.fetch_add(1, Ordering::Relaxed);
-        self.plugin.breaker.record_failure(&self.plugin.counters)
+        self.plugin.breaker.record_event_failure(lane, error)
     }
 
     /// Retries an event whose first attempt failed with `first_error`, with backoff,
@@ -473,14 +431,14 @@ impl Consumer {
                 ok = result.is_ok(), "on-event retried");
             match result {
                 Ok(()) => {
-                    self.plugin.breaker.record_success();
+                    self.plugin.breaker.record_event_success();
                     counters.delivered.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
                 Err(CallError::Stopped) => return false,
                 Err(error) => {
                     last_error = error.to_string();
-                    if self.record_failure() {
+                    if self.record_failure(lane, &last_error) {
                         return false;
                     }
                 }
@@ -536,7 +494,8 @@ impl Consumer {
     }
 
     fn pseudonymise(&self, event: &StoredEvent) -> Result<Event, crate::HostError> {
-        let household = self.mint(RefKind::Household, &event.household)?;
+        let household =
+            if event.pseudonymous { event.household.clone() } else { self.mint(RefKind::Household, &event.household)? };
         let device = event.device.as_deref().map(|device| self.mint(RefKind::Device, device)).transpose()?;
         Ok(Event {
             id: event.id.clone(),
@@ -573,7 +532,11 @@ pub fn pseudonymise(refs: &Pseudonyms, plugin: &str, event: &StoredEvent) -> Res
         id: event.id.clone(),
         topic: event.topic.clone(),
         time_ms: event.time_ms,
-        household: refs.mint(plugin, RefKind::Household, &event.household)?,
+        household: if event.pseudonymous {
+            event.household.clone()
+        } else {
+            refs.mint(plugin, RefKind::Household, &event.household)?
+        },
         device: event.device.as_deref().map(|device| refs.mint(plugin, RefKind::Device, device)).transpose()?,
         body: event.body.clone(),
     })

@@ -17,14 +17,11 @@ use serde::{Deserialize, Serialize};
 pub struct IngestLimits {
     /// Events in one request.
     pub max_batch: usize,
-    /// Events appended but not yet delivered to the slowest consumer; beyond it ingest
-    /// answers [`IngestError::Overloaded`].
-    pub max_lag: u64,
 }
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        IngestLimits { max_batch: 1_000, max_lag: 1_000_000 }
+        IngestLimits { max_batch: 1_000 }
     }
 }
 
@@ -44,8 +41,13 @@ struct WireEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     pub id: String,
+    /// The event's position in the log. Not sent to devices: positions are shared by
+    /// every tenant, so they would tell a device how busy the host is.
+    #[serde(skip)]
     pub seq: Seq,
-    /// The id was already in the log; this event was not stored again.
+    /// This device already sent an event with this id (still in the log); this one
+    /// was not stored again. Ids are scoped to the device: other devices' ids never
+    /// collide with it.
     pub duplicate: bool,
 }
 
@@ -68,8 +70,6 @@ pub enum IngestError {
     TooLarge { count: usize, max: usize },
     #[error("unknown device {0}")]
     UnknownDevice(String),
-    #[error("overloaded: {lag} events wait for delivery (limit {limit}); retry later")]
-    Overloaded { lag: u64, limit: u64 },
     #[error(transparent)]
     Log(#[from] LogError),
     #[error(transparent)]
@@ -91,10 +91,6 @@ pub async fn ingest(
 ) -> Result<Vec<Receipt>, IngestError> {
     let parsed = parse(request, limits.max_batch, crate::clock::now_ms())?;
     let device = households.device(device)?.ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
-    let lag = log.lag()?;
-    if lag > limits.max_lag {
-        return Err(IngestError::Overloaded { lag, limit: limits.max_lag });
-    }
     let events: Vec<StoredEvent> = parsed
         .into_iter()
         .map(|event| StoredEvent {
@@ -105,6 +101,7 @@ pub async fn ingest(
             device: Some(device.id.clone()),
             body: event.body,
             target: None,
+            pseudonymous: false,
         })
         .collect();
     let ids: Vec<String> = events.iter().map(|event| event.id.clone()).collect();

@@ -7,14 +7,25 @@
 //! a cursor (the last sequence number it acknowledged). Batches every consumer has
 //! passed are deleted once older than the retention window.
 //!
+//! Crash consistency: a batch and the dedupe entries of its events are written in one
+//! sled transaction, so after a crash at any point an event is either wholly in the log
+//! or not at all. Opening the log checks the two still agree (an id entry whose batch
+//! is missing would make a resent event look like a duplicate and lose it) and repairs
+//! what it finds.
+//!
+//! Dedupe keys are scoped: a device's ids are its own (`d` device NUL id) and events
+//! the host makes live under `h` household NUL id, which no device can write; so one
+//! tenant can neither suppress another's events nor learn that an id exists.
+//!
 //! JetStream mapping (the clustered backend): `append` = publish to the events stream
-//! with `Nats-Msg-Id` = event id (the stream's duplicate window gives idempotency);
+//! with `Nats-Msg-Id` = the scoped dedupe key (the stream's duplicate window gives idempotency);
 //! consumers = durable pull consumers with a filter subject per subscription pattern;
 //! `read_after` = fetch; `ack` = ack of the last message of the batch (AckAll policy);
 //! retention = a `Limits` stream with `max_age`, or `Interest` retention.
 
 use crate::bindings::EventBody;
 use serde::{Deserialize, Serialize};
+use sled::Transactional;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,6 +47,51 @@ pub struct StoredEvent {
     /// Host events meant for one plugin only (consent revoked, order confirmed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// `household` already is the target plugin's ref, not a real id: the notices of
+    /// an erasure, which must not keep the erased id in the log.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pseudonymous: bool,
+}
+
+impl StoredEvent {
+    /// The key under which the log deduplicates this event: scoped to the device that
+    /// sent it, or to the host (and household) for events the host made.
+    pub fn dedupe_key(&self) -> Vec<u8> {
+        let mut key = match &self.device {
+            Some(device) => device_dedupe_prefix(device),
+            None => host_dedupe_prefix(&self.household),
+        };
+        key.extend_from_slice(self.id.as_bytes());
+        key
+    }
+}
+
+/// The prefix of every dedupe key of events `device` sent.
+pub fn device_dedupe_prefix(device: &str) -> Vec<u8> {
+    scoped_prefix(b'd', device)
+}
+
+/// The prefix of every dedupe key of host events about `household`.
+pub fn host_dedupe_prefix(household: &str) -> Vec<u8> {
+    scoped_prefix(b'h', household)
+}
+
+/// A namespace byte, the scope and NUL (which no id or scope contains).
+fn scoped_prefix(namespace: u8, scope: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(scope.len() + 48);
+    prefix.push(namespace);
+    prefix.extend_from_slice(scope.as_bytes());
+    prefix.push(0);
+    prefix
+}
+
+/// What opening the log found and repaired after a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Repair {
+    /// Dedupe entries pointing past the last stored batch (removed).
+    pub dangling_ids: u64,
+    /// Events of the newest batches that had no dedupe entry (added).
+    pub missing_ids: u64,
 }
 
 /// The outcome of appending one event.
@@ -60,10 +116,20 @@ impl From<sled::Error> for LogError {
     }
 }
 
+impl From<sled::transaction::TransactionError<LogError>> for LogError {
+    fn from(error: sled::transaction::TransactionError<LogError>) -> Self {
+        match error {
+            sled::transaction::TransactionError::Abort(error) => error,
+            sled::transaction::TransactionError::Storage(error) => error.into(),
+        }
+    }
+}
+
 /// The event log's operations; [`SledLog`] is the embedded backend.
 pub trait EventLog: Send + Sync + 'static {
-    /// Appends events; returns once they are durable. An event whose id is already
-    /// in the log is not stored again and reports the first copy's position.
+    /// Appends events; returns once they are durable. An event whose dedupe key
+    /// ([`StoredEvent::dedupe_key`]) is already in the log is not stored again and
+    /// reports the first copy's position.
     fn append(
         &self,
         events: Vec<StoredEvent>,
@@ -76,8 +142,13 @@ pub trait EventLog: Send + Sync + 'static {
     fn watch(&self) -> watch::Receiver<Seq>;
     /// The consumer's cursor, creating the consumer at the end of the log if new.
     fn open_consumer(&self, consumer: &str) -> Result<Seq, LogError>;
-    /// Moves the consumer's cursor to `seq` (everything up to it is handled).
-    fn ack(&self, consumer: &str, seq: Seq) -> Result<(), LogError>;
+    /// Moves the consumer's cursor forward to `seq` (everything up to it is handled);
+    /// never backwards. Returns the cursor now stored, which is past `seq` when the
+    /// backlog bound moved it on meanwhile.
+    fn ack(&self, consumer: &str, seq: Seq) -> Result<Seq, LogError>;
+    /// Moves every consumer more than `max_backlog` events behind forward to that
+    /// bound; returns each moved consumer with how many events it passed over.
+    fn bound_backlogs(&self, max_backlog: u64) -> Result<Vec<(String, u64)>, LogError>;
     /// Events appended but not yet acknowledged by the slowest consumer.
     fn lag(&self) -> Result<u64, LogError>;
     /// Events the slowest consumer whose name starts with `prefix` has not handled.
@@ -87,7 +158,20 @@ pub trait EventLog: Send + Sync + 'static {
     fn compact(&self, retention: Duration) -> Result<u64, LogError>;
     /// Forgets the consumers whose names start with `prefix` (an uninstalled plugin's).
     fn remove_consumers(&self, prefix: &str) -> Result<usize, LogError>;
+    /// Erases a household from the log: its stored events become tombstones that no
+    /// subscription selects (positions stay), and its devices' and its host events'
+    /// dedupe entries go. Returns how many events were erased.
+    fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError>;
 }
+
+/// Batches whose dedupe entries are checked when the log opens (the ones a crash
+/// can have interrupted are the newest).
+const CHECKED_ON_OPEN: usize = 64;
+
+/// The sled tree of dedupe entries (scoped key → seq). The unscoped tree of earlier
+/// versions is dropped on open.
+const DEDUPE_TREE: &str = "event-dedupe";
+const UNSCOPED_IDS_TREE: &str = "event-ids";
 
 #[derive(Serialize, Deserialize)]
 struct BatchRecord {
@@ -191,11 +275,19 @@ impl SledLog {
     /// moments of acknowledged events. Must be called within a tokio runtime.
     pub fn open(db: &sled::Db, durable: bool) -> Result<Arc<Self>, LogError> {
         let batches = db.open_tree("log")?;
-        let ids = db.open_tree("event-ids")?;
+        if db.tree_names().iter().any(|name| name.as_ref() == UNSCOPED_IDS_TREE.as_bytes()) {
+            db.drop_tree(UNSCOPED_IDS_TREE)?;
+        }
+        let ids = db.open_tree(DEDUPE_TREE)?;
         let last_seq = match batches.last()? {
             Some((key, value)) => key_seq(&key)? + decode_batch(&value)?.events.len() as u64 - 1,
             None => 0,
         };
+        let repair = repair(&batches, &ids, last_seq)?;
+        if repair != Repair::default() {
+            tracing::warn!(?repair, last_seq, "the event log was repaired after a crash");
+            db.flush()?;
+        }
         let (last, _) = watch::channel(last_seq);
         let (commands, queue) = mpsc::channel(APPEND_QUEUE);
         let tail = Arc::new(Tail::default());
@@ -282,12 +374,33 @@ impl EventLog for SledLog {
         Ok(start)
     }
 
-    fn ack(&self, consumer: &str, seq: Seq) -> Result<(), LogError> {
+    fn ack(&self, consumer: &str, seq: Seq) -> Result<Seq, LogError> {
         // Durable with the next flush: every plugin call that wrote state and every
         // durable append flushes the whole database. A crash before that redelivers
         // the last batch, which at-least-once allows.
-        self.cursors.insert(consumer, &seq_key(seq))?;
-        Ok(())
+        let stored = self.cursors.update_and_fetch(consumer, |old| {
+            let old = old.and_then(|old| key_seq(old).ok()).unwrap_or(0);
+            Some(seq_key(old.max(seq)).to_vec())
+        })?;
+        stored.map_or(Ok(seq), |stored| key_seq(&stored))
+    }
+
+    fn bound_backlogs(&self, max_backlog: u64) -> Result<Vec<(String, u64)>, LogError> {
+        let floor = self.last_seq().saturating_sub(max_backlog);
+        let mut moved = Vec::new();
+        for name in self.cursors.iter().keys() {
+            let name = name?;
+            let mut passed = 0;
+            self.cursors.update_and_fetch(&name, |old| {
+                let old = old.and_then(|old| key_seq(old).ok())?;
+                passed = floor.saturating_sub(old);
+                Some(seq_key(old.max(floor)).to_vec())
+            })?;
+            if passed > 0 {
+                moved.push((String::from_utf8_lossy(&name).into_owned(), passed));
+            }
+        }
+        Ok(moved)
     }
 
     fn lag(&self) -> Result<u64, LogError> {
@@ -313,6 +426,37 @@ impl EventLog for SledLog {
         Ok(removed)
     }
 
+    fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError> {
+        let mut erased = 0;
+        for entry in self.batches.iter() {
+            let (key, value) = entry?;
+            let mut batch = decode_batch(&value)?;
+            let mut touched = false;
+            for event in &mut batch.events {
+                if event.household == household && !event.pseudonymous {
+                    *event = tombstone(event);
+                    touched = true;
+                    erased += 1;
+                }
+            }
+            if touched {
+                let bytes = serde_json::to_vec(&batch)
+                    .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
+                // Compaction may have removed the batch meanwhile; then nothing is left to erase.
+                let _ = self.batches.compare_and_swap(&key, Some(value), Some(bytes))?;
+            }
+        }
+        let prefixes = devices.iter().map(|device| device_dedupe_prefix(device)).chain([host_dedupe_prefix(household)]);
+        for prefix in prefixes {
+            for key in self.ids.scan_prefix(prefix).keys() {
+                self.ids.remove(key?)?;
+            }
+        }
+        // Decoded copies of erased events may be in the tail; consumers read sled instead.
+        self.tail.lock().clear();
+        Ok(erased)
+    }
+
     fn compact(&self, retention: Duration) -> Result<u64, LogError> {
         let Some(slowest) = self.slowest_cursor()? else {
             return Ok(0);
@@ -326,14 +470,59 @@ impl EventLog for SledLog {
             if last > slowest || batch.appended_ms > cutoff_ms {
                 break;
             }
-            // Idempotency holds for as long as the log retains an event.
-            for event in &batch.events {
-                self.ids.remove(event.id.as_bytes())?;
-            }
-            self.batches.remove(&key)?;
+            // Idempotency holds for as long as the log retains an event; the batch and
+            // its dedupe entries go together.
+            (&self.batches, &self.ids).transaction(|(batches, ids)| {
+                for event in &batch.events {
+                    ids.remove(event.dedupe_key())?;
+                }
+                batches.remove(&key)?;
+                Ok::<_, sled::transaction::ConflictableTransactionError<LogError>>(())
+            })?;
             removed += batch.events.len() as u64;
         }
         Ok(removed)
+    }
+}
+
+/// Makes the dedupe entries agree with the stored batches: an entry pointing past
+/// `last_seq` belongs to a batch that never landed (its event was not stored, so a
+/// resend must be stored), and every event of the newest batches has its entry.
+fn repair(batches: &sled::Tree, ids: &sled::Tree, last_seq: Seq) -> Result<Repair, LogError> {
+    let mut repair = Repair::default();
+    for entry in ids.iter() {
+        let (key, value) = entry?;
+        if key_seq(&value)? > last_seq {
+            ids.remove(key)?;
+            repair.dangling_ids += 1;
+        }
+    }
+    for entry in batches.iter().rev().take(CHECKED_ON_OPEN) {
+        let (key, value) = entry?;
+        let first = key_seq(&key)?;
+        for (offset, event) in decode_batch(&value)?.events.iter().enumerate() {
+            let key = event.dedupe_key();
+            if !ids.contains_key(&key)? {
+                ids.insert(key, &seq_key(first + offset as u64))?;
+                repair.missing_ids += 1;
+            }
+        }
+    }
+    Ok(repair)
+}
+
+/// What an erased event becomes: addressed to no plugin, so never delivered, and
+/// holding nothing of the household.
+fn tombstone(event: &StoredEvent) -> StoredEvent {
+    StoredEvent {
+        id: String::new(),
+        topic: super::catalog::CONSENT_REVOKED.to_owned(),
+        time_ms: event.time_ms,
+        household: String::new(),
+        device: None,
+        body: EventBody::ConsentRevoked,
+        target: Some(String::new()),
+        pseudonymous: true,
     }
 }
 
@@ -392,40 +581,48 @@ impl Committer {
         let first = self.next;
         // Each event's place: the seq it already has (a duplicate, stored before or
         // earlier in this batch) or the next fresh one.
+        let keys: Vec<Vec<u8>> = events.iter().map(StoredEvent::dedupe_key).collect();
         let mut appended = Vec::with_capacity(events.len());
-        let mut in_batch: std::collections::HashMap<&str, Seq> = std::collections::HashMap::new();
-        for event in &events {
-            let existing = match self.ids.get(event.id.as_bytes())? {
+        let mut in_batch: std::collections::HashMap<&[u8], Seq> = std::collections::HashMap::new();
+        for key in &keys {
+            let existing = match self.ids.get(key)? {
                 Some(existing) => Some(key_seq(&existing)?),
-                None => in_batch.get(event.id.as_str()).copied(),
+                None => in_batch.get(key.as_slice()).copied(),
             };
             match existing {
                 Some(seq) => appended.push(Appended { seq, duplicate: true }),
                 None => {
                     let seq = first + in_batch.len() as u64;
-                    in_batch.insert(&event.id, seq);
+                    in_batch.insert(key, seq);
                     appended.push(Appended { seq, duplicate: false });
                 }
             }
         }
         drop(in_batch);
-        let fresh: Vec<StoredEvent> = events
-            .into_iter()
-            .zip(&appended)
-            .filter(|(_, appended)| !appended.duplicate)
-            .map(|(event, _)| event)
-            .collect();
+        let mut fresh = Vec::with_capacity(events.len());
+        let mut fresh_keys = Vec::with_capacity(events.len());
+        for ((event, key), appended) in events.into_iter().zip(keys).zip(&appended) {
+            if !appended.duplicate {
+                fresh.push(event);
+                fresh_keys.push(key);
+            }
+        }
         if fresh.is_empty() {
             return Ok(appended);
-        }
-        for (offset, event) in fresh.iter().enumerate() {
-            self.ids.insert(event.id.as_bytes(), &seq_key(first + offset as u64))?;
         }
         let count = fresh.len() as u64;
         let record = BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh };
         let bytes =
             serde_json::to_vec(&record).map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
-        self.batches.insert(seq_key(first), bytes)?;
+        // One transaction: after a crash the batch and its dedupe entries are both
+        // there or both absent.
+        (&self.batches, &self.ids).transaction(|(batches, ids)| {
+            for (offset, key) in fresh_keys.iter().enumerate() {
+                ids.insert(key.as_slice(), &seq_key(first + offset as u64))?;
+            }
+            batches.insert(&seq_key(first), bytes.as_slice())?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<LogError>>(())
+        })?;
         self.tail.push(first, record.events.into_iter().map(Arc::new).collect());
         self.next += count;
         Ok(appended)
@@ -446,6 +643,7 @@ mod tests {
             device: Some("d".into()),
             body: EventBody::FridgeDoor(DoorState::Open),
             target: None,
+            pseudonymous: false,
         }
     }
 
@@ -547,7 +745,8 @@ mod tests {
             log.append(vec![event("c")]).await.unwrap();
             assert_eq!(log.lag().unwrap(), 3);
             log.ack("fast", 4).unwrap();
-            log.ack("slow", 3).unwrap();
+            assert_eq!(log.ack("slow", 3).unwrap(), 3);
+            assert_eq!(log.ack("slow", 2).unwrap(), 3, "cursors never move back");
             assert_eq!(log.lag().unwrap(), 1);
             // Batches [1] and [2,3] are passed by both; [4] is not.
             assert_eq!(log.compact(Duration::ZERO).unwrap(), 3);
@@ -577,5 +776,120 @@ mod tests {
         log.ack("only", 1).unwrap();
         assert_eq!(log.compact(Duration::from_secs(3600)).unwrap(), 0);
         assert_eq!(log.compact(Duration::ZERO).unwrap(), 1);
+    }
+
+    fn from_device(id: &str, device: &str, household: &str) -> StoredEvent {
+        StoredEvent { device: Some(device.into()), household: household.into(), ..event(id) }
+    }
+
+    /// Ids are the sending device's own: another device (of another household) may use
+    /// the same id and is stored; host events live where no device can write.
+    #[tokio::test]
+    async fn dedupe_is_scoped_to_the_device_and_host_events_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        let a = log.append(vec![from_device("x", "dev-a", "h-a")]).await.unwrap();
+        let b = log.append(vec![from_device("x", "dev-b", "h-b")]).await.unwrap();
+        assert_eq!((a[0].duplicate, b[0].duplicate), (false, false));
+        assert_ne!(a[0].seq, b[0].seq);
+        let host_event = StoredEvent { device: None, household: "h-a".into(), ..event("x") };
+        assert!(!log.append(vec![host_event.clone()]).await.unwrap()[0].duplicate);
+        assert!(log.append(vec![host_event]).await.unwrap()[0].duplicate);
+        // A device cannot forge a key in the host's namespace, whatever its id.
+        let forged = from_device("h-a\0x", "dev-a", "h-a");
+        assert!(!log.append(vec![forged]).await.unwrap()[0].duplicate);
+        assert_eq!(log.append(vec![from_device("x", "dev-a", "h-a")]).await.unwrap()[0], a[0].with_duplicate());
+    }
+
+    impl Appended {
+        fn with_duplicate(self) -> Appended {
+            Appended { duplicate: true, ..self }
+        }
+    }
+
+    /// A crash between writing dedupe entries and their batch (the state an unordered
+    /// write leaves) is found on open: the entries go, and a resend is stored and read.
+    #[tokio::test]
+    async fn opening_repairs_dedupe_entries_whose_batch_never_landed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        {
+            let log = SledLog::open(&db, true).unwrap();
+            log.append(vec![event("kept")]).await.unwrap();
+            log.close().await;
+        }
+        // The crash: entries for seqs 2..=4 written, their batch not.
+        let dedupe = db.open_tree(DEDUPE_TREE).unwrap();
+        for (seq, id) in [(2u64, "lost-1"), (3, "lost-2"), (4, "lost-3")] {
+            dedupe.insert(event(id).dedupe_key(), &seq_key(seq)).unwrap();
+        }
+        // And a batch whose entries are missing.
+        let batches = db.open_tree("log").unwrap();
+        let record = BatchRecord { appended_ms: 1, events: vec![event("stray")] };
+        batches.insert(seq_key(2), serde_json::to_vec(&record).unwrap()).unwrap();
+        dedupe.insert(event("lost-1").dedupe_key(), &seq_key(3)).unwrap();
+
+        let log = SledLog::open(&db, true).unwrap();
+        assert_eq!(log.last_seq(), 2);
+        let resent = log.append(vec![event("lost-1"), event("lost-2"), event("lost-3"), event("stray")]).await.unwrap();
+        assert_eq!(
+            resent,
+            [
+                Appended { seq: 3, duplicate: false },
+                Appended { seq: 4, duplicate: false },
+                Appended { seq: 5, duplicate: false },
+                Appended { seq: 2, duplicate: true },
+            ]
+        );
+        assert_eq!(
+            ids(&log.read_after(0, 10).unwrap()),
+            [(1, "kept"), (2, "stray"), (3, "lost-1"), (4, "lost-2"), (5, "lost-3")]
+        );
+    }
+
+    /// Batches of random sizes (fixed seed): every acknowledged event is read back
+    /// after a reopen, and resending it is a duplicate.
+    /// (Killing the real server mid-append is `tests/crash.rs`.)
+    #[tokio::test]
+    async fn acknowledged_batches_survive_a_reopen_with_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut acknowledged = Vec::new();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let log = SledLog::open(&db, true).unwrap();
+            let mut seed = 0x5eed_u64;
+            for batch in 0..40 {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let size = (seed >> 33) % 50 + 1;
+                let events: Vec<_> = (0..size).map(|n| event(&format!("b{batch}-{n}"))).collect();
+                acknowledged.extend(events.iter().map(|e| e.id.clone()));
+                log.append(events).await.unwrap();
+            }
+            log.close().await;
+        }
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        let stored: Vec<String> = log.read_after(0, 10_000).unwrap().iter().map(|(_, e)| e.id.clone()).collect();
+        assert_eq!(stored, acknowledged);
+        let again: Vec<_> = acknowledged.iter().map(|id| event(id)).collect();
+        assert!(log.append(again).await.unwrap().iter().all(|a| a.duplicate));
+    }
+
+    /// Consumers past the backlog bound move up to it, once; an ack of a position
+    /// before that answers the stored cursor so the consumer skips ahead too.
+    #[tokio::test]
+    async fn backlogs_are_bounded_per_consumer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, false).unwrap();
+        log.open_consumer("stuck").unwrap();
+        log.open_consumer("keeping-up").unwrap();
+        log.append((0..30).map(|n| event(&format!("e{n}"))).collect()).await.unwrap();
+        log.ack("keeping-up", 25).unwrap();
+        assert_eq!(log.bound_backlogs(10).unwrap(), [("stuck".to_owned(), 20)]);
+        assert!(log.bound_backlogs(10).unwrap().is_empty(), "nothing more to pass over");
+        assert_eq!(log.lag_of("stuck").unwrap(), 10);
+        assert_eq!(log.ack("stuck", 3).unwrap(), 20, "the consumer learns where it stands");
     }
 }

@@ -19,6 +19,20 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.0.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Resident memory of the server process, in bytes (Linux).
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    }
+}
+
 pub fn serve(data: &std::path::Path, operator: &str, extra: &[&str]) -> (Server, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
@@ -74,4 +88,43 @@ pub fn cli(port: u16, token: &str, args: &[&str]) -> String {
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(output.status.success(), "hearth {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
     stdout
+}
+
+/// Uploads a plugin unsigned (`--dev-allow-unsigned-packages`) with the given manifest text.
+pub fn install_unsigned(port: u16, token: &str, wasm: &str, manifest: &str) {
+    let boundary = "b0undary";
+    let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"p.wasm\"\r\n\r\n").into_bytes();
+    body.extend_from_slice(&std::fs::read(wasm).unwrap());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, response) =
+        http(port, "POST", "/v1/plugins", token, &format!("multipart/form-data; boundary={boundary}"), &body);
+    assert_eq!(status, 201, "{response}");
+}
+
+/// Creates a token over the API; returns its secret.
+pub fn token(port: u16, operator: &str, role: &str, scope: &str) -> String {
+    let (status, body) =
+        json_call(port, "POST", "/v1/tokens", operator, serde_json::json!({"role": role, "scope": scope}));
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// Registers a household and its devices (id, kind) over the API.
+pub fn register(port: u16, operator: &str, household: &str, devices: &[(&str, &str)]) {
+    let (status, body) = json_call(port, "POST", "/v1/households", operator, serde_json::json!({"id": household}));
+    assert_eq!(status, 201, "{body}");
+    for (id, kind) in devices {
+        let device = serde_json::json!({"id": id, "household": household, "kind": kind, "model": "m1", "region": "DE"});
+        let (status, body) = json_call(port, "POST", "/v1/devices", operator, device);
+        assert_eq!(status, 201, "{body}");
+    }
+}
+
+/// Polls `check` every 10 ms until it holds; fails after 30 s.
+pub fn poll(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

@@ -1,0 +1,295 @@
+//! The promises of docs/SECURITY.md attacked from outside: a real `hearth serve` on
+//! loopback driven over HTTP by tenants that fight over the same ids, a household
+//! that asks to be forgotten, and the server's data directory read byte by byte
+//! afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
+mod support;
+
+use serde_json::{Value, json};
+use support::server::*;
+
+const OPERATOR: &str = "hth_attack_operator_token_0123456789";
+const SHOP: &str = "com.freshcart.ingredient-shop";
+const RECIPES: &str = "com.example.recipe-service";
+
+fn low_milk(id: &str) -> Value {
+    json!({"id": id, "topic": "appliance.fridge.inventory",
+        "body": {"item": "whole milk", "action": "counted", "quantity": {"amount": 200, "unit": "millilitres"}}})
+}
+
+fn delivered(port: u16, plugin: &str) -> u64 {
+    let (status, body) = json_call(port, "GET", &format!("/v1/plugins/{plugin}"), OPERATOR, Value::Null);
+    assert_eq!(status, 200, "{body}");
+    body["status"]["delivered"].as_u64().unwrap()
+}
+
+fn first_offer(port: u16, user: &str) -> Value {
+    let mut offer = Value::Null;
+    poll("an offer arrives", || {
+        offer = json_call(port, "GET", "/v1/me/offers", user, Value::Null).1["offers"][0].clone();
+        !offer.is_null()
+    });
+    offer
+}
+
+/// Household B's device reuses A's event id and forges the id of the host's
+/// order-confirmed notice for A's order: B's event is stored (not reported as a
+/// duplicate), the answer says nothing of A, and A's order notice still reaches
+/// the plugin.
+#[test]
+fn a_device_cannot_suppress_or_probe_another_households_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    install_unsigned(
+        port,
+        OPERATOR,
+        hearth_test_components::INGREDIENT_SHOP,
+        &std::fs::read_to_string(hearth_test_components::INGREDIENT_SHOP_MANIFEST).unwrap(),
+    );
+    register(port, OPERATOR, "house-a", &[("fridge-a", "fridge")]);
+    register(port, OPERATOR, "house-b", &[("fridge-b", "fridge")]);
+    let (fridge_a, fridge_b) =
+        (token(port, OPERATOR, "device", "fridge-a"), token(port, OPERATOR, "device", "fridge-b"));
+    let (user_a, user_b) = (token(port, OPERATOR, "user", "house-a"), token(port, OPERATOR, "user", "house-b"));
+    for user in [&user_a, &user_b] {
+        let grant = json!({"device_kinds": ["fridge"], "devices": []});
+        assert_eq!(json_call(port, "PUT", &format!("/v1/me/grants/{SHOP}"), user, grant).0, 204);
+    }
+
+    let (status, answer) = json_call(port, "POST", "/v1/events", &fridge_a, low_milk("milk-1"));
+    assert_eq!(status, 202, "{answer}");
+    let offer = first_offer(port, &user_a);
+
+    // B uses A's id: stored as B's own event, and the receipt carries no position.
+    let (status, answer) = json_call(port, "POST", "/v1/events", &fridge_b, low_milk("milk-1"));
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["receipts"], json!([{"id": "milk-1", "duplicate": false}]), "{answer}");
+    first_offer(port, &user_b);
+    // Resent by B, it is B's duplicate, still without a position.
+    let (_, answer) = json_call(port, "POST", "/v1/events", &fridge_b, low_milk("milk-1"));
+    assert_eq!(answer["receipts"], json!([{"id": "milk-1", "duplicate": true}]), "{answer}");
+
+    // B forges the id of the notice A's confirmation will produce.
+    let order = offer["id"].as_str().unwrap();
+    let forged = json!({"id": format!("order-confirmed:{SHOP}/{order}"), "topic": "ext.forged.notice", "body": {}});
+    let (status, answer) = json_call(port, "POST", "/v1/events", &fridge_b, forged);
+    assert_eq!((status, &answer["receipts"][0]["duplicate"]), (202, &json!(false)), "{answer}");
+
+    let before = delivered(port, SHOP);
+    let (status, body) =
+        json_call(port, "POST", &format!("/v1/me/orders/{SHOP}/{order}/confirm"), &user_a, Value::Null);
+    assert_eq!(status, 200, "{body}");
+    poll("the plugin hears of A's confirmed order", || delivered(port, SHOP) == before + 1);
+    stop(server);
+}
+
+/// Every id-bearing value of a sled database, as (tree, key, value) text.
+fn stored_entries(db: &std::path::Path) -> Vec<(String, String, String)> {
+    let db = sled::open(db).unwrap();
+    let mut entries = Vec::new();
+    for name in db.tree_names() {
+        let tree = db.open_tree(&name).unwrap();
+        for entry in tree.iter() {
+            let (key, value) = entry.unwrap();
+            entries.push((
+                String::from_utf8_lossy(&name).into_owned(),
+                String::from_utf8_lossy(&key).into_owned(),
+                String::from_utf8_lossy(&value).into_owned(),
+            ));
+        }
+    }
+    entries
+}
+
+/// A household with data in a running plugin and in a disabled one, a confirmed
+/// order, a pending offer, notifications, a queued command and events still in the
+/// log asks to be erased; afterwards no tree of the database holds its id, its
+/// devices' ids or (outside the pseudonymous notices that tell plugins) its refs,
+/// the other household is untouched and the ledger still counts the order.
+#[test]
+fn erasing_a_household_leaves_nothing_of_it_in_any_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    for (wasm, manifest) in [
+        (hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST),
+        (hearth_test_components::RECIPE_SERVICE, hearth_test_components::RECIPE_SERVICE_MANIFEST),
+    ] {
+        install_unsigned(port, OPERATOR, wasm, &std::fs::read_to_string(manifest).unwrap());
+    }
+    register(port, OPERATOR, "erase-me-household", &[("erase-me-fridge", "fridge")]);
+    register(port, OPERATOR, "keep-me-household", &[("keep-me-fridge", "fridge")]);
+    let fridge = token(port, OPERATOR, "device", "erase-me-fridge");
+    let user = token(port, OPERATOR, "user", "erase-me-household");
+    let (other_fridge, other_user) =
+        (token(port, OPERATOR, "device", "keep-me-fridge"), token(port, OPERATOR, "user", "keep-me-household"));
+    let partner = token(port, OPERATOR, "partner", "freshcart");
+    for household in [&user, &other_user] {
+        for plugin in [SHOP, RECIPES] {
+            let grant = json!({"device_kinds": ["fridge"], "devices": [], "control": true});
+            assert_eq!(json_call(port, "PUT", &format!("/v1/me/grants/{plugin}"), household, grant).0, 204);
+        }
+    }
+    for (device, household) in [(&fridge, &user), (&other_fridge, &other_user)] {
+        assert_eq!(json_call(port, "POST", "/v1/events", device, low_milk("milk-1")).0, 202);
+        let offer = first_offer(port, household);
+        let path = format!("/v1/me/orders/{SHOP}/{}/confirm", offer["id"].as_str().unwrap());
+        assert_eq!(json_call(port, "POST", &path, household, Value::Null).0, 200);
+    }
+    // A second item: a pending offer. Then the shop is disabled with its data kept,
+    // and more events wait in the log for it.
+    let butter = json!({"id": "butter-1", "topic": "appliance.fridge.inventory",
+        "body": {"item": "butter", "action": "counted", "quantity": {"amount": 10, "unit": "grams"}}});
+    assert_eq!(json_call(port, "POST", "/v1/events", &fridge, butter).0, 202);
+    poll("a second offer", || {
+        json_call(port, "GET", "/v1/me/offers", &user, Value::Null).1["offers"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty())
+    });
+    assert_eq!(json_call(port, "POST", &format!("/v1/plugins/{SHOP}/disable"), OPERATOR, Value::Null).0, 200);
+    let waiting = json!([low_milk("milk-2"), {"id": "egg-1", "topic": "appliance.fridge.inventory",
+        "body": {"item": "egg", "action": "added", "quantity": {"amount": 6, "unit": "pieces"}}}]);
+    assert_eq!(json_call(port, "POST", "/v1/events", &fridge, waiting.clone()).0, 202);
+    assert_eq!(json_call(port, "POST", "/v1/events", &other_fridge, waiting).0, 202);
+    let month = hearth_host::ledger::month_of(hearth_host::clock::now_ms());
+    let statement = |port| json_call(port, "GET", &format!("/v1/partner/statements/{month}"), &partner, Value::Null).1;
+    let before = statement(port)["totals"].clone();
+
+    let (status, erased) = json_call(port, "DELETE", "/v1/me", &user, Value::Null);
+    assert_eq!(status, 200, "{erased}");
+    assert!(
+        erased["erased"]["kv_entries"].as_u64().unwrap() >= 2,
+        "the shop's stock and the recipes' inventory: {erased}"
+    );
+    assert_eq!(erased["erased"]["devices"], 1, "{erased}");
+    assert_eq!(erased["erased"]["plugins_told"], 2, "{erased}");
+    // Its token went with it.
+    assert_eq!(json_call(port, "GET", "/v1/me/offers", &user, Value::Null).0, 401);
+    assert_eq!(json_call(port, "POST", "/v1/events", &fridge, low_milk("milk-3")).0, 401);
+    assert_eq!(statement(port)["totals"], before, "confirmed orders stay in the ledger");
+    assert_eq!(json_call(port, "POST", &format!("/v1/plugins/{SHOP}/enable"), OPERATOR, Value::Null).0, 200);
+    assert!(json_call(port, "GET", "/v1/me/offers", &other_user, Value::Null).1["offers"].is_array());
+    stop(server);
+
+    let forgotten = ["erase-me-household", "erase-me-fridge"];
+    for (tree, key, value) in stored_entries(&dir.path().join("db")) {
+        for id in forgotten {
+            assert!(!key.contains(id) && !value.contains(id), "{id} is left in tree {tree}: {key} = {value}");
+        }
+    }
+    let entries = stored_entries(&dir.path().join("db"));
+    assert!(
+        entries.iter().any(|(_, key, value)| key.contains("keep-me-household") || value.contains("keep-me-household"))
+    );
+
+    // No plugin keeps data under its ref of the household; the other keeps its own.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let host = hearth_host::Host::open(dir.path(), hearth_host::HostConfig::default()).await.unwrap();
+        for plugin in [SHOP, RECIPES] {
+            let erased = host.household_ref(plugin, "erase-me-household").unwrap();
+            assert!(host.kv_keys(plugin, &format!("{erased}/")).unwrap().is_empty(), "{plugin} keeps data");
+            let kept = host.household_ref(plugin, "keep-me-household").unwrap();
+            assert!(!host.kv_keys(plugin, &format!("{kept}/")).unwrap().is_empty(), "{plugin} lost the other's data");
+        }
+        host.shutdown().await.unwrap();
+    });
+}
+
+/// The memory hog over HTTP (a component with six extra memories of 16 MiB each,
+/// four lanes under a 64 MiB limit): its calls fail, and the server's resident
+/// memory does not grow by what the memories would hold (4 × 96 MiB).
+#[test]
+fn a_component_with_many_memories_cannot_pass_the_plugin_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    let manifest = std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST)
+        .unwrap()
+        .replace("test.hearth.recorder", "test.hearth.memory-hog")
+        + "\n[limits]\nmemory_mb = 64\nconcurrency = 4\n";
+    install_unsigned(port, OPERATOR, hearth_test_components::MEMORY_HOG, &manifest);
+    register(port, OPERATOR, "house-hog", &[]);
+    let user = token(port, OPERATOR, "user", "house-hog");
+    let grant = json!({"device_kinds": [], "devices": []});
+    assert_eq!(json_call(port, "PUT", "/v1/me/grants/test.hearth.memory-hog", &user, grant).0, 204);
+    let before = server.rss_bytes();
+    for _ in 0..8 {
+        let (status, body) = json_call(port, "POST", "/v1/services/recorder/seen", &user, json!({}));
+        assert_eq!(status, 502, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("memory limit"), "{body}");
+    }
+    let grown = server.rss_bytes().saturating_sub(before);
+    eprintln!("memory hog: server RSS grew by {} MiB over 8 calls on 4 lanes", grown >> 20);
+    assert!(grown < 64 << 20, "the server grew by {} MiB", grown >> 20);
+    stop(server);
+}
+
+fn plugin_status(port: u16, plugin: &str) -> Value {
+    let (status, body) = json_call(port, "GET", &format!("/v1/plugins/{plugin}"), OPERATOR, Value::Null);
+    assert_eq!(status, 200, "{body}");
+    body["status"].clone()
+}
+
+/// Household A keeps calling an operation whose slow path times out. A is suspended
+/// from the plugin; household B's calls and events are served all along, and the
+/// status tells the operator what happened. Failures spread over three households
+/// do quarantine the plugin, with the reason in its status.
+#[test]
+fn one_household_cannot_quarantine_a_plugin_for_everybody() {
+    const HOSTILE: &str = "test.hearth.hostile";
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    let manifest = std::fs::read_to_string(hearth_test_components::HOSTILE_PLUGIN_MANIFEST)
+        .unwrap()
+        .replace("memory_mb = 16", "memory_mb = 16\nservice_timeout_ms = 50");
+    install_unsigned(port, OPERATOR, hearth_test_components::HOSTILE_PLUGIN, &manifest);
+    let mut users = Vec::new();
+    for house in ["a", "b", "c", "d", "e"] {
+        register(port, OPERATOR, &format!("house-{house}"), &[(&format!("sensor-{house}"), "fridge")]);
+        let user = token(port, OPERATOR, "user", &format!("house-{house}"));
+        let grant = json!({"device_kinds": ["fridge"], "devices": []});
+        assert_eq!(json_call(port, "PUT", &format!("/v1/me/grants/{HOSTILE}"), &user, grant).0, 204);
+        users.push(user);
+    }
+    let sensor_b = token(port, OPERATOR, "device", "sensor-b");
+    let call = |user: &str, operation: &str| {
+        json_call(port, "POST", &format!("/v1/services/hostile/{operation}"), user, json!({}))
+    };
+
+    let mut answers = Vec::new();
+    for _ in 0..15 {
+        answers.push(call(&users[0], "loop").0);
+    }
+    assert_eq!(&answers[..10], &[504; 10], "{answers:?}");
+    assert_eq!(&answers[10..], &[503; 5], "A is suspended: {answers:?}");
+    let (status, body) = call(&users[0], "ok");
+    assert_eq!((status, &body["error"]["code"]), (503, &json!("suspended")), "{body}");
+
+    assert_eq!(call(&users[1], "ok").0, 200, "B is served");
+    let event = json!({"id": "b-1", "topic": "ext.hostile.ok", "body": {}});
+    let delivered_before = plugin_status(port, HOSTILE)["delivered"].as_u64().unwrap();
+    assert_eq!(json_call(port, "POST", "/v1/events", &sensor_b, event).0, 202);
+    poll("B's event is delivered", || plugin_status(port, HOSTILE)["delivered"].as_u64().unwrap() > delivered_before);
+    let status = plugin_status(port, HOSTILE);
+    assert_eq!(status["quarantined"], false, "{status}");
+    assert_eq!((&status["calls_failed"], &status["callers_suspended"]), (&json!(10), &json!(1)), "{status}");
+
+    // Three households fail in turn: that is the plugin, not one caller.
+    for round in 0..4 {
+        for user in &users[2..] {
+            let expected = if round * 3 < 10 { 504 } else { 503 };
+            let (status, body) = call(user, "loop");
+            assert!(status == expected || status == 503, "round {round}: {status} {body}");
+        }
+    }
+    let status = plugin_status(port, HOSTILE);
+    assert_eq!(status["quarantined"], true, "{status}");
+    let quarantine = &status["quarantine"];
+    assert_eq!((&quarantine["cause"], &quarantine["callers"]), (&json!("service-calls"), &json!(3)), "{status}");
+    assert!(quarantine["last_errors"][0].as_str().unwrap().contains("timed out"), "{status}");
+    assert_eq!(call(&users[1], "ok").0, 503, "quarantined for everybody now");
+    assert_eq!(json_call(port, "POST", &format!("/v1/plugins/{HOSTILE}/resume"), OPERATOR, Value::Null).0, 200);
+    assert_eq!(call(&users[1], "ok").0, 200);
+    stop(server);
+}
