@@ -269,6 +269,8 @@ struct Inner {
     quarantine: sled::Tree,
     /// Log events each plugin passed over because its backlog hit the bound.
     backlog_skipped: sled::Tree,
+    /// Each plugin's delivery counters, stored by the upkeep task and on stop.
+    counters: sled::Tree,
     notifications: Arc<Notifications>,
     ledger: Ledger,
     /// Operator ranking of the providers of an operation: `service.operation` → plugin ids.
@@ -309,6 +311,7 @@ impl Host {
             trust,
             quarantine: db.open_tree("quarantine")?,
             backlog_skipped: db.open_tree("backlog-skipped")?,
+            counters: db.open_tree("plugin-counters")?,
             log,
             delivery,
             compactor: std::sync::Mutex::new(None),
@@ -343,12 +346,7 @@ impl Host {
         let host = Host { inner: Arc::new(inner) };
         let _ = router.inner.set(Arc::downgrade(&host.inner));
         let (stop_compaction, compaction_stop) = watch::channel(false);
-        let compaction = tokio::spawn(maintain_log(
-            host.inner.log.clone(),
-            host.inner.backlog_skipped.clone(),
-            host.inner.config.clone(),
-            compaction_stop,
-        ));
+        let compaction = tokio::spawn(maintain(Arc::downgrade(&host.inner), compaction_stop));
         *host.compactor() = Some((stop_compaction, compaction));
         for entry in host.inner.plugins_tree.iter() {
             let (id, record) = entry?;
@@ -496,11 +494,17 @@ impl Host {
         }
         let breaker =
             Breaker::open(id.clone(), self.inner.config.delivery.quarantine_after, self.inner.quarantine.clone())?;
+        // The counters go on across upgrades, restarts and enabling (they are stored).
+        let counters = match self.running().get(id.as_ref()) {
+            Some(running) => running.link.counters.clone(),
+            None => Arc::new(self.stored_counters(&id)),
+        };
         let link = PluginLink {
             id: id.clone(),
             pool: PluginPool::new(handles),
             breaker: Arc::new(breaker),
-            counters: Arc::new(PluginCounters::default()),
+            counters,
+            log: log.clone(),
         };
         let (stop, stopped) = watch::channel(false);
         let subscriptions: Vec<Subscription> = manifest
@@ -558,7 +562,10 @@ impl Host {
         let was_running = running.is_some();
         if let Some(running) = running {
             let hash = running.info.component_hash.clone();
+            // Not the link: its instance handles would keep the workers from stopping.
+            let counters = running.link.counters.clone();
             running.stop().await;
+            store_counters(&self.inner.counters, plugin, &counters)?;
             self.release_component(&hash);
         }
         tracing::info!(plugin, "disabled");
@@ -592,6 +599,7 @@ impl Host {
         }
         self.inner.plugins_tree.remove(plugin.as_bytes())?;
         self.inner.backlog_skipped.remove(plugin.as_bytes())?;
+        self.inner.counters.remove(plugin.as_bytes())?;
         self.inner.quarantine.remove(plugin.as_bytes())?;
         self.inner.delivery.refs.remove_plugin(plugin)?;
         self.inner.log.remove_consumers(&format!("{plugin}|")).map_err(|error| HostError::Engine(error.to_string()))?;
@@ -819,6 +827,7 @@ impl Host {
 
     /// Sets the publisher's share of gross, in basis points.
     pub fn set_agreement(&self, publisher: &str, publisher_bp: u32) -> Result<(), HostError> {
+        crate::validate::publisher(publisher)?;
         self.inner.ledger.set_agreement(publisher, publisher_bp)
     }
 
@@ -835,6 +844,11 @@ impl Host {
     /// Registers a household.
     pub fn add_household(&self, id: &str) -> Result<(), HostError> {
         self.inner.delivery.households.add_household(id)
+    }
+
+    /// Whether the household is registered.
+    pub fn has_household(&self, id: &str) -> Result<bool, HostError> {
+        self.inner.delivery.households.has_household(id)
     }
 
     /// Registers a device to a household.
@@ -926,12 +940,30 @@ impl Host {
         let backends = &self.inner.backends;
         let mut erasure = Erasure::default();
         let devices: Vec<String> = delivery.households.devices_of(household)?.into_iter().map(|d| d.id).collect();
+        let plugins: Vec<String> = self
+            .inner
+            .plugins_tree
+            .iter()
+            .keys()
+            .map(|id| id.map(|id| String::from_utf8_lossy(&id).into_owned()))
+            .collect::<Result<_, _>>()?;
+        let consented: Vec<bool> = plugins
+            .iter()
+            .map(|plugin| delivery.households.grant_of(household, plugin).map(|grant| grant.is_some()))
+            .collect::<Result<_, _>>()?;
+        // Consent goes first: from here on nothing of the household is delivered. A
+        // run of events a plugin is already in stops before its next event; waiting
+        // for each lane once lets such a run end before the plugin's data is erased.
+        delivery.households.remove_household(household)?;
+        let links: Vec<PluginLink> = self.running().values().map(|running| running.link.clone()).collect();
+        for link in links {
+            link.pool.barrier().await;
+        }
         let mut notices = Vec::new();
-        for entry in self.inner.plugins_tree.iter() {
-            let plugin = String::from_utf8_lossy(&entry?.0).into_owned();
+        for (plugin, consented) in plugins.into_iter().zip(consented) {
             let reference = delivery.refs.reference(&plugin, RefKind::Household, household);
             erasure.kv_entries += backends.kv.delete_prefix(&plugin, &format!("{reference}/"))?;
-            if delivery.households.grant_of(household, &plugin)?.is_some() {
+            if consented {
                 notices.push(StoredEvent {
                     id: ingest::new_event_id()?,
                     topic: CONSENT_REVOKED.to_owned(),
@@ -945,8 +977,6 @@ impl Host {
             }
         }
         erasure.plugins_told = notices.len();
-        // Consent goes first: from here on nothing of the household is delivered.
-        delivery.households.remove_household(household)?;
         for device in &devices {
             erasure.commands += backends.commands.erase_device(device)?;
         }
@@ -1156,6 +1186,13 @@ impl Host {
         out
     }
 
+    /// The counters stored for `plugin`, or zeros.
+    fn stored_counters(&self, plugin: &str) -> PluginCounters {
+        let stored = self.inner.counters.get(plugin.as_bytes()).ok().flatten();
+        let snapshot = stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
+        PluginCounters::restore(&snapshot)
+    }
+
     /// Log events `plugin` passed over because its backlog hit the bound.
     fn backlog_skipped(&self, plugin: &str) -> u64 {
         match self.inner.backlog_skipped.get(plugin.as_bytes()) {
@@ -1175,6 +1212,8 @@ impl Host {
     }
     /// Sets an operator config value for a plugin; the plugin reads it on its next call.
     pub async fn set_config(&self, plugin: &str, key: &str, value: &str) -> Result<(), HostError> {
+        crate::validate::config_key(key)?;
+        crate::validate::config_value(value)?;
         if self.link(plugin).is_none() {
             return Err(HostError::UnknownPlugin(plugin.to_owned()));
         }
@@ -1197,8 +1236,11 @@ impl Host {
     /// dropped.
     pub async fn shutdown(self) -> Result<(), HostError> {
         let running = std::mem::take(&mut *self.running_mut());
-        for (_, plugin) in running {
+        for (id, plugin) in running {
+            // Not the link: its instance handles would keep the workers from stopping.
+            let counters = plugin.link.counters.clone();
             plugin.stop().await;
+            store_counters(&self.inner.counters, &id, &counters)?;
         }
         let compactor = self.compactor().take();
         if let Some((stop, task)) = compactor {
@@ -1269,29 +1311,51 @@ fn caller_key(household: Option<&str>, chain: &[Arc<str>]) -> String {
     }
 }
 
-/// The log's upkeep: every plugin's backlog kept within its bound (checked each
-/// `backlog_check_interval`), delivered events past retention removed (each
-/// `compaction_interval`).
-async fn maintain_log(log: Arc<SledLog>, skipped: sled::Tree, config: HostConfig, mut stop: watch::Receiver<bool>) {
+/// The host's upkeep, each `backlog_check_interval`: every plugin's backlog kept
+/// within its bound and its counters stored; each `compaction_interval`, delivered
+/// events past retention removed. Holds the host weakly: it ends with the host.
+async fn maintain(host: std::sync::Weak<Inner>, mut stop: watch::Receiver<bool>) {
     let mut compacted = Instant::now();
     loop {
+        let every = match host.upgrade() {
+            Some(inner) => inner.config.delivery.backlog_check_interval,
+            None => return,
+        };
         tokio::select! {
-            () = tokio::time::sleep(config.delivery.backlog_check_interval) => {}
+            () = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
-        if let Err(error) = bound_backlogs(log.as_ref(), &skipped, config.delivery.max_backlog) {
+        let Some(inner) = host.upgrade() else { return };
+        let config = &inner.config;
+        if let Err(error) = bound_backlogs(inner.log.as_ref(), &inner.backlog_skipped, config.delivery.max_backlog) {
             tracing::error!(%error, "bounding the plugins' backlogs failed");
+        }
+        let counters: Vec<(Arc<str>, Arc<PluginCounters>)> = read_running(&inner)
+            .values()
+            .map(|running| (running.link.id.clone(), running.link.counters.clone()))
+            .collect();
+        for (plugin, counters) in counters {
+            if let Err(error) = store_counters(&inner.counters, &plugin, &counters) {
+                tracing::error!(%plugin, %error, "storing the plugin's counters failed");
+            }
         }
         if compacted.elapsed() < config.compaction_interval {
             continue;
         }
         compacted = Instant::now();
-        match log.compact(config.retention) {
+        match inner.log.compact(config.retention) {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "compacted the event log"),
             Err(error) => tracing::error!(%error, "compacting the event log failed"),
         }
     }
+}
+
+/// Stores a plugin's counters, so they survive restarts and upgrades.
+fn store_counters(tree: &sled::Tree, plugin: &str, counters: &PluginCounters) -> Result<(), HostError> {
+    let bytes = serde_json::to_vec(&counters.snapshot()).map_err(|error| HostError::Corrupt(error.to_string()))?;
+    tree.insert(plugin.as_bytes(), bytes)?;
+    Ok(())
 }
 
 /// Moves every subscription more than `max_backlog` behind up to the bound and adds
@@ -1377,7 +1441,11 @@ async fn route_call(
         match call_link(link, ServiceCall { request, chain: chain.clone(), deadline }, &caller).await {
             result @ (Ok(_) | Err(CallError::Plugin(_))) => return result,
             Err(error) => {
-                tracing::warn!(plugin = %link.id, operation = %name, %error, "provider failed, trying the next");
+                if link.log.admit() {
+                    let error = error.to_string();
+                    tracing::warn!(plugin = %link.id, operation = %name, error = crate::capabilities::log::cut(&error),
+                        "provider failed, trying the next");
+                }
                 last_error = error;
             }
         }

@@ -97,6 +97,8 @@ impl Households {
     pub fn add_device(&self, device: Device) -> Result<(), HostError> {
         check_id("device id", &device.id)?;
         check_id("device kind", &device.kind)?;
+        crate::validate::text("device model", &device.model)?;
+        crate::validate::text("device region", &device.region)?;
         if !self.has_household(&device.household)? {
             return Err(HostError::NotFound(format!("household {}", device.household)));
         }

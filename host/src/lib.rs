@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod refs;
 mod state;
 pub mod trust;
+pub mod validate;
 pub mod worker;
 
 pub use error::{CallError, HostError};

@@ -129,6 +129,7 @@ impl PluginState {
             http: WasiHttpCtx::new(),
             http_policy: HttpPolicy {
                 plugin: plugin.clone(),
+                log: log.clone(),
                 allowed: grants.http.clone(),
                 limits: backends.http_limits,
             },

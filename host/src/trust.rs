@@ -37,12 +37,7 @@ impl TrustStore {
 
     /// Trusts `key` (hex) for `publisher`; returns whether it was new.
     pub fn trust(&self, publisher: &str, key: &str) -> Result<bool, HostError> {
-        let valid_name = !publisher.is_empty()
-            && publisher.len() <= 64
-            && publisher.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid_name {
-            return Err(HostError::InvalidInput(format!("publisher {publisher:?} must be 1-64 of a-z, 0-9 and '-'")));
-        }
+        crate::validate::publisher(publisher)?;
         let key = parse_public_key(key).map_err(|error| HostError::InvalidInput(error.to_string()))?;
         let key = hex::encode(key.as_bytes());
         let mut keys = self.keys(publisher)?;

@@ -129,8 +129,10 @@ impl Worker {
                 Some((call, reply)) = service_lane.recv() => self.serve(call, reply).await,
                 Some((run, reply)) = event_lane.recv() => {
                     let mut outcomes = Vec::with_capacity(run.events.len());
-                    for (index, event) in run.events.iter().enumerate() {
-                        if index > 0 && !(run.proceed)() {
+                    for event in &run.events {
+                        // Checked before the first event too: a run prepared before a
+                        // revocation or erasure must not deliver anything after it.
+                        if !(run.proceed)() {
                             break;
                         }
                         while let Ok((call, reply)) = service_lane.try_recv() {
@@ -238,7 +240,10 @@ impl Worker {
             }
             Ok(Ok((_, Err(error)))) => Err(CallError::Start(format!("init returned {}", cap_message(error)))),
             Ok(Err(error)) => {
-                tracing::warn!(plugin = %runtime.id, error = ?error, "instance failed to start");
+                if runtime.log.admit() {
+                    let error = format!("{error:#}");
+                    tracing::warn!(plugin = %runtime.id, error = crate::capabilities::log::cut(&error), "instance failed to start");
+                }
                 Err(describe(&store, &error))
             }
             Err(_) => Err(CallError::Start(CallError::Timeout(timeout).to_string())),
@@ -267,7 +272,10 @@ impl Worker {
                 return returned.map_err(|error| CallError::Plugin(cap_message(error)));
             }
             Ok(Err(error)) => {
-                tracing::warn!(plugin = %self.runtime.id, error = ?error, "plugin call failed");
+                if self.runtime.log.admit() {
+                    let error = format!("{error:#}");
+                    tracing::warn!(plugin = %self.runtime.id, error = crate::capabilities::log::cut(&error), "plugin call failed");
+                }
                 classify(&live.store, &error, timeout)
             }
             Err(_) => CallError::Timeout(timeout),

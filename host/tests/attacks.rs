@@ -293,3 +293,248 @@ fn one_household_cannot_quarantine_a_plugin_for_everybody() {
     assert_eq!(call(&users[1], "ok").0, 200);
     stop(server);
 }
+
+/// One raw HTTP/1.1 exchange; returns status, content type and body text.
+fn raw(port: u16, request: &[u8]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let content_type = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_owned))
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    [head.as_bytes(), body].concat()
+}
+
+/// Asserts the one error shape and returns the code.
+fn error_code(answer: &(u16, String, String)) -> String {
+    let (status, content_type, body) = answer;
+    assert!(content_type.starts_with("application/json"), "{status} {content_type}: {body}");
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{status}: {body}"));
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body["error"]["code"].as_str().unwrap().to_owned()
+}
+
+/// Errors raised anywhere (body limit, path parsing, the router) have the API's one
+/// shape; JSON routes want JSON; months, schemes, scopes, keys and sizes are checked
+/// with documented limits; messages never echo a huge input; `/metrics` can be kept
+/// off the API listener.
+#[test]
+fn every_error_has_one_shape_and_every_input_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let (server, port) = serve(dir.path(), OPERATOR, &["--metrics-listen", &metrics_address]);
+    register(port, OPERATOR, "house-x", &[("fridge-x", "fridge")]);
+    let device = token(port, OPERATOR, "device", "fridge-x");
+    let partner = token(port, OPERATOR, "partner", "freshcart");
+    let bearer = |token: &str| format!("Bearer {token}");
+    let (device_auth, partner_auth, operator_auth) = (bearer(&device), bearer(&partner), bearer(OPERATOR));
+    let json_type = ("content-type", "application/json");
+
+    // 2 MiB of events: over the 1 MiB body limit.
+    let big = vec![b' '; 2 << 20];
+    let answer = raw(port, &request("POST", "/v1/events", &[("authorization", &device_auth), json_type], &big));
+    assert_eq!((answer.0, error_code(&answer).as_str()), (413, "body_too_large"));
+    // A sequence number that is not one.
+    let path = "/v1/plugins/com.example.x/dead-letters/abc/redrive";
+    let answer = raw(port, &request("POST", path, &[("authorization", &operator_auth)], b""));
+    assert_eq!((answer.0, error_code(&answer).as_str()), (400, "bad_request"));
+    // A method the route does not have.
+    let answer = raw(port, &request("PATCH", "/v1/events", &[("authorization", &device_auth)], b""));
+    assert_eq!((answer.0, error_code(&answer).as_str()), (405, "method_not_allowed"));
+    // JSON routes want JSON.
+    let event = br#"{"id": "e1", "topic": "ext.test.x", "body": {}}"#;
+    for headers in [
+        vec![("authorization", device_auth.as_str())],
+        vec![("authorization", &device_auth), ("content-type", "text/plain")],
+    ] {
+        let answer = raw(port, &request("POST", "/v1/events", &headers, event));
+        assert_eq!((answer.0, error_code(&answer).as_str()), (415, "unsupported_media_type"));
+    }
+    // The scheme is case-insensitive.
+    let lower = format!("bearer {device}");
+    let answer = raw(port, &request("POST", "/v1/events", &[("authorization", &lower), json_type], event));
+    assert_eq!(answer.0, 202, "{answer:?}");
+    // Months.
+    for month in ["2026-13", "0000-00", "2026-1", "20261-01"] {
+        let answer = raw(
+            port,
+            &request("GET", &format!("/v1/partner/statements/{month}"), &[("authorization", &partner_auth)], b""),
+        );
+        assert_eq!((answer.0, error_code(&answer).as_str()), (400, "bad_request"), "{month}");
+    }
+    let answer = raw(port, &request("GET", "/v1/partner/statements/2026-12", &[("authorization", &partner_auth)], b""));
+    assert_eq!(answer.0, 200);
+    // A 32 KB id is not echoed back. (Past 64 KiB, hyper itself answers 414.)
+    let long = "x".repeat(32 << 10);
+    let answer = raw(port, &request("GET", &format!("/v1/plugins/{long}"), &[("authorization", &operator_auth)], b""));
+    assert_eq!((answer.0, error_code(&answer).as_str()), (404, "not_found"));
+    assert!(answer.2.len() < 1024, "{} bytes", answer.2.len());
+    // Tokens only for what exists.
+    for (role, scope) in [("user", "no-such-house"), ("device", "../../x\u{0}"), ("partner", "Not A Publisher")] {
+        let (status, body) = json_call(port, "POST", "/v1/tokens", OPERATOR, json!({"role": role, "scope": scope}));
+        assert_eq!((status, &body["error"]["code"]), (422, &json!("invalid")), "{role} {scope:?}: {body}");
+    }
+    // Keys, values and records with limits.
+    let oversized = [
+        json_call(
+            port,
+            "POST",
+            "/v1/devices",
+            OPERATOR,
+            json!({"id": "fridge-y", "household": "house-x", "kind": "fridge", "model": "m".repeat(500 << 10), "region": "DE"}),
+        ),
+        json_call(port, "PUT", "/v1/agreements/Bad%00Name", OPERATOR, json!({"publisher_bp": 7000})),
+    ];
+    for (status, body) in oversized {
+        assert_eq!((status, &body["error"]["code"]), (422, &json!("invalid")), "{body}");
+        assert!(body.to_string().len() < 1024, "{} bytes", body.to_string().len());
+    }
+    // /metrics is on the private listener only.
+    let answer = raw(port, &request("GET", "/metrics", &[], b""));
+    assert_eq!((answer.0, error_code(&answer).as_str()), (404, "not_found"));
+    let answer = raw(metrics_port, &request("GET", "/metrics", &[], b""));
+    assert!(answer.0 == 200 && answer.2.contains("hearth_plugins"), "{answer:?}");
+    stop(server);
+}
+
+/// Config keys and values of a running plugin have limits too.
+#[test]
+fn config_keys_and_values_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    install_unsigned(
+        port,
+        OPERATOR,
+        hearth_test_components::RECORDER_PLUGIN,
+        &std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST).unwrap(),
+    );
+    let set = |key: &str, value: &str| {
+        json_call(
+            port,
+            "PUT",
+            &format!("/v1/plugins/test.hearth.recorder/config/{key}"),
+            OPERATOR,
+            json!({"value": value}),
+        )
+    };
+    assert_eq!(set("cure", "yes").0, 204);
+    for (key, value) in
+        [("a%00b", "x".to_owned()), (&"k".repeat(8 << 10), "x".to_owned()), ("big", "v".repeat(900 << 10))]
+    {
+        let (status, body) = set(key, &value);
+        assert_eq!((status, &body["error"]["code"]), (422, &json!("invalid")), "{body}");
+    }
+    stop(server);
+}
+
+/// A disabled plugin's backlog stops at the bound (`--max-backlog 50`): devices keep
+/// being answered 202, the other plugin receives everything, and the stuck one,
+/// enabled again, gets the newest 50 and reports what it passed over.
+#[test]
+fn a_stuck_plugin_never_turns_ingest_away_for_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages", "--max-backlog", "50"]);
+    let recorder = std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST).unwrap();
+    install_unsigned(port, OPERATOR, hearth_test_components::RECORDER_PLUGIN, &recorder);
+    let stuck = recorder.replace("test.hearth.recorder", "test.hearth.stuck");
+    install_unsigned(port, OPERATOR, hearth_test_components::RECORDER_PLUGIN, &stuck);
+    register(port, OPERATOR, "house-a", &[("fridge-a", "fridge")]);
+    register(port, OPERATOR, "house-b", &[("fridge-b", "fridge")]);
+    let user_a = token(port, OPERATOR, "user", "house-a");
+    let user_b = token(port, OPERATOR, "user", "house-b");
+    let grant = json!({"device_kinds": ["fridge"], "devices": []});
+    for plugin in ["test.hearth.recorder", "test.hearth.stuck"] {
+        assert_eq!(json_call(port, "PUT", &format!("/v1/me/grants/{plugin}"), &user_a, grant.clone()).0, 204);
+    }
+    assert_eq!(json_call(port, "PUT", "/v1/me/grants/test.hearth.recorder", &user_b, grant).0, 204);
+    assert_eq!(json_call(port, "POST", "/v1/plugins/test.hearth.stuck/disable", OPERATOR, Value::Null).0, 200);
+
+    // B (who never granted the stuck plugin) first, so the newest 50 are A's.
+    for (device, house) in [("fridge-b", "b"), ("fridge-a", "a")] {
+        let token = token(port, OPERATOR, "device", device);
+        for batch in 0..15 {
+            let events: Vec<Value> = (0..10)
+                .map(|n| json!({"id": format!("{house}-{batch}-{n}"), "topic": "ext.test.load", "body": {}}))
+                .collect();
+            let (status, body) = json_call(port, "POST", "/v1/events", &token, json!(events));
+            assert_eq!(status, 202, "{body}");
+        }
+    }
+    poll("the healthy plugin has all 300", || delivered(port, "test.hearth.recorder") == 300);
+    std::thread::sleep(std::time::Duration::from_millis(1_500)); // one backlog check
+    assert_eq!(json_call(port, "POST", "/v1/plugins/test.hearth.stuck/enable", OPERATOR, Value::Null).0, 200);
+    poll("the stuck plugin catches up", || plugin_status(port, "test.hearth.stuck")["lag"] == 0);
+    let status = plugin_status(port, "test.hearth.stuck");
+    assert_eq!((&status["delivered"], &status["backlog_skipped"]), (&json!(50), &json!(250)), "{status}");
+    assert_eq!(status["overflowing"], false, "{status}");
+    stop(server);
+}
+
+/// A plugin asks for a denied URL with a 60 KB path for 400 ms: thousands of
+/// denials, but the host's log lines about it stay within the plugin's budget
+/// (500 at once, 100/s) and each is short.
+#[test]
+fn host_log_lines_a_plugin_causes_are_budgeted_and_cut() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--dev-allow-unsigned-packages", "--data"])
+        .arg(dir.path())
+        .env("HEARTH_OPERATOR_TOKEN", OPERATOR)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = std::io::BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|line| line.contains("test.hearth.probe"))
+            .collect::<Vec<_>>()
+    });
+    let server = Server::adopt(child);
+    install_unsigned(
+        port,
+        OPERATOR,
+        hearth_test_components::PROBE_PLUGIN,
+        &std::fs::read_to_string(hearth_test_components::PROBE_PLUGIN_MANIFEST).unwrap(),
+    );
+    register(port, OPERATOR, "house-p", &[]);
+    let user = token(port, OPERATOR, "user", "house-p");
+    let grant = json!({"device_kinds": [], "devices": []});
+    assert_eq!(json_call(port, "PUT", "/v1/me/grants/test.hearth.probe", &user, grant).0, 204);
+    let url = format!("http://denied.example/{}", "p".repeat(60 << 10));
+    let (status, answer) = json_call(port, "POST", "/v1/services/probe/fetch-flood", &user, json!({"url": url}));
+    assert_eq!(status, 200, "{answer}");
+    let denied = answer["ok"]["denied"].as_u64().unwrap();
+    stop(server);
+    let lines = lines.join().unwrap();
+    let longest = lines.iter().map(String::len).max().unwrap_or(0);
+    eprintln!("log flood: {denied} denied requests, {} log lines, longest {longest} bytes", lines.len());
+    assert!(denied > 1_000, "the flood was too small to tell: {denied}");
+    assert!(lines.len() <= 500 + 100 + 5, "{} lines", lines.len());
+    assert!(longest < 1_024, "a line of {longest} bytes");
+}

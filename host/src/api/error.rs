@@ -50,9 +50,69 @@ impl ApiError {
     }
 }
 
+/// Longest error message answered: messages may quote what the caller sent (an id
+/// from the path), and a caller must not get its 64 KB id echoed back.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
+fn cut(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}
+
+/// The API's code for a status, for errors raised outside the handlers (the router,
+/// axum's extractors, the body limit).
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        status if status.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+/// Gives every error answer the one shape: an error response that is not already
+/// the API's JSON (axum's rejections and the body limit answer `text/plain`) is
+/// rewritten as `{"error": {"code", "message"}}` with its status kept.
+pub async fn one_shape(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let text = match axum::body::to_bytes(response.into_body(), 4 << 10).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_lowercase() } else { text };
+    let mut answer = ApiError::new(status, code_of(status), message).into_response();
+    if let Some(retry_after) = retry_after {
+        answer.headers_mut().insert(header::RETRY_AFTER, retry_after);
+    }
+    answer
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
+        let mut error = json!({ "code": self.code, "message": cut(self.message) });
         if let (Some(object), Some(serde_json::Value::Object(details))) = (error.as_object_mut(), self.details) {
             object.extend(details);
         }

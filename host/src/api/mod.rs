@@ -44,6 +44,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Clone)]
 pub struct ApiState {
     pub host: Host,
+    /// Whether `/metrics` is answered on the API listener; off when the operator
+    /// serves it on a private one (`hearth serve --metrics-listen`).
+    pub metrics_on_api: bool,
     pub tokens: Tokens,
     pub audit: Audit,
     pub rate_limit: Arc<RateLimiter>,
@@ -56,6 +59,7 @@ impl ApiState {
         let audit = Audit::open(host.database())?;
         Ok(ApiState {
             host,
+            metrics_on_api: true,
             tokens,
             audit,
             rate_limit: Arc::new(RateLimiter::new(RateLimit::default())),
@@ -90,6 +94,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// 415 unless the request says its body is JSON (routes that take raw bytes and
+/// parse JSON themselves; [`ApiJson`] checks the same).
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    let essence = content_type.and_then(|value| value.split(';').next()).map(str::trim);
+    match essence {
+        Some(essence) if essence.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected application/json",
+        )),
+    }
+}
 
 pub(crate) fn ok(value: Value) -> ApiResult {
     Ok(Json(value).into_response())
@@ -178,6 +197,7 @@ pub fn app(state: ApiState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::map_response(error::one_shape))
         .route_layer(axum::middleware::from_fn_with_state(state.http_metrics.clone(), http_metrics::track))
         .with_state(state)
         // Innermost first: echo the request id, trace with it, assign it.
@@ -189,9 +209,24 @@ pub fn app(state: ApiState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// Prometheus text; open like the health checks (serve it on a private interface).
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text")))]
+/// Prometheus text; open like the health checks unless the server runs with
+/// `--metrics-listen` (then only there).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text"), (status = 404, description = "Served on the metrics listener only")))]
 async fn metrics(State(state): State<ApiState>) -> Response {
+    if !state.metrics_on_api {
+        return ApiError::not_found("no such route").into_response();
+    }
+    prometheus_text(&state)
+}
+
+/// A router with only `/metrics`, for a private listener.
+pub fn metrics_app(state: ApiState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(|State(state): State<ApiState>| async move { prometheus_text(&state) }))
+        .with_state(state)
+}
+
+fn prometheus_text(state: &ApiState) -> Response {
     let mut text = state.host.render_metrics();
     state.http_metrics.render(&mut text);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
@@ -212,6 +247,16 @@ struct NewToken {
 #[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, tag = "operator", responses((status = 201, description = "The token, shown once"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn create_token(State(state): State<ApiState>, who: Principal, ApiJson(new): ApiJson<NewToken>) -> ApiResult {
     let role = format!("{:?}", new.role).to_lowercase();
+    // A token is for something that exists: no tokens for made-up scopes.
+    match new.role {
+        Role::Operator => {}
+        Role::User if state.host.has_household(&new.scope)? => {}
+        Role::Device if state.host.device(&new.scope)?.is_some() => {}
+        Role::Partner => crate::validate::publisher(&new.scope)?,
+        Role::User | Role::Device => {
+            return Err(ApiError::invalid(format!("no {role} is registered under this scope")));
+        }
+    }
     state.operator_action(&who, "token.create", &format!("{role} {}", new.scope))?;
     if new.ttl_s.is_some_and(|ttl| ttl == 0 || ttl > 10 * 365 * 86_400) {
         return Err(ApiError::invalid("ttl_s must be 1 second to 10 years"));
@@ -467,8 +512,14 @@ async fn set_limits(
 // ---- device ----
 
 #[utoipa::path(post, path = "/v1/events", request_body(content = Value, content_type = "application/json", description = "JSON"), tag = "device", responses((status = 202, description = "Durable receipts"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
-async fn send_events(State(state): State<ApiState>, who: Principal, body: axum::body::Bytes) -> ApiResult {
+async fn send_events(
+    State(state): State<ApiState>,
+    who: Principal,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult {
     let device = who.require(Role::Device)?;
+    require_json(&headers)?;
     let receipts = state.host.ingest(device, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "receipts": receipts }))).into_response())
 }
@@ -485,8 +536,12 @@ async fn call_service(
     State(state): State<ApiState>,
     who: Principal,
     Path((service, operation)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult {
+    if !body.is_empty() {
+        require_json(&headers)?;
+    }
     let (caller, household) = match who.0.role {
         Role::Device => {
             let device =
@@ -612,11 +667,12 @@ async fn partner_dead_letters(State(state): State<ApiState>, who: Principal, Pat
 #[utoipa::path(get, path = "/v1/partner/statements/{month}", tag = "partner", responses((status = 200, description = "The month's statement"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn partner_statement(State(state): State<ApiState>, who: Principal, Path(month): Path<String>) -> ApiResult {
     let publisher = who.require(Role::Partner)?;
-    let valid = month.len() == 7
-        && month.as_bytes()[4] == b'-'
-        && month.chars().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit());
-    if !valid {
-        return Err(ApiError::bad_request("months are YYYY-MM"));
+    let parsed = month
+        .split_once('-')
+        .filter(|(year, number)| year.len() == 4 && number.len() == 2)
+        .and_then(|(year, number)| Some((year.parse::<u16>().ok()?, number.parse::<u8>().ok()?)));
+    if !parsed.is_some_and(|(year, number)| (1970..=9999).contains(&year) && (1..=12).contains(&number)) {
+        return Err(ApiError::bad_request("months are YYYY-MM, from 1970-01"));
     }
     ok(serde_json::to_value(state.host.statement(publisher, &month)?).unwrap_or_default())
 }

@@ -33,6 +33,8 @@ impl Default for HttpLimits {
 /// The policy hooks of one plugin's outbound HTTP.
 pub struct HttpPolicy {
     pub(crate) plugin: Arc<str>,
+    /// The plugin's log budget: a denial's log line counts against it.
+    pub(crate) log: Arc<super::log::LogBudget>,
     /// `host:port` destinations granted to the plugin.
     pub(crate) allowed: Arc<[String]>,
     pub(crate) limits: HttpLimits,
@@ -65,7 +67,10 @@ impl WasiHttpHooks for HttpPolicy {
         drop(fut);
         let allowed = destination(request.uri()).filter(|target| self.allowed.contains(target));
         let Some(target) = allowed else {
-            tracing::warn!(plugin = %self.plugin, uri = %request.uri(), "outbound HTTP denied");
+            if self.log.admit() {
+                let uri = request.uri().to_string();
+                tracing::warn!(plugin = %self.plugin, uri = super::log::cut(&uri), "outbound HTTP denied");
+            }
             return Box::new(async { Err(Error::HttpRequestDenied) });
         };
         let limits = self.limits;

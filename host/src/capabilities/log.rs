@@ -43,20 +43,46 @@ impl LogBudget {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    fn emit(&self, level: Level, message: &str) {
+    /// Whether one more line about this plugin may be written now: its own lines and
+    /// the host's lines it causes (denials, failed calls, dead letters) share the
+    /// budget. A line over the rate is counted as dropped; the next admitted one is
+    /// preceded by how many went.
+    pub fn admit(&self) -> bool {
         let admitted =
             self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(LINES_PER_SECOND, LINES_BURST);
         if admitted.is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             self.unreported.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         }
         let dropped = self.unreported.swap(0, Ordering::Relaxed);
         if dropped > 0 {
             tracing::warn!(target: "hearth::plugin", plugin = %self.plugin, dropped, "plugin log over {LINES_PER_SECOND} lines/s: lines dropped");
         }
-        emit(&self.plugin, level, truncate(message));
+        true
     }
+
+    fn emit(&self, level: Level, message: &str) {
+        if self.admit() {
+            emit(&self.plugin, level, truncate(message));
+        }
+    }
+}
+
+/// Longest text a plugin controls (an error it returned, a URI it asked for) that a
+/// host log line keeps.
+pub const MAX_HOST_FIELD_BYTES: usize = 256;
+
+/// `text` cut to [`MAX_HOST_FIELD_BYTES`] for a host log line.
+pub fn cut(text: &str) -> &str {
+    if text.len() <= MAX_HOST_FIELD_BYTES {
+        return text;
+    }
+    let mut end = MAX_HOST_FIELD_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Per-store context of the log capability.

@@ -110,6 +110,13 @@ impl PluginPool {
         }
     }
 
+    /// Returns once every instance has finished the event runs sent to it before.
+    pub async fn barrier(&self) {
+        for lane in 0..self.handles.len() {
+            self.on_events(lane, EventRun { events: Vec::new(), proceed: Box::new(|| true) }).await;
+        }
+    }
+
     /// Service calls go to the instances in turn.
     pub async fn handle(
         &self,
@@ -123,7 +130,8 @@ impl PluginPool {
     }
 }
 
-/// What happened to a plugin's events since the host started.
+/// What happened to a plugin's events and calls; stored, so it survives restarts
+/// and upgrades.
 #[derive(Debug, Default)]
 pub struct PluginCounters {
     pub delivered: AtomicU64,
@@ -137,6 +145,45 @@ pub struct PluginCounters {
     pub event_latency: crate::metrics::Histogram,
     /// Duration of service calls into the plugin.
     pub service_latency: crate::metrics::Histogram,
+}
+
+/// The stored form of [`PluginCounters`].
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CounterSnapshot {
+    pub delivered: u64,
+    pub failed: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub skipped_without_consent: u64,
+    pub calls_failed: u64,
+}
+
+impl PluginCounters {
+    pub fn snapshot(&self) -> CounterSnapshot {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        CounterSnapshot {
+            delivered: read(&self.delivered),
+            failed: read(&self.failed),
+            retried: read(&self.retried),
+            dead_lettered: read(&self.dead_lettered),
+            skipped_without_consent: read(&self.skipped_without_consent),
+            calls_failed: read(&self.calls_failed),
+        }
+    }
+
+    /// Counters that go on from a snapshot (latencies start over).
+    pub fn restore(snapshot: &CounterSnapshot) -> Self {
+        PluginCounters {
+            delivered: AtomicU64::new(snapshot.delivered),
+            failed: AtomicU64::new(snapshot.failed),
+            retried: AtomicU64::new(snapshot.retried),
+            dead_lettered: AtomicU64::new(snapshot.dead_lettered),
+            skipped_without_consent: AtomicU64::new(snapshot.skipped_without_consent),
+            calls_failed: AtomicU64::new(snapshot.calls_failed),
+            ..PluginCounters::default()
+        }
+    }
 }
 
 /// Everything consumers share.
@@ -155,6 +202,8 @@ pub struct PluginLink {
     pub pool: PluginPool,
     pub breaker: Arc<Breaker>,
     pub counters: Arc<PluginCounters>,
+    /// The plugin's log budget, which host lines it causes count against.
+    pub log: Arc<crate::capabilities::log::LogBudget>,
 }
 
 /// What a consumer delivers.
@@ -427,8 +476,10 @@ impl Consumer {
             let started = std::time::Instant::now();
             let result = self.plugin.pool.on_event(lane, wit_event).await;
             counters.event_latency.record(started.elapsed());
-            tracing::debug!(plugin = %self.plugin.id, topic = %event.topic, event = %event.id, attempt,
-                ok = result.is_ok(), "on-event retried");
+            if tracing::enabled!(tracing::Level::DEBUG) && self.plugin.log.admit() {
+                tracing::debug!(plugin = %self.plugin.id, topic = %event.topic, event = %event.id, attempt,
+                    ok = result.is_ok(), "on-event retried");
+            }
             match result {
                 Ok(()) => {
                     self.plugin.breaker.record_event_success();
@@ -452,7 +503,10 @@ impl Consumer {
             attempts: config.max_attempts.max(1),
             time_ms: crate::clock::now_ms(),
         };
-        tracing::warn!(plugin = %self.plugin.id, seq, event = %letter.event.id, error = %letter.error, "dead-lettered");
+        if self.plugin.log.admit() {
+            tracing::warn!(plugin = %self.plugin.id, seq, event = %letter.event.id,
+                error = crate::capabilities::log::cut(&letter.error), "dead-lettered");
+        }
         if let Err(error) = self.delivery.dead_letters.put(&self.plugin.id, &letter) {
             tracing::error!(plugin = %self.plugin.id, %error, "storing a dead letter failed");
             return false;

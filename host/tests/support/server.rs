@@ -20,6 +20,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Takes over a `hearth serve` child started by hand.
+    pub fn adopt(child: std::process::Child) -> Self {
+        Server(Some(child))
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.0.as_ref().map_or(0, std::process::Child::id)

@@ -48,6 +48,14 @@ enum Command {
         /// Accept unsigned plugins: for local development only, never in production.
         #[arg(long)]
         dev_allow_unsigned_packages: bool,
+        /// Serve `/metrics` on this address only (e.g. a private interface) instead
+        /// of on the API listener.
+        #[arg(long)]
+        metrics_listen: Option<std::net::SocketAddr>,
+        /// Events one plugin may fall behind; past it the oldest are passed over for
+        /// that plugin (counted in its status) so ingest never stops for it.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_backlog: u64,
     },
     /// Write, pack and publish plugins (partners); install, upgrade and manage them
     /// on a running server (operators).
@@ -108,9 +116,17 @@ async fn main() -> anyhow::Result<()> {
             demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
         }
         Command::Ingest { data, device } => ingest_stdin(&data, &device).await,
-        Command::Serve { data, listen, operator_token_file, dev_allow_unsigned_packages } => {
-            let config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
-            serve(&data, listen, operator_token_file, config).await
+        Command::Serve {
+            data,
+            listen,
+            operator_token_file,
+            dev_allow_unsigned_packages,
+            metrics_listen,
+            max_backlog,
+        } => {
+            let mut config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
+            config.delivery.max_backlog = max_backlog;
+            serve(&data, listen, metrics_listen, operator_token_file, config).await
         }
         // The client is blocking; keep it off the runtime's worker threads.
         Command::Plugin(command) => blocking(move || client::plugin(&cli.connection, command)).await,
@@ -130,6 +146,7 @@ async fn blocking(work: impl FnOnce() -> anyhow::Result<()> + Send + 'static) ->
 async fn serve(
     data: &Path,
     listen: std::net::SocketAddr,
+    metrics_listen: Option<std::net::SocketAddr>,
     token_file: Option<PathBuf>,
     config: HostConfig,
 ) -> anyhow::Result<()> {
@@ -138,7 +155,7 @@ async fn serve(
         tracing::warn!("accepting unsigned plugins (--dev-allow-unsigned-packages): do not run this in production");
     }
     let host = Host::open(data, config).await?;
-    let state = hearth_host::api::ApiState::new(host.clone())?;
+    let mut state = hearth_host::api::ApiState::new(host.clone())?;
     let given = match token_file {
         Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),
         None => std::env::var("HEARTH_OPERATOR_TOKEN").ok(),
@@ -150,6 +167,17 @@ async fn serve(
                 println!("operator token (shown once, stored only as a hash): {token}");
             }
         }
+    }
+    if let Some(address) = metrics_listen {
+        state.metrics_on_api = false;
+        let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;
+        eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
+        let metrics = hearth_host::api::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     println!("hearth listening on http://{}", listener.local_addr()?);
