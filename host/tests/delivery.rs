@@ -308,14 +308,16 @@ async fn a_stuck_plugin_backlog_is_bounded_and_never_turns_ingest_away() {
     host.ingest("fridge-1", &bytes(&fridge_json("stuck", "egg"))).await.unwrap();
     wait_until("the plugin is quarantined", || async { host.status(&stuck).unwrap().quarantined }).await;
 
+    // The bound holds for every plugin: the healthy one is let keep up (on a loaded
+    // machine a burst could put it past 20 behind too).
     for round in 0..20 {
         let batch: Vec<_> = (0..5).map(|n| fridge_json(&format!("b{round}-{n}"), "egg")).collect();
         host.ingest("fridge-1", &bytes(&json!(batch))).await.unwrap();
+        wait_until("the healthy plugin keeps up", || async {
+            host.kv_keys(&healthy, "seen/").unwrap().len() == 6 + 5 * round
+        })
+        .await;
     }
-    wait_until("the healthy plugin has every event", || async {
-        host.kv_keys(&healthy, "seen/").unwrap().len() == 101
-    })
-    .await;
     wait_until("the stuck backlog is cut to the bound", || async { host.status(&stuck).unwrap().lag <= 20 }).await;
     let status = host.status(&stuck).unwrap();
     assert!(status.overflowing, "{status:?}");

@@ -63,6 +63,44 @@ pub fn parse_body(topic: &str, body: serde_json::Value) -> Result<wit::EventBody
     }
 }
 
+/// The device kinds that may send a catalogue topic (`appliance.<kind>.…`; air
+/// telemetry comes from air conditioners and air purifiers). `None` for topics
+/// outside the catalogue, which any device may send.
+pub fn kinds_for(topic: &str) -> Option<&'static [&'static str]> {
+    let family = topic.strip_prefix("appliance.")?.split('.').next()?;
+    Some(match family {
+        "fridge" => &["fridge"],
+        "oven" => &["oven"],
+        "water-purifier" => &["water-purifier"],
+        "air" => &["air-conditioner", "air-purifier"],
+        _ => return None,
+    })
+}
+
+/// Checks a temperature in hundredths of a degree Celsius against a plausible range,
+/// and names the likely mistake when it is not: whole degrees, or Fahrenheit.
+fn centi_celsius(field: &str, value: i32, min: i32, max: i32) -> Result<i32, String> {
+    let range = min..=max;
+    if range.contains(&value) {
+        return Ok(value);
+    }
+    let celsius = |centi: i32| f64::from(centi) / 100.0;
+    let mut message =
+        format!("{field} = {value} is {:.2} °C, outside {:.2}..={:.2} °C", celsius(value), celsius(min), celsius(max));
+    let from_fahrenheit = |fahrenheit: f64| ((fahrenheit - 32.0) * 5.0 / 9.0 * 100.0).round() as i32;
+    if range.contains(&value.saturating_mul(100)) {
+        message.push_str(&format!(
+            "; the unit is hundredths of a degree Celsius: {value} °C is {}",
+            value.saturating_mul(100)
+        ));
+    } else if range.contains(&from_fahrenheit(f64::from(value))) {
+        message.push_str(&format!("; if you meant {value} °F, send {}", from_fahrenheit(f64::from(value))));
+    } else if range.contains(&from_fahrenheit(celsius(value))) {
+        message.push_str(&format!("; if that was {:.0} °F, send {}", celsius(value), from_fahrenheit(celsius(value))));
+    }
+    Err(message)
+}
+
 fn parse<T: DeserializeOwned>(body: serde_json::Value) -> Result<T, String> {
     serde_json::from_value(body).map_err(|error| format!("body: {error}"))
 }
@@ -171,9 +209,15 @@ struct FridgeDoor {
     state: DoorState,
 }
 
-/// Oven temperatures in 0.01 °C: a domestic oven tops out near 300 °C (pyrolytic
-/// cleaning near 500 °C).
+/// Oven temperatures in 0.01 °C: a domestic oven is set from about 25 °C (proofing,
+/// warming) to 300 °C; pyrolytic cleaning runs near 500 °C. What it measures inside
+/// ranges from a cold kitchen to cleaning.
+const OVEN_SETPOINT_MIN_CENTI: i32 = 2_500;
+const OVEN_SETPOINT_MAX_CENTI: i32 = 30_000;
 const OVEN_MAX_CENTI: i32 = 50_000;
+/// An air conditioner's cooling setpoint: 10 °C to 35 °C.
+const AIR_SETPOINT_MIN_CENTI: i32 = 1_000;
+const AIR_SETPOINT_MAX_CENTI: i32 = 3_500;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,14 +230,20 @@ struct OvenState {
 
 impl OvenState {
     fn into_wit(self) -> Result<wit::OvenState, String> {
-        let temperature = |field, value: Option<i32>| {
-            value.map(|value| check_range(field, value, -5_000, OVEN_MAX_CENTI)).transpose()
-        };
+        let setpoint_max = if matches!(self.mode, OvenMode::Clean) { OVEN_MAX_CENTI } else { OVEN_SETPOINT_MAX_CENTI };
+        let setpoint = self
+            .setpoint_centi_celsius
+            .map(|value| centi_celsius("setpoint_centi_celsius", value, OVEN_SETPOINT_MIN_CENTI, setpoint_max))
+            .transpose()?;
+        let current = self
+            .current_centi_celsius
+            .map(|value| centi_celsius("current_centi_celsius", value, -5_000, OVEN_MAX_CENTI))
+            .transpose()?;
         Ok(wit::OvenState {
             state: self.state.into(),
             mode: self.mode.into(),
-            setpoint_centi_celsius: temperature("setpoint_centi_celsius", self.setpoint_centi_celsius)?,
-            current_centi_celsius: temperature("current_centi_celsius", self.current_centi_celsius)?,
+            setpoint_centi_celsius: setpoint,
+            current_centi_celsius: current,
         })
     }
 }
@@ -209,7 +259,13 @@ impl ProgramFinished {
     fn into_wit(self) -> Result<wit::ProgramFinished, String> {
         Ok(wit::ProgramFinished {
             program: check_text("program", self.program, 128)?,
-            duration_s: check_range("duration_s", self.duration_s, 0, 7 * 86_400)?,
+            duration_s: check_range("duration_s", self.duration_s, 0, 7 * 86_400).map_err(|message| {
+                if self.duration_s / 1000 <= 7 * 86_400 {
+                    format!("{message}; the unit is seconds: {} ms is {} s", self.duration_s, self.duration_s / 1000)
+                } else {
+                    message
+                }
+            })?,
         })
     }
 }
@@ -287,7 +343,7 @@ struct AirTelemetry {
 impl AirTelemetry {
     fn into_wit(self) -> Result<wit::AirTelemetry, String> {
         Ok(wit::AirTelemetry {
-            temperature_centi_celsius: check_range(
+            temperature_centi_celsius: centi_celsius(
                 "temperature_centi_celsius",
                 self.temperature_centi_celsius,
                 -5_000,
@@ -301,7 +357,14 @@ impl AirTelemetry {
                 .transpose()?,
             cooling_setpoint_centi_celsius: self
                 .cooling_setpoint_centi_celsius
-                .map(|centi| check_range("cooling_setpoint_centi_celsius", centi, 1_000, 3_500))
+                .map(|centi| {
+                    centi_celsius(
+                        "cooling_setpoint_centi_celsius",
+                        centi,
+                        AIR_SETPOINT_MIN_CENTI,
+                        AIR_SETPOINT_MAX_CENTI,
+                    )
+                })
                 .transpose()?,
         })
     }
@@ -380,5 +443,52 @@ mod tests {
                 json: r#"{"cycle":"eco"}"#.into()
             })
         );
+    }
+
+    /// Implausible temperatures are refused with the likely mistake named; plausible
+    /// ones pass. Randomized over the whole i32 range (fixed seed): a value is accepted
+    /// exactly when it is within the range.
+    #[test]
+    fn temperatures_are_plausible_and_mistakes_are_named() {
+        let oven = |setpoint: i32, mode: &str| {
+            parse_body(
+                "appliance.oven.state",
+                json!({"state": "running", "mode": mode, "setpoint_centi_celsius": setpoint}),
+            )
+        };
+        let whole_degrees = oven(180, "bake").unwrap_err();
+        assert!(whole_degrees.contains("180 °C is 18000"), "{whole_degrees}");
+        let fahrenheit = oven(35_600, "bake").unwrap_err();
+        assert!(fahrenheit.contains("356 °F, send 18000"), "{fahrenheit}");
+        let fahrenheit_whole = oven(356, "bake").unwrap_err();
+        assert!(fahrenheit_whole.contains("356 °F, send 18000"), "{fahrenheit_whole}");
+        assert!(oven(45_000, "clean").is_ok(), "pyrolytic cleaning is hot");
+        assert!(oven(45_000, "bake").is_err());
+        let mut seed = 0x7e57_u64;
+        for _ in 0..10_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let value = (seed >> 32) as i32 % 60_000;
+            let plausible = (OVEN_SETPOINT_MIN_CENTI..=OVEN_SETPOINT_MAX_CENTI).contains(&value);
+            assert_eq!(oven(value, "bake").is_ok(), plausible, "{value}");
+        }
+        let air = |setpoint: i32| {
+            parse_body(
+                "appliance.air.telemetry",
+                json!({"temperature_centi_celsius": 2400, "humidity_centi_percent": 4000,
+                "air_quality": "good", "cooling_setpoint_centi_celsius": setpoint}),
+            )
+        };
+        assert!(air(2_400).is_ok());
+        assert!(air(24).unwrap_err().contains("24 °C is 2400"));
+        let long_program =
+            parse_body("appliance.oven.program-finished", json!({"program": "bake", "duration_s": 2_700_000}));
+        assert!(long_program.unwrap_err().contains("2700000 ms is 2700 s"));
+    }
+
+    #[test]
+    fn catalogue_topics_name_the_device_kinds_that_send_them() {
+        assert_eq!(kinds_for("appliance.fridge.door"), Some(&["fridge"][..]));
+        assert_eq!(kinds_for("appliance.air.telemetry"), Some(&["air-conditioner", "air-purifier"][..]));
+        assert_eq!(kinds_for("ext.acme.anything"), None);
     }
 }

@@ -91,6 +91,27 @@ pub async fn ingest(
 ) -> Result<Vec<Receipt>, IngestError> {
     let parsed = parse(request, limits.max_batch, crate::clock::now_ms())?;
     let device = households.device(device)?.ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
+    // A catalogue topic comes from its kind of appliance: an oven cannot report a fridge door.
+    let errors: Vec<EventError> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(index, event)| {
+            let kinds = catalog::kinds_for(&event.topic)?;
+            (!kinds.contains(&device.kind.as_str())).then(|| EventError {
+                index,
+                id: Some(event.id.clone()),
+                reason: format!(
+                    "this device is registered as {:?}; {} comes from {} devices",
+                    device.kind,
+                    event.topic,
+                    kinds.join(" or ")
+                ),
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(IngestError::Invalid { total: parsed.len(), errors });
+    }
     let events: Vec<StoredEvent> = parsed
         .into_iter()
         .map(|event| StoredEvent {
@@ -167,8 +188,18 @@ fn validate(item: serde_json::Value, now: u64) -> Result<ParsedEvent, (Option<St
         None => new_event_id().map_err(|error| fail(error.to_string()))?,
     };
     let time_ms = wire.time_ms.unwrap_or(now);
-    if time_ms < MIN_TIME_MS || time_ms > now + MAX_CLOCK_SKEW_MS {
-        return Err(fail(format!("time_ms = {time_ms} is before 2000 or more than a day ahead of the host's clock")));
+    let plausible = |time: u64| (MIN_TIME_MS..=now + MAX_CLOCK_SKEW_MS).contains(&time);
+    if !plausible(time_ms) {
+        let hint = if plausible(time_ms.saturating_mul(1000)) {
+            format!("; it looks like seconds since 1970: in milliseconds that is {}", time_ms.saturating_mul(1000))
+        } else if plausible(time_ms / 1000) {
+            format!("; it looks like microseconds: in milliseconds that is {}", time_ms / 1000)
+        } else {
+            String::new()
+        };
+        return Err(fail(format!(
+            "time_ms = {time_ms} is before 2000 or more than a day ahead of the host's clock{hint}"
+        )));
     }
     let body = catalog::parse_body(&wire.topic, wire.body).map_err(fail)?;
     Ok(ParsedEvent { id, topic: wire.topic, time_ms, body })
