@@ -573,3 +573,32 @@ fn implausible_values_and_the_wrong_appliance_are_refused_with_the_likely_mistak
     assert_eq!(json_call(port, "POST", "/v1/events", &oven, state(18_000)).0, 202);
     stop(server);
 }
+
+/// Delivery counters are the plugin's history, not the process's: they survive a
+/// restart of the server and an upgrade to a new version.
+#[test]
+fn delivery_counters_survive_restarts_and_upgrades() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST).unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    install_unsigned(port, OPERATOR, hearth_test_components::RECORDER_PLUGIN, &recorder);
+    register(port, OPERATOR, "house-c", &[("fridge-c", "fridge")]);
+    let user = token(port, OPERATOR, "user", "house-c");
+    let fridge = token(port, OPERATOR, "device", "fridge-c");
+    let grant = json!({"device_kinds": ["fridge"], "devices": []});
+    assert_eq!(json_call(port, "PUT", "/v1/me/grants/test.hearth.recorder", &user, grant).0, 204);
+    let events: Vec<Value> = (0..25).map(|n| json!({"id": format!("c-{n}"), "topic": "ext.test.count", "body": {}})).collect();
+    assert_eq!(json_call(port, "POST", "/v1/events", &fridge, json!(events)).0, 202);
+    poll("25 delivered", || delivered(port, "test.hearth.recorder") == 25);
+    stop(server);
+
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    assert_eq!(delivered(port, "test.hearth.recorder"), 25, "after a restart");
+    let newer = recorder.replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    install_unsigned(port, OPERATOR, hearth_test_components::RECORDER_PLUGIN, &newer);
+    assert_eq!(delivered(port, "test.hearth.recorder"), 25, "after an upgrade");
+    let more: Vec<Value> = (25..65).map(|n| json!({"id": format!("c-{n}"), "topic": "ext.test.count", "body": {}})).collect();
+    assert_eq!(json_call(port, "POST", "/v1/events", &fridge, json!(more)).0, 202);
+    poll("65 delivered", || delivered(port, "test.hearth.recorder") == 65);
+    stop(server);
+}
