@@ -587,7 +587,8 @@ fn delivery_counters_survive_restarts_and_upgrades() {
     let fridge = token(port, OPERATOR, "device", "fridge-c");
     let grant = json!({"device_kinds": ["fridge"], "devices": []});
     assert_eq!(json_call(port, "PUT", "/v1/me/grants/test.hearth.recorder", &user, grant).0, 204);
-    let events: Vec<Value> = (0..25).map(|n| json!({"id": format!("c-{n}"), "topic": "ext.test.count", "body": {}})).collect();
+    let events: Vec<Value> =
+        (0..25).map(|n| json!({"id": format!("c-{n}"), "topic": "ext.test.count", "body": {}})).collect();
     assert_eq!(json_call(port, "POST", "/v1/events", &fridge, json!(events)).0, 202);
     poll("25 delivered", || delivered(port, "test.hearth.recorder") == 25);
     stop(server);
@@ -597,7 +598,8 @@ fn delivery_counters_survive_restarts_and_upgrades() {
     let newer = recorder.replace("version = \"0.1.0\"", "version = \"0.2.0\"");
     install_unsigned(port, OPERATOR, hearth_test_components::RECORDER_PLUGIN, &newer);
     assert_eq!(delivered(port, "test.hearth.recorder"), 25, "after an upgrade");
-    let more: Vec<Value> = (25..65).map(|n| json!({"id": format!("c-{n}"), "topic": "ext.test.count", "body": {}})).collect();
+    let more: Vec<Value> =
+        (25..65).map(|n| json!({"id": format!("c-{n}"), "topic": "ext.test.count", "body": {}})).collect();
     assert_eq!(json_call(port, "POST", "/v1/events", &fridge, json!(more)).0, 202);
     poll("65 delivered", || delivered(port, "test.hearth.recorder") == 65);
     stop(server);

@@ -118,8 +118,6 @@ impl From<sled::Error> for LogError {
     }
 }
 
-
-
 /// The event log's operations; [`SledLog`] is the embedded backend.
 pub trait EventLog: Send + Sync + 'static {
     /// Appends events; returns once they are durable. An event whose dedupe key
