@@ -54,7 +54,7 @@ pub struct Quarantine {
     pub last_errors: Vec<String>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Failures {
     consecutive: u32,
     lanes: BTreeSet<usize>,
@@ -76,7 +76,7 @@ impl Failures {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Caller {
     consecutive: u32,
     suspended_until: Option<Instant>,
@@ -99,18 +99,6 @@ pub struct Breaker {
     quarantined: watch::Sender<Option<Quarantine>>,
     store: sled::Tree,
     pub counters: BreakerCounters,
-}
-
-impl std::fmt::Debug for Failures {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Failures").field("consecutive", &self.consecutive).finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for Caller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller").field("consecutive", &self.consecutive).finish_non_exhaustive()
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -237,6 +237,9 @@ pub struct Erasure {
     pub orders: usize,
     pub notifications: usize,
     pub refs: usize,
+    /// The devices removed (the API deletes their tokens too); not part of the answer.
+    #[serde(skip)]
+    pub device_ids: Vec<String>,
 }
 
 /// Counters that show what the host did since it started.
@@ -346,7 +349,8 @@ impl Host {
         let host = Host { inner: Arc::new(inner) };
         let _ = router.inner.set(Arc::downgrade(&host.inner));
         let (stop_compaction, compaction_stop) = watch::channel(false);
-        let compaction = tokio::spawn(maintain(Arc::downgrade(&host.inner), compaction_stop));
+        let every = host.inner.config.delivery.backlog_check_interval;
+        let compaction = tokio::spawn(maintain(Arc::downgrade(&host.inner), every, compaction_stop));
         *host.compactor() = Some((stop_compaction, compaction));
         for entry in host.inner.plugins_tree.iter() {
             let (id, record) = entry?;
@@ -939,7 +943,6 @@ impl Host {
         let delivery = &self.inner.delivery;
         let backends = &self.inner.backends;
         let mut erasure = Erasure::default();
-        let devices: Vec<String> = delivery.households.devices_of(household)?.into_iter().map(|d| d.id).collect();
         let plugins: Vec<String> = self
             .inner
             .plugins_tree
@@ -954,7 +957,7 @@ impl Host {
         // Consent goes first: from here on nothing of the household is delivered. A
         // run of events a plugin is already in stops before its next event; waiting
         // for each lane once lets such a run end before the plugin's data is erased.
-        delivery.households.remove_household(household)?;
+        let devices = delivery.households.remove_household(household)?;
         let links: Vec<PluginLink> = self.running().values().map(|running| running.link.clone()).collect();
         for link in links {
             link.pool.barrier().await;
@@ -981,6 +984,7 @@ impl Host {
             erasure.commands += backends.commands.erase_device(device)?;
         }
         erasure.devices = devices.len();
+        erasure.device_ids = devices.clone();
         erasure.log_events =
             delivery.log.erase_household(household, &devices).map_err(|error| HostError::Engine(error.to_string()))?;
         erasure.dead_letters = delivery.dead_letters.erase_household(household)?;
@@ -1314,13 +1318,9 @@ fn caller_key(household: Option<&str>, chain: &[Arc<str>]) -> String {
 /// The host's upkeep, each `backlog_check_interval`: every plugin's backlog kept
 /// within its bound and its counters stored; each `compaction_interval`, delivered
 /// events past retention removed. Holds the host weakly: it ends with the host.
-async fn maintain(host: std::sync::Weak<Inner>, mut stop: watch::Receiver<bool>) {
+async fn maintain(host: std::sync::Weak<Inner>, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut compacted = Instant::now();
     loop {
-        let every = match host.upgrade() {
-            Some(inner) => inner.config.delivery.backlog_check_interval,
-            None => return,
-        };
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,

@@ -68,7 +68,6 @@ impl Pseudonyms {
         Ok(reference)
     }
 
-    /// The real id behind a ref `plugin` was given, if it was given one.
     /// What `plugin` sees as `id`, without recording it (for erasure).
     pub fn reference(&self, plugin: &str, kind: RefKind, id: &str) -> String {
         self.compute(plugin, kind, id)
@@ -95,6 +94,7 @@ impl Pseudonyms {
         Ok(())
     }
 
+    /// The real id behind a ref `plugin` was given, if it was given one.
     pub fn resolve(&self, plugin: &str, reference: &str) -> Result<Option<String>, HostError> {
         let key = crate::capabilities::config::scoped_key(plugin, reference);
         Ok(self.reverse.get(key)?.map(|id| String::from_utf8_lossy(&id).into_owned()))

@@ -294,11 +294,7 @@ pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
 fn cap_message(error: PluginError) -> PluginError {
     let cut = |mut message: String| {
         if message.len() > MAX_ERROR_MESSAGE_BYTES {
-            let mut end = MAX_ERROR_MESSAGE_BYTES;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
+            message.truncate(message.floor_char_boundary(MAX_ERROR_MESSAGE_BYTES));
             message.push_str(" …(cut)");
         }
         message

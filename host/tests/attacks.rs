@@ -42,11 +42,11 @@ fn first_offer(port: u16, user: &str) -> Value {
 fn a_device_cannot_suppress_or_probe_another_households_events() {
     let dir = tempfile::tempdir().unwrap();
     let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
-    install_unsigned(
+    install_files(
         port,
         OPERATOR,
         hearth_test_components::INGREDIENT_SHOP,
-        &std::fs::read_to_string(hearth_test_components::INGREDIENT_SHOP_MANIFEST).unwrap(),
+        hearth_test_components::INGREDIENT_SHOP_MANIFEST,
     );
     register(port, OPERATOR, "house-a", &[("fridge-a", "fridge")]);
     register(port, OPERATOR, "house-b", &[("fridge-b", "fridge")]);
@@ -116,7 +116,7 @@ fn erasing_a_household_leaves_nothing_of_it_in_any_store() {
         (hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST),
         (hearth_test_components::RECIPE_SERVICE, hearth_test_components::RECIPE_SERVICE_MANIFEST),
     ] {
-        install_unsigned(port, OPERATOR, wasm, &std::fs::read_to_string(manifest).unwrap());
+        install_files(port, OPERATOR, wasm, manifest);
     }
     register(port, OPERATOR, "erase-me-household", &[("erase-me-fridge", "fridge")]);
     register(port, OPERATOR, "keep-me-household", &[("keep-me-fridge", "fridge")]);
@@ -421,11 +421,11 @@ fn every_error_has_one_shape_and_every_input_a_limit() {
 fn config_keys_and_values_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
-    install_unsigned(
+    install_files(
         port,
         OPERATOR,
         hearth_test_components::RECORDER_PLUGIN,
-        &std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST).unwrap(),
+        hearth_test_components::RECORDER_PLUGIN_MANIFEST,
     );
     let set = |key: &str, value: &str| {
         json_call(
@@ -518,12 +518,7 @@ fn host_log_lines_a_plugin_causes_are_budgeted_and_cut() {
             .collect::<Vec<_>>()
     });
     let server = Server::adopt(child);
-    install_unsigned(
-        port,
-        OPERATOR,
-        hearth_test_components::PROBE_PLUGIN,
-        &std::fs::read_to_string(hearth_test_components::PROBE_PLUGIN_MANIFEST).unwrap(),
-    );
+    install_files(port, OPERATOR, hearth_test_components::PROBE_PLUGIN, hearth_test_components::PROBE_PLUGIN_MANIFEST);
     register(port, OPERATOR, "house-p", &[]);
     let user = token(port, OPERATOR, "user", "house-p");
     let grant = json!({"device_kinds": [], "devices": []});

@@ -10,10 +10,6 @@ use serde_json::{Value, json};
 use std::process::Command;
 use support::server::*;
 
-fn install(port: u16, token: &str, wasm: &str, manifest: &str) {
-    install_unsigned(port, token, wasm, &std::fs::read_to_string(manifest).unwrap());
-}
-
 #[test]
 fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     let dir = tempfile::tempdir().unwrap();
@@ -21,7 +17,12 @@ fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     // These tests upload the example plugins unsigned; tests/registry.rs covers signed packages.
     let (child, port) = serve(dir.path(), operator, &["--dev-allow-unsigned-packages"]);
 
-    install(port, operator, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST);
+    install_files(
+        port,
+        operator,
+        hearth_test_components::INGREDIENT_SHOP,
+        hearth_test_components::INGREDIENT_SHOP_MANIFEST,
+    );
     assert_eq!(json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"})).0, 201);
     let fridge = json!({"id": "fridge-1", "household": "h1", "kind": "fridge", "model": "RF85", "region": "DE"});
     assert_eq!(json_call(port, "POST", "/v1/devices", operator, fridge).0, 201);

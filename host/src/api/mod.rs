@@ -628,11 +628,11 @@ async fn revoke(State(state): State<ApiState>, who: Principal, Path(plugin): Pat
 #[utoipa::path(delete, path = "/v1/me", tag = "household", responses((status = 200, description = "Erased"), (status = 401, description = "No or unknown token"), (status = 403, description = "Another role's route")))]
 async fn erase_me(State(state): State<ApiState>, who: Principal) -> ApiResult {
     let household = who.require(Role::User)?.to_owned();
-    let devices: Vec<String> = state.host.devices_of(&household)?.into_iter().map(|device| device.id).collect();
     let erasure = state.host.erase_household(&household).await?;
     // The API's own stores: the household's and its devices' tokens (this one too),
     // and the ids in the audit log.
-    let ids: Vec<&str> = std::iter::once(household.as_str()).chain(devices.iter().map(String::as_str)).collect();
+    let ids: Vec<&str> =
+        std::iter::once(household.as_str()).chain(erasure.device_ids.iter().map(String::as_str)).collect();
     let tokens = state.tokens.erase_scopes(&ids)?;
     state.audit.redact(&ids)?;
     ok(json!({ "erased": erasure, "tokens": tokens }))

@@ -75,14 +75,7 @@ pub const MAX_HOST_FIELD_BYTES: usize = 256;
 
 /// `text` cut to [`MAX_HOST_FIELD_BYTES`] for a host log line.
 pub fn cut(text: &str) -> &str {
-    if text.len() <= MAX_HOST_FIELD_BYTES {
-        return text;
-    }
-    let mut end = MAX_HOST_FIELD_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    &text[..text.floor_char_boundary(MAX_HOST_FIELD_BYTES)]
 }
 
 /// Per-store context of the log capability.
@@ -115,14 +108,7 @@ fn emit(plugin: &str, level: Level, message: &str) {
 }
 
 fn truncate(message: &str) -> &str {
-    if message.len() <= MAX_MESSAGE_BYTES {
-        return message;
-    }
-    let mut end = MAX_MESSAGE_BYTES;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    &message[..end]
+    &message[..message.floor_char_boundary(MAX_MESSAGE_BYTES)]
 }
 
 /// A plugin's stdout or stderr. Lines become log records: stdout at info, stderr

@@ -548,17 +548,7 @@ impl Consumer {
     }
 
     fn pseudonymise(&self, event: &StoredEvent) -> Result<Event, crate::HostError> {
-        let household =
-            if event.pseudonymous { event.household.clone() } else { self.mint(RefKind::Household, &event.household)? };
-        let device = event.device.as_deref().map(|device| self.mint(RefKind::Device, device)).transpose()?;
-        Ok(Event {
-            id: event.id.clone(),
-            topic: event.topic.clone(),
-            time_ms: event.time_ms,
-            household,
-            device,
-            body: event.body.clone(),
-        })
+        pseudonymise_with(event, |kind, id| self.mint(kind, id))
     }
 
     fn mint(&self, kind: RefKind, id: &str) -> Result<String, crate::HostError> {
@@ -582,16 +572,23 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The event as `plugin` may see it: household and device replaced by its refs.
 pub fn pseudonymise(refs: &Pseudonyms, plugin: &str, event: &StoredEvent) -> Result<Event, crate::HostError> {
+    pseudonymise_with(event, |kind, id| refs.mint(plugin, kind, id))
+}
+
+/// The event with household and device replaced by what `mint` gives; a household
+/// that already is a ref (an erasure's notice) is passed as it is.
+fn pseudonymise_with(
+    event: &StoredEvent,
+    mint: impl Fn(RefKind, &str) -> Result<String, crate::HostError>,
+) -> Result<Event, crate::HostError> {
+    let household =
+        if event.pseudonymous { event.household.clone() } else { mint(RefKind::Household, &event.household)? };
     Ok(Event {
         id: event.id.clone(),
         topic: event.topic.clone(),
         time_ms: event.time_ms,
-        household: if event.pseudonymous {
-            event.household.clone()
-        } else {
-            refs.mint(plugin, RefKind::Household, &event.household)?
-        },
-        device: event.device.as_deref().map(|device| refs.mint(plugin, RefKind::Device, device)).transpose()?,
+        household,
+        device: event.device.as_deref().map(|device| mint(RefKind::Device, device)).transpose()?,
         body: event.body.clone(),
     })
 }

@@ -106,6 +106,11 @@ pub fn install_unsigned(port: u16, token: &str, wasm: &str, manifest: &str) {
     assert_eq!(status, 201, "{response}");
 }
 
+/// Uploads a fixture unsigned with its own manifest file.
+pub fn install_files(port: u16, token: &str, wasm: &str, manifest_path: &str) {
+    install_unsigned(port, token, wasm, &std::fs::read_to_string(manifest_path).unwrap());
+}
+
 /// Creates a token over the API; returns its secret.
 pub fn token(port: u16, operator: &str, role: &str, scope: &str) -> String {
     let (status, body) =
