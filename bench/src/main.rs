@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use hearth_host::bindings::{Event, EventBody, OtherEvent};
 use hearth_host::households::{Device, Grant};
 use hearth_host::{Host, HostConfig};
-use hearth_registry::Manifest;
+use hearth_package::Manifest;
 use std::time::{Duration, Instant};
 
 const NOOP: &str = "bench.hearth.noop";
@@ -189,7 +189,7 @@ async fn cold_start() -> anyhow::Result<()> {
         for _ in 0..100 {
             drop(host.direct(NOOP).await?);
         }
-        let mut phases = hearth_host::direct::StartPhases::default();
+        let mut phases = hearth_host::runtime::direct::StartPhases::default();
         let mut dropping = Duration::ZERO;
         let started = Instant::now();
         for _ in 0..STARTS {
@@ -307,19 +307,16 @@ async fn http_ingest(durable: bool) -> anyhow::Result<()> {
     const CLIENTS: usize = 256;
     let dir = tempfile::tempdir()?;
     let host = host_with_noop(dir.path(), HostConfig { durable, ..HostConfig::default() }, CLIENTS).await?;
-    let mut state = hearth_host::api::ApiState::new(host.clone())?;
-    state.rate_limit = std::sync::Arc::new(hearth_host::api::RateLimiter::new(hearth_host::api::RateLimit {
-        per_second: 1e9,
-        burst: 1e9,
-    }));
-    let tokens: Vec<String> = (0..CLIENTS)
-        .map(|n| {
-            state.tokens.create(hearth_host::api::auth::Role::Device, &format!("device-{n}")).map(|(_, token)| token)
-        })
-        .collect::<Result<_, _>>()?;
+    let mut state = hearth_server::ApiState::new(host.clone())?;
+    state.rate_limit =
+        std::sync::Arc::new(hearth_server::RateLimiter::new(hearth_server::RateLimit { per_second: 1e9, burst: 1e9 }));
+    let mut tokens: Vec<String> = Vec::with_capacity(CLIENTS);
+    for n in 0..CLIENTS {
+        tokens.push(state.tokens.create(hearth_server::auth::Role::Device, &format!("device-{n}")).await?.1);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, hearth_host::api::app(state)).await });
+    let server = tokio::spawn(async move { axum::serve(listener, hearth_server::app(state)).await });
 
     if durable {
         println!("## HTTP ingest on loopback: keep-alive clients, durable (answered once fsynced)");

@@ -3,7 +3,7 @@
 //! did not sign it.
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-    if let Ok(package) = hearth_registry::Package::read(bytes) {
+    if let Ok(package) = hearth_package::Package::read(bytes) {
         let key = ed25519_dalek_key();
         assert!(package.verify(Some(&[key])).is_err());
     }

@@ -3,7 +3,7 @@
 
 libfuzzer_sys::fuzz_target!(|input: (&str, &str)| {
     let (pattern, topic) = input;
-    use hearth_registry::topic::{matches, validate_pattern, validate_topic};
+    use hearth_package::topic::{matches, validate_pattern, validate_topic};
     if validate_topic(topic).is_ok() {
         assert!(matches(topic, topic));
         if validate_pattern(pattern).is_ok() {

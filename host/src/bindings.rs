@@ -4,6 +4,8 @@
 //! and `trappable`, so a host failure traps while the plugin's own errors stay WIT
 //! results. Exports are async so calls yield to tokio on every epoch tick.
 
+#![allow(missing_docs)] // generated from the WIT, whose comments document it
+
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "partner-plugin",

@@ -5,6 +5,7 @@ use crate::HostError;
 
 /// Longest operator config key, and value.
 pub const MAX_CONFIG_KEY_BYTES: usize = 128;
+/// Largest operator config value, in bytes.
 pub const MAX_CONFIG_VALUE_BYTES: usize = 16 << 10;
 /// Longest free-text field of a record (a device's model or region).
 pub const MAX_TEXT_BYTES: usize = 64;

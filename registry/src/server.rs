@@ -11,7 +11,6 @@
 //! | `GET /v1/packages/{sha256}` → the package file | anyone |
 //! | `POST /v1/plugins/{id}/{version}/yank` and `/unyank` | the owner's token |
 
-use crate::package::{MAX_PACKAGE_BYTES, sha256_hex};
 use crate::store::{Publisher, RegistryError, Store, resolve};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
@@ -20,6 +19,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hearth_package::package::{MAX_PACKAGE_BYTES, sha256_hex};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -1,8 +1,8 @@
 //! The registry's sled store: publishers with their keys, plugins with their
 //! immutable versions, and package files by content hash.
 
-use crate::package::{Package, PackageError, parse_public_key, sha256_hex};
 use ed25519_dalek::VerifyingKey;
+use hearth_package::package::{Package, PackageError, parse_public_key, sha256_hex};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use ed25519_dalek::SigningKey;
-use hearth_registry::Package;
+use hearth_package::Package;
 use hearth_registry::server::{RegistryState, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;

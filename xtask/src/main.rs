@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         "demo" => {
             setup()?;
             build_plugins()?;
-            run("cargo", &["run", "--release", "--quiet", "--package", "hearth-host", "--bin", "hearth", "--", "demo"])
+            run("cargo", &["run", "--release", "--quiet", "--package", "hearth-cli", "--bin", "hearth", "--", "demo"])
         }
         "test" => {
             setup()?;

@@ -3,130 +3,17 @@
 //! A proposal is validated (ISO 4217 currency, integer minor-unit prices, totals that
 //! cannot overflow) and stored as pending, idempotent by the plugin's order id. The
 //! household confirms or declines through the host; a confirmation books the order in
-//! the [`Ledger`](crate::ledger::Ledger).
+//! the [`Ledger`](crate::commerce::ledger::Ledger).
 
-use super::notify::consenting_household;
+use super::{Capability, PluginStore, Setup};
 use crate::HostError;
 use crate::bindings::hearth::plugin::commerce::{self as wit, CommerceError, Host};
-use crate::households::Households;
-use crate::refs::Pseudonyms;
-use serde::{Deserialize, Serialize};
+use crate::commerce::orders::{CURRENCIES, LineItem, MAX_ITEMS, MAX_TOTAL_MINOR, Order, OrderStatus, Orders};
+use crate::households::refs::Pseudonyms;
+use crate::households::{Households, consenting_household};
+use hearth_package::Manifest;
 use std::sync::Arc;
-
-/// Currencies accepted (ISO 4217).
-pub const CURRENCIES: &[&str] =
-    &["AUD", "CAD", "CHF", "CNY", "CZK", "DKK", "EUR", "GBP", "JPY", "KRW", "NOK", "PLN", "SEK", "USD"];
-/// Largest order total, in minor units.
-pub const MAX_TOTAL_MINOR: u64 = 1_000_000_000_000;
-pub const MAX_ITEMS: usize = 100;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineItem {
-    pub sku: String,
-    pub name: String,
-    pub quantity: u32,
-    pub unit_price_minor: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Pending,
-    Confirmed,
-    Declined,
-}
-
-/// An order as the host keeps it (real household id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    /// The plugin's order id.
-    pub id: String,
-    pub plugin: String,
-    pub publisher: String,
-    pub household: String,
-    pub currency: String,
-    pub items: Vec<LineItem>,
-    pub note: String,
-    pub total_minor: u64,
-    pub status: OrderStatus,
-    pub proposed_ms: u64,
-    pub decided_ms: Option<u64>,
-}
-
-impl Order {
-    /// Whether `other` proposes the same thing (what makes a re-proposal a no-op).
-    fn same_proposal(&self, other: &Order) -> bool {
-        (&self.household, &self.currency, &self.items, &self.note)
-            == (&other.household, &other.currency, &other.items, &other.note)
-    }
-}
-
-/// Orders in sled, keyed `plugin \0 order-id`.
-#[derive(Debug, Clone)]
-pub struct Orders {
-    tree: sled::Tree,
-}
-
-fn order_key(plugin: &str, id: &str) -> Vec<u8> {
-    super::config::scoped_key(plugin, id)
-}
-
-impl Orders {
-    pub fn open(db: &sled::Db) -> Result<Self, HostError> {
-        Ok(Orders { tree: db.open_tree("orders")? })
-    }
-
-    pub fn get(&self, plugin: &str, id: &str) -> Result<Option<Order>, HostError> {
-        self.tree
-            .get(order_key(plugin, id))?
-            .map(|bytes| serde_json::from_slice(&bytes).map_err(|error| HostError::Corrupt(format!("order: {error}"))))
-            .transpose()
-    }
-
-    pub fn put(&self, order: &Order) -> Result<(), HostError> {
-        let bytes = serde_json::to_vec(order).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.tree.insert(order_key(&order.plugin, &order.id), bytes)?;
-        Ok(())
-    }
-
-    /// Erases a household's orders: pending and declined ones go; confirmed ones stay
-    /// for accounting (the ledger books them) without the household. Returns how many
-    /// orders were touched.
-    pub fn erase_household(&self, household: &str) -> Result<usize, HostError> {
-        let mut touched = 0;
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let mut order: Order =
-                serde_json::from_slice(&value).map_err(|error| HostError::Corrupt(format!("order: {error}")))?;
-            if order.household != household {
-                continue;
-            }
-            touched += 1;
-            if order.status == OrderStatus::Confirmed {
-                order.household = String::new();
-                order.note = String::new();
-                self.put(&order)?;
-            } else {
-                self.tree.remove(key)?;
-            }
-        }
-        Ok(touched)
-    }
-
-    /// A household's orders, optionally only those with `status`.
-    pub fn of_household(&self, household: &str, status: Option<OrderStatus>) -> Result<Vec<Order>, HostError> {
-        let mut orders = Vec::new();
-        for value in self.tree.iter().values() {
-            let order: Order =
-                serde_json::from_slice(&value?).map_err(|error| HostError::Corrupt(format!("order: {error}")))?;
-            if order.household == household && status.is_none_or(|status| order.status == status) {
-                orders.push(order);
-            }
-        }
-        orders.sort_by_key(|order| order.proposed_ms);
-        Ok(orders)
-    }
-}
+use wasmtime::component::{HasSelf, Linker};
 
 /// Checks a proposal and computes its total.
 pub fn validate(proposal: &wit::OrderProposal) -> Result<(Vec<LineItem>, u64), String> {
@@ -215,5 +102,26 @@ impl Host for CommerceCtx {
                 Ok(Ok(()))
             }
         }
+    }
+}
+
+impl Capability for CommerceCtx {
+    fn granted(manifest: &Manifest) -> bool {
+        manifest.capabilities.commerce
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        let backends = setup.backends;
+        CommerceCtx {
+            plugin: setup.plugin.clone(),
+            publisher: setup.grants.publisher.clone(),
+            orders: backends.orders.clone(),
+            refs: backends.refs.clone(),
+            households: backends.households.clone(),
+        }
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        crate::bindings::hearth::plugin::commerce::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
 }

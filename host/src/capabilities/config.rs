@@ -1,65 +1,52 @@
 //! `hearth:plugin/config`: values the operator set for a plugin. Values may be
 //! secrets, so they are never logged.
 
+use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::config::Host;
+use crate::storage::{Bucket, BucketExt, Storage, StorageError, scoped_key};
+use hearth_package::Manifest;
 use std::sync::Arc;
+use wasmtime::component::{HasSelf, Linker};
 
-/// Where operator-set plugin configuration lives.
-pub trait ConfigStore: Send + Sync + 'static {
-    fn get(&self, plugin: &str, key: &str) -> Result<Option<String>, sled::Error>;
-    fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), sled::Error>;
-    /// Deletes every value of the plugin.
-    fn remove_all(&self, plugin: &str) -> Result<(), sled::Error>;
+/// Operator-set values of every plugin: the `plugin-config` bucket, keys
+/// `plugin \0 key`.
+#[derive(Clone)]
+pub struct PluginConfig {
+    bucket: Arc<dyn Bucket>,
 }
 
-/// Embedded backend: one sled tree, keys `plugin \0 key`.
-#[derive(Debug, Clone)]
-pub struct SledConfig {
-    tree: sled::Tree,
-}
-
-impl SledConfig {
-    pub fn new(tree: sled::Tree) -> Self {
-        SledConfig { tree }
+impl PluginConfig {
+    /// Opens the bucket.
+    pub fn open(storage: &dyn Storage) -> Result<Self, StorageError> {
+        Ok(PluginConfig { bucket: storage.bucket("plugin-config")? })
     }
-}
 
-impl ConfigStore for SledConfig {
-    fn get(&self, plugin: &str, key: &str) -> Result<Option<String>, sled::Error> {
-        let value = self.tree.get(scoped_key(plugin, key))?;
+    /// One value of a plugin.
+    pub fn get(&self, plugin: &str, key: &str) -> Result<Option<String>, StorageError> {
+        let value = self.bucket.value(&scoped_key(plugin, key))?;
         Ok(value.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), sled::Error> {
-        self.tree.insert(scoped_key(plugin, key), value.as_bytes())?;
-        Ok(())
+    /// Sets one value of a plugin.
+    pub fn set(&self, plugin: &str, key: &str, value: &str) -> Result<(), StorageError> {
+        self.bucket.put(&scoped_key(plugin, key), value.as_bytes()).map(drop)
     }
 
-    fn remove_all(&self, plugin: &str) -> Result<(), sled::Error> {
-        for key in self.tree.scan_prefix(scoped_key(plugin, "")).keys() {
-            self.tree.remove(key?)?;
-        }
-        Ok(())
+    /// Deletes every value of the plugin.
+    pub fn remove_all(&self, plugin: &str) -> Result<(), StorageError> {
+        self.bucket.delete_prefix(&scoped_key(plugin, "")).map(drop)
     }
-}
-
-/// `plugin \0 key`: plugin ids cannot contain NUL, so namespaces cannot overlap.
-pub(crate) fn scoped_key(plugin: &str, key: &str) -> Vec<u8> {
-    let mut scoped = Vec::with_capacity(plugin.len() + 1 + key.len());
-    scoped.extend_from_slice(plugin.as_bytes());
-    scoped.push(0);
-    scoped.extend_from_slice(key.as_bytes());
-    scoped
 }
 
 /// Per-store context of the config capability.
 pub struct ConfigCtx {
     plugin: Arc<str>,
-    store: Arc<dyn ConfigStore>,
+    store: PluginConfig,
 }
 
 impl ConfigCtx {
-    pub fn new(plugin: Arc<str>, store: Arc<dyn ConfigStore>) -> Self {
+    /// The context of one store of `plugin`.
+    pub fn new(plugin: Arc<str>, store: PluginConfig) -> Self {
         ConfigCtx { plugin, store }
     }
 }
@@ -67,5 +54,19 @@ impl ConfigCtx {
 impl Host for ConfigCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         self.store.get(&self.plugin, &key).map_err(|error| wasmtime::format_err!("config store failed: {error}"))
+    }
+}
+
+impl Capability for ConfigCtx {
+    fn granted(_: &Manifest) -> bool {
+        true
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        ConfigCtx::new(setup.plugin.clone(), setup.backends.config.clone())
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        crate::bindings::hearth::plugin::config::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
 }

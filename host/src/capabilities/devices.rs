@@ -5,70 +5,15 @@
 //! device's kind and the household gave the plugin control of that device. Commands
 //! wait in a per-device queue until the appliance fetches them.
 
+use super::{Capability, PluginStore, Setup};
 use crate::HostError;
 use crate::bindings::hearth::plugin::devices::{Command, DeviceError, DeviceInfo, Host};
+use crate::households::commands::{CommandQueue, QueuedCommand};
+use crate::households::refs::Pseudonyms;
 use crate::households::{Device, Households};
-use crate::refs::Pseudonyms;
-use serde::{Deserialize, Serialize};
+use hearth_package::Manifest;
 use std::sync::Arc;
-
-/// A command waiting for its appliance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueuedCommand {
-    pub id: String,
-    pub plugin: String,
-    /// `set-temperature`, `preheat`, `start-program` or `stop`.
-    pub command: String,
-    /// The argument: a temperature in 0.01 °C or a program name.
-    pub argument: Option<serde_json::Value>,
-    pub time_ms: u64,
-}
-
-/// The per-device command queues, keyed `device \0 sequence`.
-#[derive(Debug, Clone)]
-pub struct CommandQueue {
-    db: sled::Db,
-    tree: sled::Tree,
-}
-
-impl CommandQueue {
-    pub fn open(db: &sled::Db) -> Result<Self, HostError> {
-        Ok(CommandQueue { db: db.clone(), tree: db.open_tree("device-commands")? })
-    }
-
-    fn push(&self, device: &str, mut command: QueuedCommand) -> Result<String, HostError> {
-        let sequence = self.db.generate_id()?;
-        command.id = format!("cmd-{sequence}");
-        let key = [device.as_bytes(), &[0], &sequence.to_be_bytes()].concat();
-        let bytes = serde_json::to_vec(&command).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.tree.insert(key, bytes)?;
-        Ok(command.id)
-    }
-
-    /// Drops the device's pending commands; returns how many.
-    pub fn erase_device(&self, device: &str) -> Result<usize, HostError> {
-        let prefix = [device.as_bytes(), &[0]].concat();
-        let mut erased = 0;
-        for key in self.tree.scan_prefix(prefix).keys() {
-            self.tree.remove(key?)?;
-            erased += 1;
-        }
-        Ok(erased)
-    }
-
-    /// Takes the device's pending commands, oldest first.
-    pub fn take(&self, device: &str) -> Result<Vec<QueuedCommand>, HostError> {
-        let prefix = [device.as_bytes(), &[0]].concat();
-        let mut commands = Vec::new();
-        for entry in self.tree.scan_prefix(prefix) {
-            let (key, value) = entry?;
-            commands
-                .push(serde_json::from_slice(&value).map_err(|error| HostError::Corrupt(format!("command: {error}")))?);
-            self.tree.remove(key)?;
-        }
-        Ok(commands)
-    }
-}
+use wasmtime::component::{HasSelf, Linker};
 
 /// Per-store context of the devices capability.
 pub struct DevicesCtx {
@@ -144,5 +89,28 @@ impl Host for DevicesCtx {
             time_ms: crate::clock::now_ms(),
         };
         Ok(Ok(self.queue.push(&target.id, queued).map_err(storage)?))
+    }
+}
+
+/// Always linked: `describe` only tells kind, model and region of devices the plugin
+/// already gets events from, and `send` checks the granted command kinds on every call.
+impl Capability for DevicesCtx {
+    fn granted(_: &Manifest) -> bool {
+        true
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        let backends = setup.backends;
+        DevicesCtx {
+            plugin: setup.plugin.clone(),
+            granted: setup.grants.device_commands.clone(),
+            refs: backends.refs.clone(),
+            households: backends.households.clone(),
+            queue: backends.commands.clone(),
+        }
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        crate::bindings::hearth::plugin::devices::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
 }

@@ -5,7 +5,9 @@
 //! response larger than the cap fails with `HTTP-response-body-size`. Both are errors
 //! the plugin sees, not traps.
 
+use super::{Capability, PluginStore, Setup};
 use bytes::Bytes;
+use hearth_package::Manifest;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use std::future::Future;
@@ -13,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// Limits of one outbound request.
@@ -21,6 +24,7 @@ pub struct HttpLimits {
     /// Connect, first byte and between bytes each, and the whole exchange up to the
     /// response head.
     pub timeout: Duration,
+    /// Largest response body a plugin may read, in bytes.
     pub max_response_bytes: u64,
 }
 
@@ -132,6 +136,37 @@ impl Body for CappedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// Per-store context of outbound HTTP (`wasi:http`): wasi-http's own context and the
+/// policy that allows only the granted destinations.
+pub struct HttpCtx {
+    /// wasi-http's context.
+    pub ctx: wasmtime_wasi_http::WasiHttpCtx,
+    /// Checks and limits every request.
+    pub policy: HttpPolicy,
+}
+
+impl Capability for HttpCtx {
+    fn granted(manifest: &Manifest) -> bool {
+        !manifest.capabilities.http.is_empty()
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        HttpCtx {
+            ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
+            policy: HttpPolicy {
+                plugin: setup.plugin.clone(),
+                log: setup.log.clone(),
+                allowed: setup.grants.http.clone(),
+                limits: setup.backends.http_limits,
+            },
+        }
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, _: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
     }
 }
 

@@ -7,11 +7,12 @@
 //! Writes land in the backend at once and are made durable before the call that made
 //! them is acknowledged (the worker flushes once per call, not once per write).
 
-use super::config::scoped_key;
+use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::kv::{Host, KvError};
-use std::future::Future;
-use std::pin::Pin;
+use crate::storage::{Bucket, BucketExt, Storage, StorageError, decode_u64, scoped_key};
+use hearth_package::Manifest;
 use std::sync::Arc;
+use wasmtime::component::{HasSelf, Linker};
 
 /// Longest key a plugin may use, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
@@ -23,6 +24,7 @@ pub const DEFAULT_QUOTA_BYTES: u64 = 10 << 20;
 /// When a write may happen.
 #[derive(Debug, Clone, Copy)]
 pub enum Precondition<'a> {
+    /// Whatever is stored.
     Always,
     /// Only if the current value is this (`None`: the key is absent).
     CurrentIs(Option<&'a [u8]>),
@@ -31,144 +33,133 @@ pub enum Precondition<'a> {
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
+    /// The value was written (or deleted).
     Yes,
     /// The precondition did not hold; nothing changed.
     ConditionFailed,
     /// The write would take the plugin past its quota; nothing changed.
     OverQuota {
+        /// Bytes the plugin stores now.
         used: u64,
     },
 }
 
-/// Where plugin key-value data lives. Keys are scoped to one plugin by the backend.
-pub trait KvStore: Send + Sync + 'static {
-    fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, sled::Error>;
-    /// Writes `value` (`None` deletes) under `precondition`, within `quota` bytes.
-    fn write(
-        &self,
-        plugin: &str,
-        key: &str,
-        value: Option<&[u8]>,
-        precondition: Precondition<'_>,
-        quota: u64,
-    ) -> Result<Written, sled::Error>;
-    fn list_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, sled::Error>;
-    /// Deletes every key of `plugin` starting with `prefix`; returns how many.
-    fn delete_prefix(&self, plugin: &str, prefix: &str) -> Result<usize, sled::Error>;
-    /// Bytes the plugin stores (keys and values).
-    fn usage(&self, plugin: &str) -> Result<u64, sled::Error>;
-    /// Makes every write so far durable.
-    fn flush(&self) -> Pin<Box<dyn Future<Output = Result<(), sled::Error>> + Send + '_>>;
-}
-
-/// Embedded backend: keys `plugin \0 key` in one tree, usage per plugin in another.
-#[derive(Debug, Clone)]
-pub struct SledKv {
-    tree: sled::Tree,
-    usage: sled::Tree,
-}
-
-impl SledKv {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(SledKv { tree: db.open_tree("kv")?, usage: db.open_tree("kv-usage")? })
-    }
-
-    fn add_usage(&self, plugin: &str, delta: i64) -> Result<(), sled::Error> {
-        self.usage.update_and_fetch(plugin.as_bytes(), |current| {
-            let used = current.and_then(|bytes| <[u8; 8]>::try_from(bytes).ok()).map_or(0, u64::from_be_bytes);
-            Some(used.saturating_add_signed(delta).to_be_bytes().to_vec())
-        })?;
-        Ok(())
-    }
+/// Every plugin's key-value data: the `kv` bucket (keys `plugin \0 key`) and each
+/// plugin's usage in `kv-usage`.
+#[derive(Clone)]
+pub struct PluginKv {
+    data: Arc<dyn Bucket>,
+    usage: Arc<dyn Bucket>,
 }
 
 fn entry_size(key: &str, value: Option<&[u8]>) -> i64 {
     value.map_or(0, |value| (key.len() + value.len()) as i64)
 }
 
-impl KvStore for SledKv {
-    fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, sled::Error> {
-        Ok(self.tree.get(scoped_key(plugin, key))?.map(|value| value.to_vec()))
+impl PluginKv {
+    /// Opens the buckets.
+    pub fn open(storage: &dyn Storage) -> Result<Self, StorageError> {
+        Ok(PluginKv { data: storage.bucket("kv")?, usage: storage.bucket("kv-usage")? })
     }
 
-    fn write(
+    fn add_usage(&self, plugin: &str, delta: i64) -> Result<(), StorageError> {
+        self.usage.modify(plugin.as_bytes(), &mut |current| {
+            Some(decode_u64(current).saturating_add_signed(delta).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// One value of a plugin.
+    pub fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.data.value(&scoped_key(plugin, key))
+    }
+
+    /// Writes `value` (`None` deletes) under `precondition`, within `quota` bytes.
+    pub fn write(
         &self,
         plugin: &str,
         key: &str,
         value: Option<&[u8]>,
         precondition: Precondition<'_>,
         quota: u64,
-    ) -> Result<Written, sled::Error> {
+    ) -> Result<Written, StorageError> {
         let scoped = scoped_key(plugin, key);
         loop {
-            let current = self.tree.get(&scoped)?;
+            let current = self.data.get(&scoped)?;
+            let current_value = current.as_ref().map(|entry| entry.value.as_slice());
             if let Precondition::CurrentIs(expected) = precondition
-                && current.as_deref() != expected
+                && current_value != expected
             {
                 return Ok(Written::ConditionFailed);
             }
-            let delta = entry_size(key, value) - entry_size(key, current.as_deref());
+            let delta = entry_size(key, value) - entry_size(key, current_value);
             if delta > 0 {
                 let used = self.usage(plugin)?;
                 if used.saturating_add(delta as u64) > quota {
                     return Ok(Written::OverQuota { used });
                 }
             }
-            // Atomic against a concurrent writer (a plugin with several instances):
-            // if the value changed since it was read, decide again.
-            if self.tree.compare_and_swap(&scoped, current, value)?.is_ok() {
-                self.add_usage(plugin, delta)?;
-                return Ok(Written::Yes);
+            // Conditional on the revision read: if another instance of the plugin wrote
+            // meanwhile, decide again.
+            let written = match (&current, value) {
+                (None, None) => return Ok(Written::Yes),
+                (Some(entry), None) => self.data.delete_if(&scoped, entry.revision),
+                (None, Some(value)) => self.data.create(&scoped, value).map(drop),
+                (Some(entry), Some(value)) => self.data.update(&scoped, value, entry.revision).map(drop),
+            };
+            match written {
+                Ok(()) => {
+                    self.add_usage(plugin, delta)?;
+                    return Ok(Written::Yes);
+                }
+                Err(StorageError::Conflict) => continue,
+                Err(error) => return Err(error),
             }
         }
     }
 
-    fn list_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, sled::Error> {
+    /// The plugin's keys that start with `prefix`, in order.
+    pub fn list_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, StorageError> {
         let namespace_len = plugin.len() + 1;
-        self.tree
-            .scan_prefix(scoped_key(plugin, prefix))
-            .keys()
-            .map(|key| key.map(|key| String::from_utf8_lossy(&key[namespace_len..]).into_owned()))
-            .collect()
+        let keys = self.data.keys(&scoped_key(plugin, prefix))?;
+        Ok(keys.iter().map(|key| String::from_utf8_lossy(&key[namespace_len..]).into_owned()).collect())
     }
 
-    fn delete_prefix(&self, plugin: &str, prefix: &str) -> Result<usize, sled::Error> {
+    /// Deletes every key of `plugin` starting with `prefix`; returns how many.
+    pub fn delete_prefix(&self, plugin: &str, prefix: &str) -> Result<usize, StorageError> {
         let mut deleted = 0;
         let namespace_len = plugin.len() + 1;
-        for entry in self.tree.scan_prefix(scoped_key(plugin, prefix)) {
-            let (key, value) = entry?;
-            if self.tree.remove(&key)?.is_some() {
-                self.add_usage(plugin, -((key.len() - namespace_len + value.len()) as i64))?;
-                deleted += 1;
+        for (key, entry) in self.data.scan(&scoped_key(plugin, prefix))? {
+            match self.data.delete_if(&key, entry.revision) {
+                Ok(()) => {}
+                // Written or deleted meanwhile: the next erasure pass sees it.
+                Err(StorageError::Conflict) => continue,
+                Err(error) => return Err(error),
             }
+            self.add_usage(plugin, -((key.len() - namespace_len + entry.value.len()) as i64))?;
+            deleted += 1;
         }
         Ok(deleted)
     }
 
-    fn usage(&self, plugin: &str) -> Result<u64, sled::Error> {
-        Ok(self
-            .usage
-            .get(plugin.as_bytes())?
-            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes))
-    }
-
-    fn flush(&self) -> Pin<Box<dyn Future<Output = Result<(), sled::Error>> + Send + '_>> {
-        Box::pin(async move { self.tree.flush_async().await.map(drop) })
+    /// Bytes the plugin stores (keys and values).
+    pub fn usage(&self, plugin: &str) -> Result<u64, StorageError> {
+        Ok(decode_u64(self.usage.value(plugin.as_bytes())?.as_deref()))
     }
 }
 
 /// Per-store context of the kv capability.
 pub struct KvCtx {
     plugin: Arc<str>,
-    store: Arc<dyn KvStore>,
+    store: PluginKv,
     quota: u64,
     /// Set by a write; the worker flushes and clears it before acknowledging the call.
     pub(crate) dirty: bool,
 }
 
 impl KvCtx {
-    pub fn new(plugin: Arc<str>, store: Arc<dyn KvStore>, quota: u64) -> Self {
+    /// The context of one store of `plugin`, within `quota` bytes.
+    pub fn new(plugin: Arc<str>, store: PluginKv, quota: u64) -> Self {
         KvCtx { plugin, store, quota, dirty: false }
     }
 
@@ -203,7 +194,7 @@ fn check_key(key: &str) -> Result<(), KvError> {
     Ok(())
 }
 
-fn unavailable(error: sled::Error) -> KvError {
+fn unavailable(error: StorageError) -> KvError {
     tracing::error!(%error, "kv backend failed");
     KvError::Unavailable("storage is unavailable, retry later".into())
 }
@@ -235,6 +226,20 @@ impl Host for KvCtx {
     }
 }
 
+impl Capability for KvCtx {
+    fn granted(manifest: &Manifest) -> bool {
+        manifest.capabilities.kv
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        KvCtx::new(setup.plugin.clone(), setup.backends.kv.clone(), setup.backends.kv_quota_bytes)
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        crate::bindings::hearth::plugin::kv::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,8 +247,8 @@ mod tests {
     #[test]
     fn quota_cas_and_household_prefixes() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let kv = SledKv::open(&db).unwrap();
+        let storage = crate::storage::sled::SledStorage::open(dir.path()).unwrap();
+        let kv = PluginKv::open(&storage).unwrap();
         let quota = 100;
         assert_eq!(kv.write("p", "a", Some(&[0; 40]), Precondition::Always, quota).unwrap(), Written::Yes);
         assert_eq!(kv.usage("p").unwrap(), 41);

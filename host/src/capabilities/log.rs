@@ -1,14 +1,17 @@
 //! `hearth:plugin/log`, and the plugin's WASI stdout/stderr: both become `tracing`
 //! events tagged with the plugin id.
 
+use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::log::{Host, Level};
-use crate::limits::TokenBucket;
+use crate::runtime::limits::TokenBucket;
+use hearth_package::Manifest;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
 /// Longest message kept; the rest is cut so one plugin cannot flood the logs.
@@ -16,6 +19,7 @@ pub const MAX_MESSAGE_BYTES: usize = 4096;
 
 /// Log lines one plugin may write per second, and at once after a quiet period.
 pub const LINES_PER_SECOND: f64 = 100.0;
+/// Lines a plugin may log in a burst before the rate applies.
 pub const LINES_BURST: f64 = 500.0;
 
 /// One plugin's log budget, shared by all its instances: lines over the rate are
@@ -29,6 +33,7 @@ pub struct LogBudget {
 }
 
 impl LogBudget {
+    /// A full budget for `plugin`.
     pub fn new(plugin: Arc<str>) -> Self {
         LogBudget {
             plugin,
@@ -85,6 +90,7 @@ pub struct LogCtx {
 }
 
 impl LogCtx {
+    /// The context of one store, logging within `budget`.
     pub fn new(budget: Arc<LogBudget>) -> Self {
         LogCtx { budget }
     }
@@ -120,10 +126,12 @@ pub struct GuestOutput {
 }
 
 impl GuestOutput {
+    /// The guest's stdout, as log lines within `budget`.
     pub fn stdout(budget: Arc<LogBudget>) -> Self {
         GuestOutput { budget, level: Level::Info }
     }
 
+    /// The guest's stderr, as log lines within `budget`.
     pub fn stderr(budget: Arc<LogBudget>) -> Self {
         GuestOutput { budget, level: Level::Warn }
     }
@@ -183,5 +191,19 @@ impl Drop for LineWriter {
         if !self.line.is_empty() {
             self.emit_line();
         }
+    }
+}
+
+impl Capability for LogCtx {
+    fn granted(_: &Manifest) -> bool {
+        true
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        LogCtx::new(setup.log.clone())
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        crate::bindings::hearth::plugin::log::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
 }

@@ -5,13 +5,16 @@
 //! the chain of plugins it passed through (a plugin already in the chain cannot be
 //! called again: no cycles, no self-deadlock) and the caller's deadline.
 
+use super::{Capability, PluginStore, Setup};
 use crate::CallError;
 use crate::bindings::hearth::plugin::services::{CallError as WitCallError, Host};
 use crate::bindings::{Caller, ServiceRequest, ServiceResponse};
+use hearth_package::Manifest;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
+use wasmtime::component::{HasSelf, Linker};
 
 /// The most plugins one call chain may pass through.
 pub const MAX_CALL_DEPTH: usize = 4;
@@ -83,5 +86,25 @@ impl Host for ServicesCtx {
             Err(CallError::Cycle(message)) => Err(WitCallError::Cycle(message)),
             Err(other) => Err(WitCallError::Unavailable(other.to_string())),
         })
+    }
+}
+
+impl Capability for ServicesCtx {
+    fn granted(manifest: &Manifest) -> bool {
+        !manifest.services.calls.is_empty()
+    }
+
+    fn new(setup: &Setup<'_>) -> Self {
+        ServicesCtx {
+            plugin: setup.plugin.clone(),
+            allowed: setup.grants.calls.clone(),
+            router: setup.backends.router.clone(),
+            chain: vec![setup.plugin.clone()],
+            deadline: Instant::now(),
+        }
+    }
+
+    fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
+        crate::bindings::hearth::plugin::services::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
 }

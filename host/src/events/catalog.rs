@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 pub const EXTENSION_PREFIX: &str = "ext.";
 /// Topics the host emits itself.
 pub const HOST_PREFIX: &str = "household.";
+/// The host tells a plugin a household withdrew its consent.
 pub const CONSENT_REVOKED: &str = "household.consent.revoked";
+/// The host tells a plugin a household confirmed its order.
 pub const ORDER_CONFIRMED: &str = "household.order.confirmed";
 
 /// Largest `ext.` body, serialized.
@@ -32,7 +34,7 @@ pub const TOPICS: &[&str] = &[
 
 /// Parses the body of an event on `topic`. The error says which field is wrong and why.
 pub fn parse_body(topic: &str, body: serde_json::Value) -> Result<wit::EventBody, String> {
-    hearth_registry::topic::validate_topic(topic)?;
+    hearth_package::topic::validate_topic(topic)?;
     match topic {
         "appliance.fridge.inventory" => parse::<InventoryChange>(body)?.into_wit().map(wit::EventBody::FridgeInventory),
         "appliance.fridge.door" => Ok(wit::EventBody::FridgeDoor(parse::<FridgeDoor>(body)?.state.into())),

@@ -3,74 +3,81 @@
 
 use super::log::{Seq, StoredEvent};
 use crate::HostError;
+use crate::storage::{Bucket, BucketExt, Storage, decode_json, scoped_key};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
+/// An event a plugin could not handle, with why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// The event's position in the log.
     pub seq: Seq,
+    /// The event as stored.
     pub event: StoredEvent,
     /// The last failure.
     pub error: String,
+    /// Delivery attempts made.
     pub attempts: u32,
     /// When it was dead-lettered (or last re-driven without success).
     pub time_ms: u64,
 }
 
-#[derive(Debug, Clone)]
+/// Every plugin's dead letters: the `dead-letters` bucket, keys `plugin \0 seq`.
+#[derive(Clone)]
 pub struct DeadLetters {
-    tree: sled::Tree,
+    bucket: Arc<dyn Bucket>,
 }
 
 fn key(plugin: &str, seq: Seq) -> Vec<u8> {
-    let mut key = Vec::with_capacity(plugin.len() + 9);
-    key.extend_from_slice(plugin.as_bytes());
-    key.push(0);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-fn decode(bytes: &[u8]) -> Result<DeadLetter, HostError> {
-    serde_json::from_slice(bytes).map_err(|error| HostError::Corrupt(format!("dead letter: {error}")))
+    [&scoped_key(plugin, "")[..], &seq.to_be_bytes()].concat()
 }
 
 impl DeadLetters {
-    pub fn open(db: &sled::Db) -> Result<Self, HostError> {
-        Ok(DeadLetters { tree: db.open_tree("dead-letters")? })
+    /// Opens the bucket.
+    pub fn open(storage: &dyn Storage) -> Result<Self, HostError> {
+        Ok(DeadLetters { bucket: storage.bucket("dead-letters")? })
     }
 
+    /// Stores (or replaces) a dead letter of `plugin`.
     pub fn put(&self, plugin: &str, letter: &DeadLetter) -> Result<(), HostError> {
-        let bytes = serde_json::to_vec(letter).map_err(|error| HostError::Corrupt(error.to_string()))?;
-        self.tree.insert(key(plugin, letter.seq), bytes)?;
+        self.bucket.put_json(&key(plugin, letter.seq), letter)?;
         Ok(())
     }
 
     /// The plugin's dead letters, oldest event first.
     pub fn list(&self, plugin: &str) -> Result<Vec<DeadLetter>, HostError> {
-        let mut prefix = plugin.as_bytes().to_vec();
-        prefix.push(0);
-        self.tree.scan_prefix(prefix).values().map(|value| decode(&value?)).collect()
+        let stored = self.bucket.scan(&scoped_key(plugin, ""))?;
+        Ok(stored.iter().map(|(_, entry)| decode_json(&entry.value)).collect::<Result<_, _>>()?)
     }
 
+    /// One dead letter.
     pub fn get(&self, plugin: &str, seq: Seq) -> Result<Option<DeadLetter>, HostError> {
-        self.tree.get(key(plugin, seq))?.map(|bytes| decode(&bytes)).transpose()
+        Ok(self.bucket.get_json(&key(plugin, seq))?)
     }
 
     /// Drops every plugin's dead letters of the household's events; returns how many.
     pub fn erase_household(&self, household: &str) -> Result<usize, HostError> {
         let mut erased = 0;
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let letter = decode(&value)?;
+        for (key, entry) in self.bucket.scan(b"")? {
+            let letter: DeadLetter = decode_json(&entry.value)?;
             if letter.event.household == household && !letter.event.pseudonymous {
-                self.tree.remove(key)?;
+                self.bucket.delete(&key)?;
                 erased += 1;
             }
         }
         Ok(erased)
     }
 
+    /// Removes one dead letter; returns whether it existed.
     pub fn remove(&self, plugin: &str, seq: Seq) -> Result<bool, HostError> {
-        Ok(self.tree.remove(key(plugin, seq))?.is_some())
+        let key = key(plugin, seq);
+        let existed = self.bucket.get(&key)?.is_some();
+        self.bucket.delete(&key)?;
+        Ok(existed)
+    }
+
+    /// Removes every dead letter of `plugin` (it was uninstalled); returns how many.
+    pub fn remove_plugin(&self, plugin: &str) -> Result<usize, HostError> {
+        Ok(self.bucket.delete_prefix(&scoped_key(plugin, ""))?)
     }
 }

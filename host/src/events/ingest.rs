@@ -40,6 +40,7 @@ struct WireEvent {
 /// What the host acknowledges for one accepted event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
+    /// The event's id.
     pub id: String,
     /// The event's position in the log. Not sent to devices: positions are shared by
     /// every tenant, so they would tell a device how busy the host is.
@@ -56,22 +57,41 @@ pub struct Receipt {
 pub struct EventError {
     /// Position in the request (0 for a single event).
     pub index: usize,
+    /// The event's id, if it had one.
     pub id: Option<String>,
+    /// What is wrong with it.
     pub reason: String,
 }
 
+/// Why an ingest request was refused; nothing of it was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// Not a JSON array (or object) of events.
     #[error("malformed request: {0}")]
     Malformed(String),
     #[error("{} of {total} events are invalid; none was stored", errors.len())]
-    Invalid { total: usize, errors: Vec<EventError> },
+    /// Some events are invalid (the whole request is refused).
+    Invalid {
+        /// Events in the request.
+        total: usize,
+        /// What is wrong, per event.
+        errors: Vec<EventError>,
+    },
     #[error("the request has {count} events; at most {max} are accepted at once")]
-    TooLarge { count: usize, max: usize },
+    /// More events than one request may carry.
+    TooLarge {
+        /// Events sent.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// The device is not registered.
     #[error("unknown device {0}")]
     UnknownDevice(String),
+    /// The log could not store the events.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The host failed.
     #[error(transparent)]
     Host(#[from] HostError),
 }
@@ -137,9 +157,13 @@ pub async fn ingest(
 /// One valid event of a request, typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedEvent {
+    /// Unique per device; the host makes one when missing.
     pub id: String,
+    /// A catalogue topic or an `ext.` topic.
     pub topic: String,
+    /// When it happened, ms since the epoch.
     pub time_ms: u64,
+    /// The typed body.
     pub body: crate::bindings::EventBody,
 }
 

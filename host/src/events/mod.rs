@@ -2,7 +2,7 @@
 //! durable log, ingest, and the consumers that deliver to plugins.
 
 pub mod catalog;
+pub mod consumer;
 pub mod dead_letters;
-pub mod dispatch;
 pub mod ingest;
 pub mod log;

@@ -20,13 +20,13 @@
 pub mod events;
 
 use hearth_host::bindings::Caller;
-use hearth_host::capabilities::commerce::Order;
-use hearth_host::capabilities::devices::QueuedCommand;
-use hearth_host::capabilities::notify::Notification;
+use hearth_host::commerce::orders::Order;
 use hearth_host::events::dead_letters::DeadLetter;
+use hearth_host::households::commands::QueuedCommand;
+use hearth_host::households::notifications::Notification;
 use hearth_host::households::{Device, Grant};
 use hearth_host::{CallError, Host, HostConfig, HostError};
-use hearth_registry::Manifest;
+use hearth_package::Manifest;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -82,7 +82,7 @@ impl TestHost {
     pub async fn install_crate(&mut self, crate_dir: impl AsRef<Path>) -> Result<String, TestError> {
         let crate_dir = crate_dir.as_ref();
         let component =
-            hearth_registry::build::build_component(crate_dir).map_err(|error| TestError::Build(error.to_string()))?;
+            hearth_package::build::build_component(crate_dir).map_err(|error| TestError::Build(error.to_string()))?;
         self.install(&crate_dir.join("hearth.toml"), &component).await
     }
 

@@ -1,0 +1,14 @@
+//! Tests of the `hearth` binary from the outside, in one test binary: a real
+//! `hearth serve` on loopback driven over HTTP and through the CLI, killed with
+//! SIGKILL, installing from a real registry server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod attacks;
+mod crash;
+mod demo;
+mod registry;
+mod serve;
+mod server;
+#[path = "../../../host/tests/all/support/mod.rs"]
+mod support;

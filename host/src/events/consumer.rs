@@ -1,0 +1,519 @@
+//! Delivery from the log to plugins: one consumer task per (plugin, subscription).
+//!
+//! A consumer reads a batch after its cursor, keeps the events its subscription
+//! matches and the household consented to, and hands them to the plugin's instances:
+//! events of one device always go to the same instance, in log order, so per-device
+//! order holds while different devices run in parallel. A failed event is retried with
+//! exponential backoff and jitter, then dead-lettered; the cursor advances only past
+//! events that were handled or dead-lettered (at-least-once). Consecutive failures
+//! trip the plugin's circuit breaker: delivery stops, events wait in the log, and an
+//! operator resumes it.
+
+use super::catalog::HOST_PREFIX;
+use super::dead_letters::{DeadLetter, DeadLetters};
+use super::log::{EventLog, LogError, Seq, StoredEvent};
+use crate::bindings::Event;
+use crate::households::Households;
+use crate::households::refs::{Pseudonyms, RefKind};
+use crate::runtime::pool::PluginLink;
+use crate::runtime::worker::EventRun;
+use crate::sync::lock;
+use crate::{CallError, HostError};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How delivery retries, batches and quarantines.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Events a consumer reads from the log at once.
+    pub batch_size: usize,
+    /// Attempts per event before it is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with up to 50 % random jitter.
+    pub backoff_base: Duration,
+    /// The longest retry delay.
+    pub backoff_max: Duration,
+    /// Consecutive failed calls that quarantine a plugin.
+    pub quarantine_after: u32,
+    /// Events one plugin's subscription may fall behind the log's end. Past it, the
+    /// oldest are passed over for that plugin (counted, and the plugin shows as
+    /// overflowing) so that one stuck plugin never holds back ingest or the log.
+    pub max_backlog: u64,
+    /// How often backlogs are checked against the bound.
+    pub backlog_check_interval: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            batch_size: 100,
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(5),
+            quarantine_after: 10,
+            max_backlog: 1_000_000,
+            backlog_check_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl DeliveryConfig {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponential = self.backoff_base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let capped = exponential.min(self.backoff_max);
+        let jitter = getrandom::u32().unwrap_or(0) % 1000;
+        capped + capped.mul_f64(f64::from(jitter) / 2000.0)
+    }
+}
+
+/// Everything consumers share.
+pub struct Delivery {
+    /// The event log.
+    pub log: Arc<dyn EventLog>,
+    /// Consent.
+    pub households: Households,
+    /// What plugins see instead of ids.
+    pub refs: Pseudonyms,
+    /// Events no retry could deliver.
+    pub dead_letters: DeadLetters,
+    /// Retries, batches, quarantine.
+    pub config: DeliveryConfig,
+}
+
+impl Delivery {
+    /// Delivers a dead letter again the way a consumer would (consent is checked
+    /// again, the breaker and counters see the attempt); on success it is removed, on
+    /// failure it stays with the new error.
+    pub async fn redrive(&self, link: &PluginLink, seq: Seq) -> Result<(), HostError> {
+        let plugin = &*link.id;
+        let mut letter = self
+            .dead_letters
+            .get(plugin, seq)?
+            .ok_or_else(|| HostError::NotFound(format!("dead letter {seq} of {plugin}")))?;
+        let event = &letter.event;
+        if !consents(&self.households, plugin, event)? {
+            return Err(HostError::InvalidInput("the household no longer consents to this plugin".into()));
+        }
+        let lane = link.pool.lane_of(event.device.as_deref(), &event.household);
+        let wit_event = pseudonymise_with(event, |kind, id| self.refs.mint(plugin, kind, id))?;
+        let started = std::time::Instant::now();
+        let result = link.pool.on_event(lane, wit_event).await;
+        link.counters.event_latency.record(started.elapsed());
+        match result {
+            Ok(()) => {
+                link.breaker.record_event_success();
+                link.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                self.dead_letters.remove(plugin, seq)?;
+                Ok(())
+            }
+            Err(error) => {
+                link.counters.failed.fetch_add(1, Ordering::Relaxed);
+                link.breaker.record_event_failure(lane, &error.to_string());
+                letter.attempts += 1;
+                letter.error = error.to_string();
+                letter.time_ms = crate::clock::now_ms();
+                self.dead_letters.put(plugin, &letter)?;
+                Err(HostError::Delivery(error))
+            }
+        }
+    }
+}
+
+/// What a consumer delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscription {
+    /// Topics matching a pattern from the plugin's manifest.
+    Pattern(String),
+    /// The host's own events addressed to this plugin (`household.…`).
+    HostEvents,
+}
+
+/// What the names of a plugin's consumers start with.
+pub fn consumer_prefix(plugin: &str) -> String {
+    format!("{plugin}|")
+}
+
+/// The plugin a consumer belongs to.
+pub fn consumer_plugin(consumer: &str) -> &str {
+    consumer.split('|').next().unwrap_or(consumer)
+}
+
+impl Subscription {
+    fn consumer_name(&self, plugin: &str) -> String {
+        let prefix = consumer_prefix(plugin);
+        match self {
+            Subscription::Pattern(pattern) => format!("{prefix}{pattern}"),
+            Subscription::HostEvents => format!("{prefix}{HOST_PREFIX}"),
+        }
+    }
+
+    fn selects(&self, plugin: &str, event: &StoredEvent) -> bool {
+        let host_event = event.topic.starts_with(HOST_PREFIX);
+        match self {
+            Subscription::Pattern(pattern) => {
+                !host_event && event.target.is_none() && hearth_package::topic::matches(pattern, &event.topic)
+            }
+            Subscription::HostEvents => host_event && event.target.as_deref() == Some(plugin),
+        }
+    }
+}
+
+/// Starts a consumer; it stops when `shutdown` turns true. Its cursor is opened before
+/// this returns, so a new consumer receives every event appended after that, however
+/// late its task first runs.
+pub fn spawn_consumer(
+    delivery: Arc<Delivery>,
+    plugin: PluginLink,
+    subscription: Subscription,
+    shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, LogError> {
+    let name = subscription.consumer_name(&plugin.id);
+    let cursor = delivery.log.open_consumer(&name)?;
+    let consumer = Consumer {
+        name,
+        delivery,
+        plugin,
+        subscription,
+        shutdown,
+        consent: Mutex::new(ConsentCache::default()),
+        refs: Mutex::new(HashMap::new()),
+    };
+    Ok(tokio::spawn(consumer.run(cursor)))
+}
+
+struct Consumer {
+    name: String,
+    delivery: Arc<Delivery>,
+    plugin: PluginLink,
+    subscription: Subscription,
+    shutdown: watch::Receiver<bool>,
+    consent: Mutex<ConsentCache>,
+    /// Refs this consumer has minted, by (kind, real id).
+    refs: Mutex<HashMap<(RefKind, String), String>>,
+}
+
+/// Consent decisions, valid while the registry's generation is unchanged: any grant,
+/// revocation or device change empties it, so a revocation still holds at once.
+#[derive(Default)]
+struct ConsentCache {
+    generation: u64,
+    decisions: HashMap<(String, Option<String>), bool>,
+}
+
+/// Entries kept in each consumer cache before it starts over.
+const CACHE_ENTRIES: usize = 100_000;
+
+/// How far a lane got through its events.
+enum Progress {
+    Done,
+    /// Stopped before this event (quarantine or shutdown); it was not handled.
+    StoppedAt(Seq),
+}
+
+impl Consumer {
+    async fn run(mut self, mut cursor: Seq) {
+        let log = self.delivery.log.clone();
+        let mut appended = log.watch();
+        let mut quarantine = self.plugin.breaker.watch();
+        while !*self.shutdown.borrow() {
+            if quarantine.borrow_and_update().is_some() {
+                tokio::select! {
+                    _ = quarantine.changed() => continue,
+                    _ = self.shutdown.changed() => break,
+                }
+            }
+            appended.borrow_and_update();
+            // The backlog bound may have moved the stored cursor on while this one waited.
+            if let Ok(stored) = log.open_consumer(&self.name) {
+                cursor = cursor.max(stored);
+            }
+            let batch = match log.read_after(cursor, self.delivery.config.batch_size) {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!(consumer = %self.name, %error, "reading the log failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let Some(&(last, _)) = batch.last() else {
+                tokio::select! {
+                    _ = appended.changed() => continue,
+                    _ = self.shutdown.changed() => break,
+                }
+            };
+            let handled_through = match self.deliver(batch).await {
+                Progress::Done => last,
+                Progress::StoppedAt(seq) => seq - 1,
+            };
+            if handled_through > cursor {
+                cursor = match log.ack(&self.name, handled_through) {
+                    // Past `handled_through` when the backlog bound moved it on.
+                    Ok(stored) => stored,
+                    Err(error) => {
+                        tracing::error!(consumer = %self.name, %error, "storing the cursor failed");
+                        handled_through
+                    }
+                };
+            }
+        }
+    }
+
+    /// Delivers one batch: selected events split into per-instance lanes that run in
+    /// parallel, each in log order.
+    async fn deliver(&self, batch: Vec<(Seq, Arc<StoredEvent>)>) -> Progress {
+        let pool = &self.plugin.pool;
+        let mut lanes: Vec<Vec<(Seq, Arc<StoredEvent>)>> = vec![Vec::new(); pool.size().max(1)];
+        for (seq, event) in batch {
+            if self.subscription.selects(&self.plugin.id, &event) {
+                lanes[pool.lane_of(event.device.as_deref(), &event.household)].push((seq, event));
+            }
+        }
+        let runs = lanes
+            .into_iter()
+            .enumerate()
+            .filter(|(_, events)| !events.is_empty())
+            .map(|(lane, events)| self.deliver_lane(lane, events));
+        let mut stopped: Option<Seq> = None;
+        for progress in futures::future::join_all(runs).await {
+            if let Progress::StoppedAt(seq) = progress {
+                stopped = Some(stopped.map_or(seq, |earliest| earliest.min(seq)));
+            }
+        }
+        stopped.map_or(Progress::Done, Progress::StoppedAt)
+    }
+
+    /// Delivers one lane's events in order, in runs: one message to the instance per
+    /// run of consented events. A failed event is retried on its own before the lane
+    /// goes on.
+    async fn deliver_lane(&self, lane: usize, events: Vec<(Seq, Arc<StoredEvent>)>) -> Progress {
+        let counters = &self.plugin.counters;
+        let mut next = 0;
+        while let Some(&(first_seq, _)) = events.get(next) {
+            if self.stopping() {
+                return Progress::StoppedAt(first_seq);
+            }
+            // Consent is checked for the whole run now, and the run stops at the
+            // first event after any grant or revocation, so that one is checked again.
+            let generation = self.delivery.households.generation();
+            let mut run = Vec::new();
+            let mut positions = Vec::new();
+            let mut end = next;
+            while let Some((seq, event)) = events.get(end) {
+                match self.prepare(event) {
+                    Ok(Some(wit_event)) => {
+                        run.push(wit_event);
+                        positions.push(end);
+                    }
+                    Ok(None) => {
+                        counters.skipped_without_consent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        tracing::error!(plugin = %self.plugin.id, %error, "consent or refs failed");
+                        if run.is_empty() {
+                            return Progress::StoppedAt(*seq);
+                        }
+                        break;
+                    }
+                }
+                end += 1;
+            }
+            if run.is_empty() {
+                next = end;
+                continue;
+            }
+            let proceed = {
+                let households = self.delivery.households.clone();
+                let shutdown = self.shutdown.clone();
+                let breaker = self.plugin.breaker.clone();
+                move || households.generation() == generation && !*shutdown.borrow() && !breaker.is_quarantined()
+            };
+            let sent = run.len();
+            let outcomes = self.plugin.pool.on_events(lane, EventRun { events: run, proceed: Box::new(proceed) }).await;
+            let called = outcomes.len();
+            for (index, (result, elapsed)) in outcomes.into_iter().enumerate() {
+                counters.event_latency.record(elapsed);
+                let (seq, event) = &events[positions[index]];
+                match result {
+                    Ok(()) => {
+                        self.plugin.breaker.record_event_success();
+                        counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(CallError::Stopped) => return Progress::StoppedAt(*seq),
+                    Err(error) => {
+                        let error = error.to_string();
+                        if self.record_failure(lane, &error) || !self.retry(lane, *seq, event, error).await {
+                            return Progress::StoppedAt(*seq);
+                        }
+                    }
+                }
+            }
+            next = match called {
+                0 => return Progress::StoppedAt(events[positions[0]].0),
+                // Stopped early: look at the rest again.
+                called if called < sent => positions[called],
+                _ => end,
+            };
+        }
+        Progress::Done
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow() || self.plugin.breaker.is_quarantined()
+    }
+
+    /// Counts a failed attempt; true when it quarantined the plugin.
+    fn record_failure(&self, lane: usize, error: &str) -> bool {
+        self.plugin.counters.failed.fetch_add(1, Ordering::Relaxed);
+        self.plugin.breaker.record_event_failure(lane, error)
+    }
+
+    /// Retries an event whose first attempt failed with `first_error`, with backoff,
+    /// up to the attempt limit, then dead-letters it. False when delivery must stop
+    /// before it (shutdown, quarantine, a storage failure).
+    async fn retry(&self, lane: usize, seq: Seq, event: &Arc<StoredEvent>, first_error: String) -> bool {
+        let config = &self.delivery.config;
+        let counters = &self.plugin.counters;
+        let mut last_error = first_error;
+        for attempt in 2..=config.max_attempts {
+            counters.retried.fetch_add(1, Ordering::Relaxed);
+            let mut shutdown = self.shutdown.clone();
+            tokio::select! {
+                () = tokio::time::sleep(config.backoff(attempt - 1)) => {}
+                _ = shutdown.changed() => return false,
+            }
+            if self.stopping() {
+                return false;
+            }
+            // Checked before every attempt: a revocation holds for whatever is not yet delivered.
+            let wit_event = match self.prepare(event) {
+                Ok(Some(wit_event)) => wit_event,
+                Ok(None) => {
+                    counters.skipped_without_consent.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(error) => {
+                    tracing::error!(plugin = %self.plugin.id, %error, "consent or refs failed");
+                    return false;
+                }
+            };
+            let started = std::time::Instant::now();
+            let result = self.plugin.pool.on_event(lane, wit_event).await;
+            counters.event_latency.record(started.elapsed());
+            if tracing::enabled!(tracing::Level::DEBUG) && self.plugin.log.admit() {
+                tracing::debug!(plugin = %self.plugin.id, topic = %event.topic, event = %event.id, attempt,
+                    ok = result.is_ok(), "on-event retried");
+            }
+            match result {
+                Ok(()) => {
+                    self.plugin.breaker.record_event_success();
+                    counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(CallError::Stopped) => return false,
+                Err(error) => {
+                    last_error = error.to_string();
+                    if self.record_failure(lane, &last_error) {
+                        return false;
+                    }
+                }
+            }
+        }
+        let letter = DeadLetter {
+            seq,
+            event: StoredEvent::clone(event),
+            error: last_error,
+            // The first attempt always happens, whatever the configuration says.
+            attempts: config.max_attempts.max(1),
+            time_ms: crate::clock::now_ms(),
+        };
+        if self.plugin.log.admit() {
+            tracing::warn!(plugin = %self.plugin.id, seq, event = %letter.event.id,
+                error = crate::capabilities::log::cut(&letter.error), "dead-lettered");
+        }
+        if let Err(error) = self.delivery.dead_letters.put(&self.plugin.id, &letter) {
+            tracing::error!(plugin = %self.plugin.id, %error, "storing a dead letter failed");
+            return false;
+        }
+        counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// The event as this plugin sees it, or `None` when the household has not consented.
+    fn prepare(&self, event: &StoredEvent) -> Result<Option<Event>, HostError> {
+        if self.consented(event)? { self.pseudonymise(event).map(Some) } else { Ok(None) }
+    }
+
+    fn consented(&self, event: &StoredEvent) -> Result<bool, HostError> {
+        if event.target.is_some() {
+            return Ok(true);
+        }
+        let households = &self.delivery.households;
+        let generation = households.generation();
+        let key = (event.household.clone(), event.device.clone());
+        {
+            let mut cache = lock(&self.consent);
+            if cache.generation != generation || cache.decisions.len() >= CACHE_ENTRIES {
+                cache.decisions.clear();
+                cache.generation = generation;
+            }
+            if let Some(&allowed) = cache.decisions.get(&key) {
+                return Ok(allowed);
+            }
+        }
+        let allowed = consents(households, &self.plugin.id, event)?;
+        let mut cache = lock(&self.consent);
+        // A change while the registry was read makes this decision stale: do not keep it.
+        if cache.generation == generation && households.generation() == generation {
+            cache.decisions.insert(key, allowed);
+        }
+        Ok(allowed)
+    }
+
+    fn pseudonymise(&self, event: &StoredEvent) -> Result<Event, HostError> {
+        pseudonymise_with(event, |kind, id| self.mint(kind, id))
+    }
+
+    fn mint(&self, kind: RefKind, id: &str) -> Result<String, HostError> {
+        let key = (kind, id.to_owned());
+        if let Some(reference) = lock(&self.refs).get(&key) {
+            return Ok(reference.clone());
+        }
+        let reference = self.delivery.refs.mint(&self.plugin.id, kind, id)?;
+        let mut refs = lock(&self.refs);
+        if refs.len() >= CACHE_ENTRIES {
+            refs.clear();
+        }
+        refs.insert(key, reference.clone());
+        Ok(reference)
+    }
+}
+
+/// Whether the household consents to `plugin` receiving `event`. Events the host
+/// addresses to the plugin (a revocation notice, an order it proposed) always do.
+fn consents(households: &Households, plugin: &str, event: &StoredEvent) -> Result<bool, HostError> {
+    if event.target.is_some() {
+        return Ok(true);
+    }
+    households.allows(plugin, &event.household, event.device.as_deref())
+}
+
+/// The event with household and device replaced by what `mint` gives; a household
+/// that already is a ref (an erasure's notice) is passed as it is.
+fn pseudonymise_with(
+    event: &StoredEvent,
+    mint: impl Fn(RefKind, &str) -> Result<String, HostError>,
+) -> Result<Event, HostError> {
+    let household =
+        if event.pseudonymous { event.household.clone() } else { mint(RefKind::Household, &event.household)? };
+    Ok(Event {
+        id: event.id.clone(),
+        topic: event.topic.clone(),
+        time_ms: event.time_ms,
+        household,
+        device: event.device.as_deref().map(|device| mint(RefKind::Device, device)).transpose()?,
+        body: event.body.clone(),
+    })
+}

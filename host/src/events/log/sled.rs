@@ -1,0 +1,476 @@
+//! The embedded event log over sled: batches, dedupe entries and cursors in three
+//! trees, a group-committing writer, and the newest batches kept decoded.
+
+use super::{Appended, EventLog, LogError, Repair, Seq, StoredEvent, device_dedupe_prefix, host_dedupe_prefix};
+use crate::bindings::EventBody;
+use crate::events::catalog::CONSENT_REVOKED;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Batches whose dedupe entries are checked when the log opens (the ones a crash
+/// can have interrupted are the newest).
+const CHECKED_ON_OPEN: usize = 64;
+
+/// The sled tree of dedupe entries (scoped key → seq). The unscoped tree of earlier
+/// versions is dropped on open.
+const DEDUPE_TREE: &str = "event-dedupe";
+const UNSCOPED_IDS_TREE: &str = "event-ids";
+
+#[derive(Serialize, Deserialize)]
+struct BatchRecord {
+    appended_ms: u64,
+    events: Vec<StoredEvent>,
+}
+
+enum Command {
+    Append {
+        events: Vec<StoredEvent>,
+        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    },
+    /// Stop after the appends before it; the database is released afterwards.
+    Close,
+}
+
+/// Appends waiting for the committer; bounds memory when the disk falls behind.
+const APPEND_QUEUE: usize = 1024;
+
+/// The embedded event log over sled.
+pub struct SledLog {
+    batches: sled::Tree,
+    ids: sled::Tree,
+    cursors: sled::Tree,
+    last: watch::Sender<Seq>,
+    commands: mpsc::Sender<Command>,
+    committer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The newest batches, decoded and shared: consumers that keep up never decode.
+    tail: Arc<Tail>,
+}
+
+/// Batches kept decoded in memory.
+const TAIL_BATCHES: usize = 256;
+
+/// A decoded batch, shared between the tail and the consumers reading it.
+type SharedBatch = Arc<[Arc<StoredEvent>]>;
+type TailBatches = std::collections::VecDeque<(Seq, SharedBatch)>;
+
+#[derive(Default)]
+struct Tail {
+    batches: std::sync::Mutex<TailBatches>,
+}
+
+impl Tail {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TailBatches> {
+        self.batches.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, first: Seq, events: SharedBatch) {
+        let mut batches = self.lock();
+        if batches.len() == TAIL_BATCHES {
+            batches.pop_front();
+        }
+        batches.push_back((first, events));
+    }
+
+    /// Events from `wanted` on, if the tail reaches back that far.
+    fn read(&self, wanted: Seq, max: usize) -> Option<Vec<(Seq, Arc<StoredEvent>)>> {
+        let batches = self.lock();
+        let &(oldest, _) = batches.front()?;
+        if wanted < oldest {
+            return None;
+        }
+        // Batches are in seq order: skip those that end before `wanted` without a scan.
+        let start = batches.partition_point(|(first, batch)| first + batch.len() as u64 <= wanted);
+        let mut events = Vec::new();
+        for (first, batch) in batches.range(start..) {
+            let skip = wanted.saturating_sub(*first) as usize;
+            for (offset, event) in batch.iter().enumerate().skip(skip) {
+                events.push((first + offset as u64, event.clone()));
+                if events.len() == max {
+                    return Some(events);
+                }
+            }
+        }
+        Some(events)
+    }
+}
+
+impl std::fmt::Debug for SledLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledLog").field("last_seq", &*self.last.borrow()).finish_non_exhaustive()
+    }
+}
+
+fn seq_key(seq: Seq) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn key_seq(key: &[u8]) -> Result<Seq, LogError> {
+    <[u8; 8]>::try_from(key).map(u64::from_be_bytes).map_err(|_| LogError::Storage("malformed log key".into()))
+}
+
+fn decode_batch(bytes: &[u8]) -> Result<BatchRecord, LogError> {
+    serde_json::from_slice(bytes).map_err(|error| LogError::Storage(format!("corrupt log batch: {error}")))
+}
+
+impl SledLog {
+    /// Opens the log in `db`. With `durable` off, appends return before the flush
+    /// (sled still flushes in the background): faster, but a crash loses the last
+    /// moments of acknowledged events. Must be called within a tokio runtime.
+    pub fn open(db: &sled::Db, durable: bool) -> Result<Arc<Self>, LogError> {
+        let batches = db.open_tree("log")?;
+        if db.tree_names().iter().any(|name| name.as_ref() == UNSCOPED_IDS_TREE.as_bytes()) {
+            db.drop_tree(UNSCOPED_IDS_TREE)?;
+        }
+        let ids = db.open_tree(DEDUPE_TREE)?;
+        let last_seq = match batches.last()? {
+            Some((key, value)) => key_seq(&key)? + decode_batch(&value)?.events.len() as u64 - 1,
+            None => 0,
+        };
+        let repair = repair(&batches, &ids, last_seq)?;
+        if repair != Repair::default() {
+            tracing::warn!(?repair, last_seq, "the event log was repaired after a crash");
+            db.flush()?;
+        }
+        let (last, _) = watch::channel(last_seq);
+        let (commands, queue) = mpsc::channel(APPEND_QUEUE);
+        let tail = Arc::new(Tail::default());
+        let committer = Committer {
+            tail: tail.clone(),
+            db: db.clone(),
+            batches: batches.clone(),
+            ids: ids.clone(),
+            next: last_seq + 1,
+            durable,
+            last: last.clone(),
+        };
+        let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
+        Ok(Arc::new(SledLog { batches, ids, cursors: db.open_tree("cursors")?, last, commands, committer, tail }))
+    }
+
+    /// Finishes the appends already queued and stops the committer; later appends
+    /// fail with [`LogError::Closed`].
+    pub async fn close(&self) {
+        let _ = self.commands.send(Command::Close).await;
+        let committer = self.committer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(committer) = committer {
+            let _ = committer.await;
+        }
+    }
+}
+
+impl EventLog for SledLog {
+    fn append(
+        &self,
+        events: Vec<StoredEvent>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Appended>, LogError>> + Send + '_>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (reply, answer) = oneshot::channel();
+            self.commands.send(Command::Append { events, reply }).await.map_err(|_| LogError::Closed)?;
+            answer.await.map_err(|_| LogError::Closed)?
+        })
+    }
+
+    fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
+        let wanted = after + 1;
+        if let Some(events) = self.tail.read(wanted, max) {
+            return Ok(events);
+        }
+        // The batch holding `wanted` starts at or before it.
+        let start = match self.batches.range(..=seq_key(wanted)).next_back() {
+            Some(entry) => entry?.0,
+            None => sled::IVec::from(&seq_key(0)),
+        };
+        let mut events = Vec::new();
+        for entry in self.batches.range(start..) {
+            let (key, value) = entry?;
+            let first = key_seq(&key)?;
+            for (offset, event) in decode_batch(&value)?.events.into_iter().enumerate() {
+                let seq = first + offset as u64;
+                if seq >= wanted {
+                    events.push((seq, Arc::new(event)));
+                    if events.len() == max {
+                        return Ok(events);
+                    }
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    fn last_seq(&self) -> Seq {
+        *self.last.borrow()
+    }
+
+    fn watch(&self) -> watch::Receiver<Seq> {
+        self.last.subscribe()
+    }
+
+    fn open_consumer(&self, consumer: &str) -> Result<Seq, LogError> {
+        if let Some(cursor) = self.cursors.get(consumer)? {
+            return key_seq(&cursor);
+        }
+        let start = self.last_seq();
+        self.cursors.insert(consumer, &seq_key(start))?;
+        Ok(start)
+    }
+
+    fn ack(&self, consumer: &str, seq: Seq) -> Result<Seq, LogError> {
+        // Durable with the next flush: every plugin call that wrote state and every
+        // durable append flushes the whole database. A crash before that redelivers
+        // the last batch, which at-least-once allows.
+        let stored = self.cursors.update_and_fetch(consumer, |old| {
+            let old = old.and_then(|old| key_seq(old).ok()).unwrap_or(0);
+            Some(seq_key(old.max(seq)).to_vec())
+        })?;
+        stored.map_or(Ok(seq), |stored| key_seq(&stored))
+    }
+
+    fn bound_backlogs(&self, max_backlog: u64) -> Result<Vec<(String, u64)>, LogError> {
+        let floor = self.last_seq().saturating_sub(max_backlog);
+        let mut moved = Vec::new();
+        for name in self.cursors.iter().keys() {
+            let name = name?;
+            let mut passed = 0;
+            self.cursors.update_and_fetch(&name, |old| {
+                let old = old.and_then(|old| key_seq(old).ok())?;
+                passed = floor.saturating_sub(old);
+                Some(seq_key(old.max(floor)).to_vec())
+            })?;
+            if passed > 0 {
+                moved.push((String::from_utf8_lossy(&name).into_owned(), passed));
+            }
+        }
+        Ok(moved)
+    }
+
+    fn lag(&self) -> Result<u64, LogError> {
+        let slowest = self.slowest_cursor()?;
+        Ok(self.last_seq().saturating_sub(slowest.unwrap_or(self.last_seq())))
+    }
+
+    fn lag_of(&self, prefix: &str) -> Result<u64, LogError> {
+        let mut slowest: Option<Seq> = None;
+        for entry in self.cursors.scan_prefix(prefix) {
+            let seq = key_seq(&entry?.1)?;
+            slowest = Some(slowest.map_or(seq, |current| current.min(seq)));
+        }
+        Ok(self.last_seq().saturating_sub(slowest.unwrap_or(self.last_seq())))
+    }
+
+    fn remove_consumers(&self, prefix: &str) -> Result<usize, LogError> {
+        let mut removed = 0;
+        for key in self.cursors.scan_prefix(prefix).keys() {
+            self.cursors.remove(key?)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError> {
+        let mut erased = 0;
+        for entry in self.batches.iter() {
+            let (key, value) = entry?;
+            let mut batch = decode_batch(&value)?;
+            let mut touched = false;
+            for event in &mut batch.events {
+                if event.household == household && !event.pseudonymous {
+                    *event = tombstone(event);
+                    touched = true;
+                    erased += 1;
+                }
+            }
+            if touched {
+                let bytes = serde_json::to_vec(&batch)
+                    .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
+                // Compaction may have removed the batch meanwhile; then nothing is left to erase.
+                let _ = self.batches.compare_and_swap(&key, Some(value), Some(bytes))?;
+            }
+        }
+        let prefixes = devices.iter().map(|device| device_dedupe_prefix(device)).chain([host_dedupe_prefix(household)]);
+        for prefix in prefixes {
+            for key in self.ids.scan_prefix(prefix).keys() {
+                self.ids.remove(key?)?;
+            }
+        }
+        // Decoded copies of erased events may be in the tail; consumers read sled instead.
+        self.tail.lock().clear();
+        Ok(erased)
+    }
+
+    fn compact(&self, retention: Duration) -> Result<u64, LogError> {
+        let Some(slowest) = self.slowest_cursor()? else {
+            return Ok(0);
+        };
+        let cutoff_ms = crate::clock::now_ms().saturating_sub(retention.as_millis() as u64);
+        let mut removed = 0;
+        for entry in self.batches.iter() {
+            let (key, value) = entry?;
+            let batch = decode_batch(&value)?;
+            let last = key_seq(&key)? + batch.events.len() as u64 - 1;
+            if last > slowest || batch.appended_ms > cutoff_ms {
+                break;
+            }
+            // Idempotency holds for as long as the log retains an event. The batch goes
+            // first: a crash in between leaves entries of events every consumer has
+            // handled, which still (rightly) answer a resend as a duplicate.
+            self.batches.remove(&key)?;
+            for event in &batch.events {
+                self.ids.remove(event.dedupe_key())?;
+            }
+            removed += batch.events.len() as u64;
+        }
+        Ok(removed)
+    }
+}
+
+/// Makes the dedupe entries agree with the stored batches: an entry pointing past
+/// `last_seq` belongs to a batch that never landed (its event was not stored, so a
+/// resend must be stored), and every event of the newest batches has its entry.
+fn repair(batches: &sled::Tree, ids: &sled::Tree, last_seq: Seq) -> Result<Repair, LogError> {
+    let mut repair = Repair::default();
+    for entry in ids.iter() {
+        let (key, value) = entry?;
+        if key_seq(&value)? > last_seq {
+            ids.remove(key)?;
+            repair.dangling_ids += 1;
+        }
+    }
+    for entry in batches.iter().rev().take(CHECKED_ON_OPEN) {
+        let (key, value) = entry?;
+        let first = key_seq(&key)?;
+        for (offset, event) in decode_batch(&value)?.events.iter().enumerate() {
+            let key = event.dedupe_key();
+            if !ids.contains_key(&key)? {
+                ids.insert(key, &seq_key(first + offset as u64))?;
+                repair.missing_ids += 1;
+            }
+        }
+    }
+    Ok(repair)
+}
+
+/// What an erased event becomes: addressed to no plugin, so never delivered, and
+/// holding nothing of the household.
+fn tombstone(event: &StoredEvent) -> StoredEvent {
+    StoredEvent {
+        id: String::new(),
+        topic: CONSENT_REVOKED.to_owned(),
+        time_ms: event.time_ms,
+        household: String::new(),
+        device: None,
+        body: EventBody::ConsentRevoked,
+        target: Some(String::new()),
+        pseudonymous: true,
+    }
+}
+
+impl SledLog {
+    fn slowest_cursor(&self) -> Result<Option<Seq>, LogError> {
+        let mut slowest: Option<Seq> = None;
+        for entry in self.cursors.iter() {
+            let seq = key_seq(&entry?.1)?;
+            slowest = Some(slowest.map_or(seq, |current| current.min(seq)));
+        }
+        Ok(slowest)
+    }
+}
+
+/// The one writer of the log: assigns sequence numbers, drops duplicate ids, writes
+/// one entry per appended batch and flushes once per group.
+struct Committer {
+    tail: Arc<Tail>,
+    db: sled::Db,
+    batches: sled::Tree,
+    ids: sled::Tree,
+    next: Seq,
+    durable: bool,
+    last: watch::Sender<Seq>,
+}
+
+/// Appends committed together at most.
+const GROUP_MAX: usize = 256;
+
+impl Committer {
+    async fn run(mut self, mut queue: mpsc::Receiver<Command>) {
+        let mut group = Vec::with_capacity(GROUP_MAX);
+        let mut closing = false;
+        while !closing && queue.recv_many(&mut group, GROUP_MAX).await > 0 {
+            let mut written = Vec::with_capacity(group.len());
+            for command in group.drain(..) {
+                match command {
+                    Command::Append { events, reply } => written.push((self.write(events), reply)),
+                    Command::Close => closing = true,
+                }
+            }
+            let flushed =
+                if self.durable { self.db.flush_async().await.map(drop).map_err(LogError::from) } else { Ok(()) };
+            self.last.send_replace(self.next - 1);
+            for (result, reply) in written {
+                let result = match (&flushed, result) {
+                    (Err(error), _) => Err(error.clone()),
+                    (Ok(()), result) => result,
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn write(&mut self, events: Vec<StoredEvent>) -> Result<Vec<Appended>, LogError> {
+        let first = self.next;
+        // Each event's place: the seq it already has (a duplicate, stored before or
+        // earlier in this batch) or the next fresh one.
+        let keys: Vec<Vec<u8>> = events.iter().map(StoredEvent::dedupe_key).collect();
+        let mut appended = Vec::with_capacity(events.len());
+        let mut in_batch: std::collections::HashMap<&[u8], Seq> = std::collections::HashMap::new();
+        for key in &keys {
+            let existing = match self.ids.get(key)? {
+                Some(existing) => Some(key_seq(&existing)?),
+                None => in_batch.get(key.as_slice()).copied(),
+            };
+            match existing {
+                Some(seq) => appended.push(Appended { seq, duplicate: true }),
+                None => {
+                    let seq = first + in_batch.len() as u64;
+                    in_batch.insert(key, seq);
+                    appended.push(Appended { seq, duplicate: false });
+                }
+            }
+        }
+        drop(in_batch);
+        let mut fresh = Vec::with_capacity(events.len());
+        let mut fresh_keys = Vec::with_capacity(events.len());
+        for ((event, key), appended) in events.into_iter().zip(keys).zip(&appended) {
+            if !appended.duplicate {
+                fresh.push(event);
+                fresh_keys.push(key);
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(appended);
+        }
+        let count = fresh.len() as u64;
+        let record = BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh };
+        let bytes =
+            serde_json::to_vec(&record).map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
+        // The batch first: a crash before its entries are written leaves a batch that
+        // opening the log completes, never an entry without its event.
+        self.batches.insert(seq_key(first), bytes)?;
+        for (offset, key) in fresh_keys.iter().enumerate() {
+            self.ids.insert(key.as_slice(), &seq_key(first + offset as u64))?;
+        }
+        self.tail.push(first, record.events.into_iter().map(Arc::new).collect());
+        self.next += count;
+        Ok(appended)
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

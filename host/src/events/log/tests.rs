@@ -1,0 +1,260 @@
+//! The sled event log: order, dedupe, cursors, crash repair, erasure, compaction.
+
+use super::*;
+use crate::bindings::{DoorState, EventBody};
+
+fn event(id: &str) -> StoredEvent {
+    StoredEvent {
+        id: id.into(),
+        topic: "appliance.fridge.door".into(),
+        time_ms: 1,
+        household: "h".into(),
+        device: Some("d".into()),
+        body: EventBody::FridgeDoor(DoorState::Open),
+        target: None,
+        pseudonymous: false,
+    }
+}
+
+fn ids(events: &[(Seq, Arc<StoredEvent>)]) -> Vec<(Seq, &str)> {
+    events.iter().map(|(seq, e)| (*seq, e.id.as_str())).collect()
+}
+
+#[tokio::test]
+async fn appends_read_back_in_order_across_batches_and_dedupe_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, true).unwrap();
+    let first = log.append(vec![event("a"), event("b"), event("a")]).await.unwrap();
+    assert_eq!(
+        first,
+        [
+            Appended { seq: 1, duplicate: false },
+            Appended { seq: 2, duplicate: false },
+            Appended { seq: 1, duplicate: true }
+        ]
+    );
+    let second = log.append(vec![event("b"), event("c")]).await.unwrap();
+    assert_eq!(second, [Appended { seq: 2, duplicate: true }, Appended { seq: 3, duplicate: false }]);
+    assert_eq!(log.last_seq(), 3);
+    assert_eq!(ids(&log.read_after(0, 10).unwrap()), [(1, "a"), (2, "b"), (3, "c")]);
+    assert_eq!(ids(&log.read_after(1, 1).unwrap()), [(2, "b")]);
+    assert_eq!(ids(&log.read_after(2, 10).unwrap()), [(3, "c")]);
+    assert!(log.read_after(3, 10).unwrap().is_empty());
+}
+
+/// Reads from the decoded tail (batch sizes 1..=7, more batches than it keeps) and
+/// from sled after a reopen (empty tail) give the same events for every cursor.
+#[tokio::test]
+async fn the_tail_and_the_stored_log_read_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, false).unwrap();
+    let mut n = 0;
+    for batch in 0..TAIL_BATCHES + 40 {
+        let events = (0..batch % 7 + 1)
+            .map(|_| {
+                n += 1;
+                event(&format!("e{n}"))
+            })
+            .collect();
+        log.append(events).await.unwrap();
+    }
+    let last = log.last_seq();
+    let from_tail: Vec<_> = (0..=last)
+        .map(|after| {
+            ids(&log.read_after(after, 5).unwrap()).iter().map(|(seq, id)| (*seq, id.to_string())).collect::<Vec<_>>()
+        })
+        .collect();
+    log.close().await;
+    let reopened = SledLog::open(&db, false).unwrap();
+    for after in 0..=last {
+        let stored: Vec<_> =
+            ids(&reopened.read_after(after, 5).unwrap()).iter().map(|(seq, id)| (*seq, id.to_string())).collect();
+        assert_eq!(stored, from_tail[after as usize], "after {after}");
+        let expected: Vec<u64> = (after + 1..=last.min(after + 5)).collect();
+        assert_eq!(stored.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), expected);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_share_commits_and_get_distinct_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, true).unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|n| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(vec![event(&format!("e{n}"))]).await.unwrap()[0].seq })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+    assert_eq!(log.read_after(0, 100).unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn cursors_lag_compaction_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = ::sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        log.append(vec![event("early")]).await.unwrap();
+        // A new consumer starts at the end: it does not see history.
+        assert_eq!(log.open_consumer("slow").unwrap(), 1);
+        assert_eq!(log.open_consumer("fast").unwrap(), 1);
+        log.append(vec![event("a"), event("b")]).await.unwrap();
+        log.append(vec![event("c")]).await.unwrap();
+        assert_eq!(log.lag().unwrap(), 3);
+        log.ack("fast", 4).unwrap();
+        assert_eq!(log.ack("slow", 3).unwrap(), 3);
+        assert_eq!(log.ack("slow", 2).unwrap(), 3, "cursors never move back");
+        assert_eq!(log.lag().unwrap(), 1);
+        // Batches [1] and [2,3] are passed by both; [4] is not.
+        assert_eq!(log.compact(Duration::ZERO).unwrap(), 3);
+        assert_eq!(ids(&log.read_after(3, 10).unwrap()), [(4, "c")]);
+        // Compacted ids may be used again; retained ones are still deduplicated.
+        assert_eq!(log.append(vec![event("c")]).await.unwrap()[0], Appended { seq: 4, duplicate: true });
+        log.close().await;
+        assert!(matches!(log.append(vec![event("late")]).await, Err(LogError::Closed)));
+        db.flush().unwrap();
+    }
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, true).unwrap();
+    assert_eq!(log.last_seq(), 4);
+    // Read back from disk (the in-memory tail starts empty), compacted batches gone.
+    assert_eq!(ids(&log.read_after(0, 10).unwrap()), [(4, "c")]);
+    assert_eq!(log.open_consumer("slow").unwrap(), 3);
+    assert_eq!(log.append(vec![event("d")]).await.unwrap()[0], Appended { seq: 5, duplicate: false });
+}
+
+#[tokio::test]
+async fn retention_keeps_recent_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, false).unwrap();
+    log.open_consumer("only").unwrap();
+    log.append(vec![event("a")]).await.unwrap();
+    log.ack("only", 1).unwrap();
+    assert_eq!(log.compact(Duration::from_secs(3600)).unwrap(), 0);
+    assert_eq!(log.compact(Duration::ZERO).unwrap(), 1);
+}
+
+fn from_device(id: &str, device: &str, household: &str) -> StoredEvent {
+    StoredEvent { device: Some(device.into()), household: household.into(), ..event(id) }
+}
+
+/// Ids are the sending device's own: another device (of another household) may use
+/// the same id and is stored; host events live where no device can write.
+#[tokio::test]
+async fn dedupe_is_scoped_to_the_device_and_host_events_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, true).unwrap();
+    let a = log.append(vec![from_device("x", "dev-a", "h-a")]).await.unwrap();
+    let b = log.append(vec![from_device("x", "dev-b", "h-b")]).await.unwrap();
+    assert_eq!((a[0].duplicate, b[0].duplicate), (false, false));
+    assert_ne!(a[0].seq, b[0].seq);
+    let host_event = StoredEvent { device: None, household: "h-a".into(), ..event("x") };
+    assert!(!log.append(vec![host_event.clone()]).await.unwrap()[0].duplicate);
+    assert!(log.append(vec![host_event]).await.unwrap()[0].duplicate);
+    // A device cannot forge a key in the host's namespace, whatever its id.
+    let forged = from_device("h-a\0x", "dev-a", "h-a");
+    assert!(!log.append(vec![forged]).await.unwrap()[0].duplicate);
+    assert_eq!(log.append(vec![from_device("x", "dev-a", "h-a")]).await.unwrap()[0], a[0].with_duplicate());
+}
+
+impl Appended {
+    fn with_duplicate(self) -> Appended {
+        Appended { duplicate: true, ..self }
+    }
+}
+
+/// A crash between writing dedupe entries and their batch (the state an unordered
+/// write leaves) is found on open: the entries go, and a resend is stored and read.
+#[tokio::test]
+async fn opening_repairs_dedupe_entries_whose_batch_never_landed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    {
+        let log = SledLog::open(&db, true).unwrap();
+        log.append(vec![event("kept")]).await.unwrap();
+        log.close().await;
+    }
+    // The crash: entries for seqs 2..=4 written, their batch not.
+    let dedupe = db.open_tree(DEDUPE_TREE).unwrap();
+    for (seq, id) in [(2u64, "lost-1"), (3, "lost-2"), (4, "lost-3")] {
+        dedupe.insert(event(id).dedupe_key(), &seq_key(seq)).unwrap();
+    }
+    // And a batch whose entries are missing.
+    let batches = db.open_tree("log").unwrap();
+    let record = BatchRecord { appended_ms: 1, events: vec![event("stray")] };
+    batches.insert(seq_key(2), serde_json::to_vec(&record).unwrap()).unwrap();
+    dedupe.insert(event("lost-1").dedupe_key(), &seq_key(3)).unwrap();
+
+    let log = SledLog::open(&db, true).unwrap();
+    assert_eq!(log.last_seq(), 2);
+    let resent = log.append(vec![event("lost-1"), event("lost-2"), event("lost-3"), event("stray")]).await.unwrap();
+    assert_eq!(
+        resent,
+        [
+            Appended { seq: 3, duplicate: false },
+            Appended { seq: 4, duplicate: false },
+            Appended { seq: 5, duplicate: false },
+            Appended { seq: 2, duplicate: true },
+        ]
+    );
+    assert_eq!(
+        ids(&log.read_after(0, 10).unwrap()),
+        [(1, "kept"), (2, "stray"), (3, "lost-1"), (4, "lost-2"), (5, "lost-3")]
+    );
+}
+
+/// Batches of random sizes (fixed seed): every acknowledged event is read back
+/// after a reopen, and resending it is a duplicate.
+/// (Killing the real server mid-append is `tests/crash.rs`.)
+#[tokio::test]
+async fn acknowledged_batches_survive_a_reopen_with_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged = Vec::new();
+    {
+        let db = ::sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        let mut seed = 0x5eed_u64;
+        for batch in 0..40 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let size = (seed >> 33) % 50 + 1;
+            let events: Vec<_> = (0..size).map(|n| event(&format!("b{batch}-{n}"))).collect();
+            acknowledged.extend(events.iter().map(|e| e.id.clone()));
+            log.append(events).await.unwrap();
+        }
+        log.close().await;
+    }
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, true).unwrap();
+    let stored: Vec<String> = log.read_after(0, 10_000).unwrap().iter().map(|(_, e)| e.id.clone()).collect();
+    assert_eq!(stored, acknowledged);
+    let again: Vec<_> = acknowledged.iter().map(|id| event(id)).collect();
+    assert!(log.append(again).await.unwrap().iter().all(|a| a.duplicate));
+}
+
+/// Consumers past the backlog bound move up to it, once; an ack of a position
+/// before that answers the stored cursor so the consumer skips ahead too.
+#[tokio::test]
+async fn backlogs_are_bounded_per_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, false).unwrap();
+    log.open_consumer("stuck").unwrap();
+    log.open_consumer("keeping-up").unwrap();
+    log.append((0..30).map(|n| event(&format!("e{n}"))).collect()).await.unwrap();
+    log.ack("keeping-up", 25).unwrap();
+    assert_eq!(log.bound_backlogs(10).unwrap(), [("stuck".to_owned(), 20)]);
+    assert!(log.bound_backlogs(10).unwrap().is_empty(), "nothing more to pass over");
+    assert_eq!(log.lag_of("stuck").unwrap(), 10);
+    assert_eq!(log.ack("stuck", 3).unwrap(), 20, "the consumer learns where it stands");
+}

@@ -1,0 +1,257 @@
+//! Households, their devices, and the consent they give plugins.
+//!
+//! A household grants a plugin access to device kinds (`fridge`, `oven`, …) or single
+//! devices. Only events covered by a grant reach the plugin; the check runs at
+//! delivery time, so a revocation holds for everything not yet delivered.
+
+pub mod commands;
+pub mod notifications;
+pub mod refs;
+
+use crate::HostError;
+use crate::storage::{Bucket, BucketExt, Storage, decode_json, encode_json, scoped_key};
+use refs::Pseudonyms;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An appliance registered to a household.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Device {
+    /// Unique across the host.
+    pub id: String,
+    /// The household it belongs to.
+    pub household: String,
+    /// `fridge`, `oven`, `water-purifier`, `air-conditioner`, …
+    pub kind: String,
+    /// The maker's model name.
+    pub model: String,
+    /// Where the appliance is sold and used, e.g. `KR`, `DE`.
+    pub region: String,
+}
+
+/// What a household lets one plugin see: every device of the listed kinds, plus the
+/// listed devices. An empty grant covers only household-level events. `control`
+/// additionally lets the plugin send commands to the covered devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Grant {
+    /// Every device of these kinds.
+    pub device_kinds: BTreeSet<String>,
+    /// These devices.
+    pub devices: BTreeSet<String>,
+    /// Whether the plugin may also send commands to them.
+    #[serde(default)]
+    pub control: bool,
+}
+
+impl Grant {
+    fn covers(&self, device: &Device) -> bool {
+        self.device_kinds.contains(&device.kind) || self.devices.contains(&device.id)
+    }
+}
+
+/// The household registry: the `households`, `devices` and `grants` buckets.
+#[derive(Debug, Clone)]
+pub struct Households {
+    households: Arc<dyn Bucket>,
+    devices: Arc<dyn Bucket>,
+    grants: Arc<dyn Bucket>,
+    /// Bumped by every change that can alter a consent decision.
+    generation: Arc<AtomicU64>,
+}
+
+fn grant_key(household: &str, plugin: &str) -> Vec<u8> {
+    scoped_key(household, plugin)
+}
+
+impl Households {
+    /// Opens the buckets.
+    pub fn open(storage: &dyn Storage) -> Result<Self, HostError> {
+        Ok(Households {
+            households: storage.bucket("households")?,
+            devices: storage.bucket("devices")?,
+            grants: storage.bucket("grants")?,
+            generation: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Changes whenever a grant, a revocation or a device registration may have
+    /// changed what [`Self::allows`] answers; caches of its answers check it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Registers a household; registering it again changes nothing.
+    pub fn add_household(&self, id: &str) -> Result<(), HostError> {
+        check_id("household id", id)?;
+        self.households.put(id.as_bytes(), &[])?;
+        Ok(())
+    }
+
+    /// Whether the household is registered.
+    pub fn has_household(&self, id: &str) -> Result<bool, HostError> {
+        Ok(self.households.get(id.as_bytes())?.is_some())
+    }
+
+    /// Registers (or re-registers) a device to an existing household.
+    pub fn add_device(&self, device: Device) -> Result<(), HostError> {
+        check_id("device id", &device.id)?;
+        check_id("device kind", &device.kind)?;
+        crate::validate::text("device model", &device.model)?;
+        crate::validate::text("device region", &device.region)?;
+        if !self.has_household(&device.household)? {
+            return Err(HostError::NotFound(format!("household {}", device.household)));
+        }
+        self.devices.put_json(device.id.as_bytes(), &device)?;
+        self.changed();
+        Ok(())
+    }
+
+    /// A registered device.
+    pub fn device(&self, id: &str) -> Result<Option<Device>, HostError> {
+        Ok(self.devices.get_json(id.as_bytes())?)
+    }
+
+    /// The household's devices.
+    pub fn devices_of(&self, household: &str) -> Result<Vec<Device>, HostError> {
+        let mut devices = Vec::new();
+        for (_, entry) in self.devices.scan(b"")? {
+            let device: Device = decode_json(&entry.value)?;
+            if device.household == household {
+                devices.push(device);
+            }
+        }
+        Ok(devices)
+    }
+
+    /// Gives `plugin` access as described by `grant`, replacing an earlier grant.
+    pub fn grant(&self, household: &str, plugin: &str, grant: &Grant) -> Result<(), HostError> {
+        if !self.has_household(household)? {
+            return Err(HostError::NotFound(format!("household {household}")));
+        }
+        self.grants.put(&grant_key(household, plugin), &encode_json(grant)?)?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Withdraws the plugin's access; returns whether there was a grant.
+    pub fn revoke(&self, household: &str, plugin: &str) -> Result<bool, HostError> {
+        let key = grant_key(household, plugin);
+        let removed = self.grants.get(&key)?.is_some();
+        self.grants.delete(&key)?;
+        self.changed();
+        Ok(removed)
+    }
+
+    /// Removes the household, its devices and every grant it gave; returns the ids
+    /// of the devices removed.
+    pub fn remove_household(&self, household: &str) -> Result<Vec<String>, HostError> {
+        let devices: Vec<String> = self.devices_of(household)?.into_iter().map(|device| device.id).collect();
+        for device in &devices {
+            self.devices.delete(device.as_bytes())?;
+        }
+        self.grants.delete_prefix(&grant_key(household, ""))?;
+        self.households.delete(household.as_bytes())?;
+        self.changed();
+        Ok(devices)
+    }
+
+    /// The household's grant to `plugin`, if any.
+    pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {
+        Ok(self.grants.get_json(&grant_key(household, plugin))?)
+    }
+
+    /// Whether an event of `household` (from `device`, if any) may reach `plugin`.
+    pub fn allows(&self, plugin: &str, household: &str, device: Option<&str>) -> Result<bool, HostError> {
+        let Some(grant) = self.grant_of(household, plugin)? else {
+            return Ok(false);
+        };
+        let Some(device) = device else {
+            return Ok(true);
+        };
+        // A device that moved to another household is not covered by this one's grant.
+        Ok(self.device(device)?.is_some_and(|device| device.household == household && grant.covers(&device)))
+    }
+}
+
+/// The real household behind `reference`, if `plugin` was given that ref and still
+/// has the household's grant.
+pub fn consenting_household(
+    refs: &Pseudonyms,
+    households: &Households,
+    plugin: &str,
+    reference: &str,
+) -> Result<Option<String>, HostError> {
+    let Some(household) = refs.resolve(plugin, reference)? else {
+        return Ok(None);
+    };
+    Ok(households.grant_of(&household, plugin)?.map(|_| household))
+}
+
+fn check_id(what: &str, id: &str) -> Result<(), HostError> {
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b':');
+    if !valid {
+        return Err(HostError::InvalidInput(format!("{what} {id:?} must be 1-128 of A-Z a-z 0-9 - _ . :")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> (tempfile::TempDir, Households) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::sled::SledStorage::open(dir.path()).unwrap();
+        (dir, Households::open(&storage).unwrap())
+    }
+
+    fn device(id: &str, household: &str, kind: &str) -> Device {
+        Device { id: id.into(), household: household.into(), kind: kind.into(), model: "m".into(), region: "DE".into() }
+    }
+
+    #[test]
+    fn grants_cover_kinds_or_single_devices() {
+        let (_dir, households) = registry();
+        households.add_household("h1").unwrap();
+        households.add_household("h2").unwrap();
+        households.add_device(device("fridge-1", "h1", "fridge")).unwrap();
+        households.add_device(device("oven-1", "h1", "oven")).unwrap();
+        households.add_device(device("fridge-2", "h2", "fridge")).unwrap();
+
+        assert!(!households.allows("p", "h1", Some("fridge-1")).unwrap(), "no grant, no events");
+        let fridges = Grant { device_kinds: ["fridge".into()].into(), ..Grant::default() };
+        households.grant("h1", "p", &fridges).unwrap();
+        assert!(households.allows("p", "h1", Some("fridge-1")).unwrap());
+        assert!(!households.allows("p", "h1", Some("oven-1")).unwrap());
+        assert!(households.allows("p", "h1", None).unwrap());
+        assert!(!households.allows("p", "h2", Some("fridge-2")).unwrap(), "grants are per household");
+        assert!(!households.allows("p", "h1", Some("fridge-2")).unwrap(), "another household's device");
+        assert!(!households.allows("other", "h1", Some("fridge-1")).unwrap(), "grants are per plugin");
+
+        let oven_only = Grant { devices: ["oven-1".into()].into(), ..Grant::default() };
+        households.grant("h1", "p", &oven_only).unwrap();
+        assert!(households.allows("p", "h1", Some("oven-1")).unwrap());
+        assert!(!households.allows("p", "h1", Some("fridge-1")).unwrap());
+
+        assert!(households.revoke("h1", "p").unwrap());
+        assert!(!households.allows("p", "h1", Some("oven-1")).unwrap());
+        assert!(!households.revoke("h1", "p").unwrap());
+    }
+
+    #[test]
+    fn devices_need_a_known_household_and_valid_ids() {
+        let (_dir, households) = registry();
+        assert!(matches!(households.add_device(device("d", "nobody", "fridge")), Err(HostError::NotFound(_))));
+        assert!(matches!(households.add_household("bad id"), Err(HostError::InvalidInput(_))));
+    }
+}

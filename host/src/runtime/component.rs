@@ -1,0 +1,211 @@
+//! Turning uploaded bytes into a loadable [`Component`]: checks that say what is
+//! wrong with a bad file, and the compiled-artifact cache that makes a restart
+//! skip Cranelift.
+
+use crate::HostError;
+use crate::bindings::HANDLER_INTERFACE;
+use crate::storage::{Bucket, BucketExt};
+use hearth_package::Manifest;
+use sha2::{Digest, Sha256};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::Engine;
+use wasmtime::component::{Component, types::ComponentItem};
+
+/// Largest component accepted at install.
+pub const MAX_COMPONENT_BYTES: usize = 16 << 20;
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
+const COMPONENT_VERSION: [u8; 4] = [0x0d, 0, 1, 0];
+
+/// Hex SHA-256 of a component's bytes: its identity in the store and the cache.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Refuses what cannot be a plugin before any compilation is spent on it.
+pub fn check_bytes(bytes: &[u8]) -> Result<(), HostError> {
+    let invalid = |reason: String| Err(HostError::InvalidComponent(reason));
+    if bytes.len() > MAX_COMPONENT_BYTES {
+        return invalid(format!("component is {} bytes; the limit is {MAX_COMPONENT_BYTES}", bytes.len()));
+    }
+    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+        return invalid("not a WebAssembly file (it does not start with \\0asm)".into());
+    }
+    match <[u8; 4]>::try_from(&bytes[4..8]) {
+        Ok(CORE_MODULE_VERSION) => invalid(
+            "this is a core WebAssembly module, not a component; build the plugin for the \
+             wasm32-wasip2 target with hearth-sdk"
+                .into(),
+        ),
+        Ok(COMPONENT_VERSION) => Ok(()),
+        _ => invalid("unsupported WebAssembly version or layer in the header".into()),
+    }
+}
+
+/// Checks that a compiled component exports the Hearth handler this host speaks.
+pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostError> {
+    let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let exports_handler = component
+        .component_type()
+        .get_export(engine, HANDLER_INTERFACE)
+        .is_some_and(|export| matches!(export.ty, ComponentItem::ComponentInstance(_)));
+    if exports_handler {
+        return Ok(());
+    }
+    let reason = match exports.iter().find(|name| name.starts_with("hearth:plugin/handler@")) {
+        Some(other) => format!(
+            "component exports {other}, built against a WIT version this host does not load \
+             (it loads {HANDLER_INTERFACE})"
+        ),
+        None => format!(
+            "component does not export {HANDLER_INTERFACE}: it was built for a different world \
+             (exports: {}); build it with hearth-sdk and register_plugin!",
+            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
+        ),
+    };
+    Err(HostError::InvalidComponent(reason))
+}
+
+/// Everything an install checks, without a host: the header, compilation, the world,
+/// and linking against exactly the capabilities the manifest requests. For `hearth
+/// plugin build` and `pack`, so a partner finds out before publishing.
+pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(), HostError> {
+    check_bytes(bytes)?;
+    let (engine, _) = crate::runtime::engine::new_engine(&crate::runtime::engine::EngineConfig::default())?;
+    let component =
+        Component::new(&engine, bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
+    check_world(&engine, &component)?;
+    let linker =
+        crate::runtime::state::linker(&engine, manifest).map_err(|error| HostError::Engine(format!("{error:#}")))?;
+    linker
+        .instantiate_pre(&component)
+        .map_err(|error| HostError::InvalidComponent(crate::runtime::component::link_error(manifest, &error)))?;
+    Ok(())
+}
+
+/// Explains a link failure in terms of the manifest where it can.
+pub fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
+    let message = format!("{error:#}");
+    if message.contains("hearth:plugin/kv") && !manifest.capabilities.kv {
+        return "the component uses the kv capability, but hearth.toml does not request it \
+                ([capabilities] kv = true)"
+            .into();
+    }
+    format!("the component cannot be linked against this host: {message}")
+}
+
+/// Compiled components in the `artifacts` bucket, keyed by content hash and engine fingerprint, so a
+/// restart (or a second install of the same bytes) deserializes instead of compiling.
+/// Loaded components are also kept in memory by hash: plugins built from the same
+/// component share one copy of its code.
+pub struct ArtifactCache {
+    bucket: Arc<dyn Bucket>,
+    engine_fingerprint: String,
+    loaded: std::sync::Mutex<std::collections::HashMap<String, Component>>,
+    hits: AtomicU64,
+    compiles: AtomicU64,
+}
+
+impl ArtifactCache {
+    /// A cache over `bucket` for `engine`.
+    pub fn new(bucket: Arc<dyn Bucket>, engine: &Engine) -> Self {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        ArtifactCache {
+            bucket,
+            engine_fingerprint: format!("{:016x}", hasher.finish()),
+            loaded: std::sync::Mutex::default(),
+            hits: AtomicU64::new(0),
+            compiles: AtomicU64::new(0),
+        }
+    }
+
+    /// Loads a component from the cache, or compiles and caches it.
+    pub fn load(&self, engine: &Engine, hash: &str, bytes: &[u8]) -> Result<Component, HostError> {
+        if let Some(component) = self.loaded().get(hash) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(component.clone());
+        }
+        let component = self.load_stored(engine, hash, bytes)?;
+        self.loaded().insert(hash.to_owned(), component.clone());
+        Ok(component)
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Component>> {
+        crate::sync::lock(&self.loaded)
+    }
+
+    /// Forgets the in-memory copy of a component no plugin uses any more.
+    pub fn unload(&self, hash: &str) {
+        self.loaded().remove(hash);
+    }
+
+    fn load_stored(&self, engine: &Engine, hash: &str, bytes: &[u8]) -> Result<Component, HostError> {
+        let key = format!("{hash}/{}", self.engine_fingerprint);
+        if let Some(artifact) = self.bucket.value(key.as_bytes())? {
+            match deserialize(engine, &artifact) {
+                Ok(component) => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(component = hash, "artifact cache hit");
+                    return Ok(component);
+                }
+                Err(error) => {
+                    tracing::warn!(component = hash, %error, "cached artifact unusable, recompiling")
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        let artifact =
+            engine.precompile_component(bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
+        let component = deserialize(engine, &artifact)
+            .map_err(|error| HostError::Engine(format!("loading a fresh artifact: {error:#}")))?;
+        self.bucket.put(key.as_bytes(), &artifact)?;
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(component = hash, elapsed = ?started.elapsed(), "compiled component");
+        Ok(component)
+    }
+
+    /// Deletes the stored artifacts of a component no installed plugin uses any more.
+    pub fn forget(&self, hash: &str) -> Result<(), HostError> {
+        self.unload(hash);
+        self.bucket.delete_prefix(format!("{hash}/").as_bytes())?;
+        Ok(())
+    }
+
+    /// Components served from the cache since this host started.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Components compiled since this host started.
+    pub fn compiles(&self) -> u64 {
+        self.compiles.load(Ordering::Relaxed)
+    }
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: artifacts are only ever written by `precompile_component` of an engine
+    // with the same fingerprint, into this host's own database; wasmtime checks the
+    // header and engine compatibility again before loading.
+    unsafe { Component::deserialize(engine, artifact) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_told_apart() {
+        let error = |bytes: &[u8]| check_bytes(bytes).unwrap_err().to_string();
+        assert!(error(b"PK\x03\x04 a zip file").contains("not a WebAssembly file"));
+        assert!(error(b"\0asm\x01\0\0\0").contains("core WebAssembly module"));
+        assert!(error(b"\0asm\x02\0\0\0").contains("unsupported"));
+        assert!(check_bytes(b"\0asm\x0d\0\x01\0").is_ok());
+        let oversize = vec![0u8; MAX_COMPONENT_BYTES + 1];
+        assert!(error(&oversize).contains("limit"));
+    }
+}
