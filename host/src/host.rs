@@ -13,11 +13,11 @@ use crate::events::consumer::{Delivery, consumer_prefix};
 use crate::events::dead_letters::{DeadLetter, DeadLetters};
 use crate::events::ingest::{self, IngestError, Receipt};
 use crate::events::log::{EventLog, Seq, SledLog, StoredEvent};
+use crate::exposition::{PluginSnapshot, Snapshot};
 use crate::households::commands::{CommandQueue, QueuedCommand};
 use crate::households::notifications::{Notification, Notifications};
 use crate::households::refs::Pseudonyms;
 use crate::households::{Device, Grant, Households};
-use crate::metrics::{PluginSnapshot, Snapshot};
 use crate::plugins::Plugins;
 use crate::plugins::running::Directory;
 use crate::plugins::status::{LoadedPlugin, PluginStatus};
@@ -433,7 +433,7 @@ impl Host {
             compiles: self.stats().compiles,
             ingested: self.inner.ingested.load(Ordering::Relaxed),
         };
-        crate::metrics::render(&snapshot)
+        crate::exposition::render(&snapshot)
     }
 
     /// What the host did since it started.

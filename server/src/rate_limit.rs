@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use hearth_host::runtime::limits::TokenBucket;
+use hearth_host::rate::TokenBucket;
 use std::collections::HashMap;
 use std::sync::Mutex;
 

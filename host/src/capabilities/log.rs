@@ -3,7 +3,7 @@
 
 use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::log::{Host, Level};
-use crate::runtime::limits::TokenBucket;
+use crate::rate::TokenBucket;
 use hearth_package::Manifest;
 use std::io;
 use std::pin::Pin;

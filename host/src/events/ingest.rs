@@ -209,7 +209,7 @@ fn validate(item: serde_json::Value, now: u64) -> Result<ParsedEvent, (Option<St
             }
             id
         }
-        None => new_event_id().map_err(|error| fail(error.to_string()))?,
+        None => crate::events::log::new_event_id().map_err(|error| fail(error.to_string()))?,
     };
     let time_ms = wire.time_ms.unwrap_or(now);
     let plausible = |time: u64| (MIN_TIME_MS..=now + MAX_CLOCK_SKEW_MS).contains(&time);
@@ -227,12 +227,4 @@ fn validate(item: serde_json::Value, now: u64) -> Result<ParsedEvent, (Option<St
     }
     let body = catalog::parse_body(&wire.topic, wire.body).map_err(fail)?;
     Ok(ParsedEvent { id, topic: wire.topic, time_ms, body })
-}
-
-/// A random event id, `evt-` and 128 bits in hex.
-pub fn new_event_id() -> Result<String, HostError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| HostError::Engine(format!("no randomness for an event id: {error}")))?;
-    Ok(format!("evt-{}", hex::encode(bytes)))
 }

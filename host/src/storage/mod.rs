@@ -2,7 +2,7 @@
 //! backend implements these and nothing else. [`Bucket`] is a keyed bucket with
 //! revisions (get, put, create-if-absent, update-if-revision, delete, scan by prefix,
 //! watch); [`Storage`] opens buckets by name, hands out increasing ids and makes writes
-//! durable. The event log is the append-only stream primitive, [`crate::events::log::EventLog`].
+//! durable. The event log (`events::log`) is the append-only stream primitive.
 //!
 //! The semantics are chosen so that NATS JetStream implements them one-to-one (a KV
 //! bucket per [`Bucket`], revisions are its sequence numbers, `create`/`update` are its

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod architecture;
 mod capabilities;
 mod containment;
 mod delivery;

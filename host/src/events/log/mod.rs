@@ -73,7 +73,7 @@ impl StoredEvent {
     /// `pseudonymous`: `household` already is the plugin's ref (an erasure's notice).
     pub fn consent_revoked(household: String, plugin: String, pseudonymous: bool) -> Result<Self, HostError> {
         Ok(StoredEvent {
-            id: crate::events::ingest::new_event_id()?,
+            id: new_event_id()?,
             topic: CONSENT_REVOKED.to_owned(),
             time_ms: crate::clock::now_ms(),
             household,
@@ -198,4 +198,12 @@ pub trait EventLog: Send + Sync + 'static {
     /// subscription selects (positions stay), and its devices' and its host events'
     /// dedupe entries go. Returns how many events were erased.
     fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError>;
+}
+
+/// A random event id, `evt-` and 128 bits in hex.
+pub fn new_event_id() -> Result<String, HostError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| HostError::Engine(format!("no randomness for an event id: {error}")))?;
+    Ok(format!("evt-{}", hex::encode(bytes)))
 }
