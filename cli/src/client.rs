@@ -1,11 +1,8 @@
-//! The CLI over a running `hearth serve`: plugins, tokens, events and service calls.
-//! Server and token come from `--server`/`--token` or `HEARTH_SERVER`/`HEARTH_TOKEN`.
+//! The connection to a running `hearth serve`: server and token come from
+//! `--server`/`--token` or `HEARTH_SERVER`/`HEARTH_TOKEN`.
 
 use anyhow::{Context as _, bail};
-use clap::Subcommand;
-use serde_json::{Value, json};
-use std::io::Read;
-use std::path::PathBuf;
+use serde_json::Value;
 
 /// Where the server is and who is asking.
 #[derive(Debug, clap::Args)]
@@ -16,104 +13,23 @@ pub struct Connection {
     token: Option<String>,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum PluginCommand {
-    /// Install a signed package (operator token): a `.hpkg` file, or `ID@REQ` resolved
-    /// in `--registry`. Shows what the plugin requests and asks before installing.
-    Install {
-        /// A package file, or `ID@REQ` (e.g. `com.example.recipes@^1.2`) with --registry.
-        #[arg(required_unless_present = "manifest")]
-        source: Option<String>,
-        #[arg(long, env = "HEARTH_REGISTRY")]
-        registry: Option<String>,
-        /// Install without asking.
-        #[arg(long)]
-        yes: bool,
-        /// Development only: upload an unsigned manifest and component (the server
-        /// must run with --dev-allow-unsigned-packages).
-        #[arg(long, requires = "component", conflicts_with = "source")]
-        manifest: Option<PathBuf>,
-        #[arg(long, requires = "manifest")]
-        component: Option<PathBuf>,
-    },
-    /// Upgrade an installed plugin to the newest version in --registry matching --to;
-    /// its events are handed over without loss (operator token).
-    Upgrade {
-        id: String,
-        #[arg(long, env = "HEARTH_REGISTRY")]
-        registry: String,
-        #[arg(long, default_value = "*")]
-        to: String,
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Go back to the version the last upgrade replaced (operator token).
-    Rollback { id: String },
-    /// Installed plugins with their delivery counters (operator token).
-    List,
-    /// Start a disabled plugin (operator token).
-    Enable { id: String },
-    /// Stop a plugin; its events wait in the log (operator token).
-    Disable { id: String },
-    /// Uninstall a plugin and delete its data (operator token).
-    Remove { id: String },
-    /// Give a plugin access to this household's devices (household token).
-    Grant {
-        id: String,
-        /// Device kinds, e.g. `fridge,oven`.
-        #[arg(long, value_delimiter = ',')]
-        kinds: Vec<String>,
-        /// Single device ids.
-        #[arg(long, value_delimiter = ',')]
-        devices: Vec<String>,
-        /// Also let the plugin send commands to them.
-        #[arg(long)]
-        control: bool,
-    },
-    #[command(flatten)]
-    Partner(crate::partner::PartnerCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token (operator token); prints it once.
-    Create {
-        /// operator, device, user or partner
-        #[arg(long)]
-        role: String,
-        /// Device id, household id or publisher.
-        #[arg(long, default_value = "")]
-        scope: String,
-        /// Seconds until it expires; never by default.
-        #[arg(long)]
-        ttl_s: Option<u64>,
-    },
-    /// Revoke a token by id (operator token).
-    Revoke { id: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum EventsCommand {
-    /// Send events from a file (device token): a JSON event, a JSON array, or one
-    /// event per line; sent in batches of up to 1,000.
-    Send { file: PathBuf },
-}
-
-struct Client {
+/// A blocking HTTP client of the API with the caller's token.
+pub struct Client {
     agent: ureq::Agent,
     server: String,
     token: String,
 }
 
 impl Client {
-    fn new(connection: &Connection) -> anyhow::Result<Self> {
+    /// A client for `connection`; fails without a token.
+    pub fn new(connection: &Connection) -> anyhow::Result<Self> {
         let token = connection.token.clone().context("no token: pass --token or set HEARTH_TOKEN")?;
         let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
         Ok(Client { agent, server: connection.server.trim_end_matches('/').to_owned(), token })
     }
 
     /// One request; an API error becomes an error with its code and message.
-    fn call(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+    pub fn call(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<Value> {
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.server))
@@ -135,273 +51,9 @@ impl Client {
         Ok(value)
     }
 
-    fn json(&self, method: &str, path: &str, body: Value) -> anyhow::Result<Value> {
+    /// A JSON request (`Value::Null`: no body).
+    pub fn json(&self, method: &str, path: &str, body: Value) -> anyhow::Result<Value> {
         let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
         self.call(method, path, "application/json", bytes)
     }
-}
-
-pub fn plugin(connection: &Connection, command: PluginCommand) -> anyhow::Result<()> {
-    // The partner's commands work offline, without a server or token.
-    if let PluginCommand::Partner(command) = command {
-        return crate::partner::run(command);
-    }
-    let client = Client::new(connection)?;
-    match command {
-        PluginCommand::Install { source, registry, yes, manifest, component } => match (manifest, component) {
-            (Some(manifest), Some(component)) => install_unsigned(&client, &manifest, &component)?,
-            _ => {
-                let source = source.context("name a package file or ID@REQ")?;
-                let package = match (source.split_once('@'), registry) {
-                    (Some((id, requirement)), Some(registry)) if !std::path::Path::new(&source).exists() => {
-                        crate::registry::Registry::new(&registry).fetch(id, requirement)?.package
-                    }
-                    (Some(_), None) if !std::path::Path::new(&source).exists() => {
-                        bail!("{source} names a registry version; pass --registry URL (or HEARTH_REGISTRY)")
-                    }
-                    _ => std::fs::read(&source).with_context(|| format!("reading {source}"))?,
-                };
-                install_package(&client, package, yes)?;
-            }
-        },
-        PluginCommand::Upgrade { id, registry, to, yes } => {
-            let installed = client.json("GET", &format!("/v1/plugins/{id}"), Value::Null)?;
-            let current: semver::Version = installed["version"].as_str().context("no installed version")?.parse()?;
-            let resolved = crate::registry::Registry::new(&registry).fetch(&id, &to)?;
-            if resolved.version <= current {
-                println!("{id} {current} is up to date (the newest matching {to} is {})", resolved.version);
-                return Ok(());
-            }
-            install_package(&client, resolved.package, yes)?;
-        }
-        PluginCommand::Rollback { id } => {
-            let plugin = client.json("POST", &format!("/v1/plugins/{id}/rollback"), Value::Null)?;
-            println!("rolled back {id} to {}", plugin["version"].as_str().unwrap_or("?"));
-        }
-        PluginCommand::Partner(_) => {}
-        PluginCommand::List => {
-            let listing = client.json("GET", "/v1/plugins", Value::Null)?;
-            println!("{}", plugin_table(&listing));
-        }
-        PluginCommand::Enable { id } => {
-            client.json("POST", &format!("/v1/plugins/{id}/enable"), Value::Null)?;
-            println!("enabled {id}");
-        }
-        PluginCommand::Disable { id } => {
-            client.json("POST", &format!("/v1/plugins/{id}/disable"), Value::Null)?;
-            println!("disabled {id}");
-        }
-        PluginCommand::Remove { id } => {
-            let answer = client.json("DELETE", &format!("/v1/plugins/{id}"), Value::Null)?;
-            println!("removed {id} ({} stored entries deleted)", answer["erased_entries"]);
-        }
-        PluginCommand::Grant { id, kinds, devices, control } => {
-            client.json(
-                "PUT",
-                &format!("/v1/me/grants/{id}"),
-                json!({"device_kinds": kinds, "devices": devices, "control": control}),
-            )?;
-            println!("granted {id}");
-        }
-    }
-    Ok(())
-}
-
-/// Verifies a package on the server, shows what it requests, asks, installs.
-fn install_package(client: &Client, package: Vec<u8>, yes: bool) -> anyhow::Result<()> {
-    let shown = client.call("POST", "/v1/packages/verify", "application/vnd.hearth.package", package.clone())?;
-    eprintln!("{}", describe_request(&shown));
-    if !yes && !confirm("install it?")? {
-        bail!("not installed");
-    }
-    eprintln!("uploading {} KiB …", package.len().div_ceil(1024));
-    let started = std::time::Instant::now();
-    let plugin = client.call("POST", "/v1/packages", "application/vnd.hearth.package", package)?;
-    eprintln!("verified, compiled and started in {:.1} s", started.elapsed().as_secs_f64());
-    let (id, version) = (plugin["id"].as_str().unwrap_or("?"), plugin["version"].as_str().unwrap_or("?"));
-    match plugin["upgraded_from"].as_str() {
-        Some(from) => println!("upgraded {id} {from} -> {version} (undo: hearth plugin rollback {id})"),
-        None => println!("installed {id} {version}"),
-    }
-    Ok(())
-}
-
-/// What a verified package asks for, for the operator to read before installing.
-fn describe_request(shown: &Value) -> String {
-    let list = |value: &Value| {
-        let items: Vec<String> =
-            value.as_array().into_iter().flatten().map(|item| item.as_str().unwrap_or("?").to_owned()).collect();
-        if items.is_empty() { "-".to_owned() } else { items.join(", ") }
-    };
-    let capabilities = &shown["capabilities"];
-    let mut granted: Vec<String> = ["kv", "notify", "commerce"]
-        .iter()
-        .filter(|name| capabilities[**name] == true)
-        .map(|name| name.to_string())
-        .collect();
-    granted.extend(
-        capabilities["devices"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| format!("device command {}", c.as_str().unwrap_or("?"))),
-    );
-    granted.extend(
-        capabilities["http"].as_array().into_iter().flatten().map(|c| format!("HTTP to {}", c.as_str().unwrap_or("?"))),
-    );
-    format!(
-        "{} {} by {} (signed by key {})\n  {}\n  subscribes to: {}\n  provides: {}\n  calls: {}\n  capabilities: {}{}",
-        shown["id"].as_str().unwrap_or("?"),
-        shown["version"].as_str().unwrap_or("?"),
-        shown["publisher"].as_str().unwrap_or("?"),
-        shown["signed_by"].as_str().unwrap_or("none: unsigned"),
-        shown["description"].as_str().unwrap_or_default(),
-        list(&shown["subscriptions"]),
-        list(&shown["provides"]),
-        list(&shown["calls"]),
-        if granted.is_empty() { "-".to_owned() } else { granted.join(", ") },
-        shown["installed_version"].as_str().map(|v| format!("\n  replaces installed version {v}")).unwrap_or_default(),
-    )
-}
-
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
-fn install_unsigned(client: &Client, manifest: &std::path::Path, component: &std::path::Path) -> anyhow::Result<()> {
-    let manifest = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let component = std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
-    let boundary = "hearth-cli-boundary";
-    let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"plugin.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").into_bytes();
-    body.extend_from_slice(&component);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    eprintln!("uploading {} KiB (unsigned) …", body.len().div_ceil(1024));
-    let plugin = client.call("POST", "/v1/plugins", &format!("multipart/form-data; boundary={boundary}"), body)?;
-    println!("installed {} {}", plugin["id"].as_str().unwrap_or("?"), plugin["version"].as_str().unwrap_or("?"));
-    Ok(())
-}
-
-/// Keys on the server's trust store.
-pub fn keys(connection: &Connection, command: crate::partner::KeysCommand) -> anyhow::Result<()> {
-    use crate::partner::KeysCommand;
-    match command {
-        KeysCommand::Generate { name, dir } => crate::partner::generate(&name, &dir),
-        KeysCommand::Trust { publisher, key } => {
-            let client = Client::new(connection)?;
-            let key = crate::partner::key_text(&key)?;
-            let answer = client.json("POST", &format!("/v1/trust/{publisher}"), json!({ "key": key }))?;
-            let already = if answer["added"] == true { "" } else { " (already trusted)" };
-            println!("trusted {key} for {publisher}{already}");
-            Ok(())
-        }
-        KeysCommand::Distrust { publisher, key } => {
-            let client = Client::new(connection)?;
-            client.json(
-                "DELETE",
-                &format!("/v1/trust/{publisher}/{}", crate::partner::key_text(&key)?),
-                Value::Null,
-            )?;
-            println!("no longer trusting that key for {publisher}");
-            Ok(())
-        }
-        KeysCommand::List => {
-            let client = Client::new(connection)?;
-            let trusted = client.json("GET", "/v1/trust", Value::Null)?;
-            for (publisher, keys) in trusted.as_object().into_iter().flatten() {
-                for key in keys.as_array().into_iter().flatten() {
-                    println!("{publisher:<24} {}", key.as_str().unwrap_or("?"));
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Installed plugins as an aligned table.
-pub fn plugin_table(listing: &Value) -> String {
-    let mut rows = vec![["PLUGIN", "VERSION", "PUBLISHER", "DELIVERED", "FAILED", "DEAD", "STATE"].map(str::to_owned)];
-    for plugin in listing["plugins"].as_array().into_iter().flatten() {
-        let status = &plugin["status"];
-        let state = if status["quarantined"] == true { "quarantined" } else { "running" };
-        rows.push([
-            plugin["id"].as_str().unwrap_or("?").to_owned(),
-            plugin["version"].as_str().unwrap_or("?").to_owned(),
-            plugin["publisher"].as_str().unwrap_or("?").to_owned(),
-            status["delivered"].to_string(),
-            status["failed"].to_string(),
-            status["dead_lettered"].to_string(),
-            state.to_owned(),
-        ]);
-    }
-    for id in listing["disabled"].as_array().into_iter().flatten() {
-        let id = id.as_str().unwrap_or("?").to_owned();
-        rows.push([id, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "disabled".into()]);
-    }
-    let widths: Vec<usize> =
-        (0..7).map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-            cells.join("  ").trim_end().to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-pub fn token(connection: &Connection, command: TokenCommand) -> anyhow::Result<()> {
-    let client = Client::new(connection)?;
-    match command {
-        TokenCommand::Create { role, scope, ttl_s } => {
-            let created = client.json("POST", "/v1/tokens", json!({"role": role, "scope": scope, "ttl_s": ttl_s}))?;
-            eprintln!("token {} ({role} {scope}); it is shown only now:", created["id"].as_str().unwrap_or("?"));
-            println!("{}", created["token"].as_str().unwrap_or_default());
-        }
-        TokenCommand::Revoke { id } => {
-            client.json("DELETE", &format!("/v1/tokens/{id}"), Value::Null)?;
-            println!("revoked {id}");
-        }
-    }
-    Ok(())
-}
-
-pub fn events(connection: &Connection, command: EventsCommand) -> anyhow::Result<()> {
-    let client = Client::new(connection)?;
-    let EventsCommand::Send { file } = command;
-    let mut text = String::new();
-    std::fs::File::open(&file)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .with_context(|| format!("reading {}", file.display()))?;
-    let events: Vec<Value> = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Array(events)) => events,
-        Ok(event @ Value::Object(_)) => vec![event],
-        _ => text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .enumerate()
-            .map(|(index, line)| serde_json::from_str(line).with_context(|| format!("line {}: not JSON", index + 1)))
-            .collect::<anyhow::Result<_>>()?,
-    };
-    let (mut accepted, mut duplicates) = (0, 0);
-    for batch in events.chunks(1_000) {
-        let answer = client.json("POST", "/v1/events", Value::Array(batch.to_vec()))?;
-        for receipt in answer["receipts"].as_array().into_iter().flatten() {
-            accepted += 1;
-            duplicates += usize::from(receipt["duplicate"] == true);
-        }
-        eprint!("\rsent {accepted} of {}", events.len());
-    }
-    eprintln!();
-    println!("{accepted} events accepted ({duplicates} already known)");
-    Ok(())
-}
-
-pub fn services(connection: &Connection, service: &str, operation: &str, input: &str) -> anyhow::Result<()> {
-    let client = Client::new(connection)?;
-    let input: Value = serde_json::from_str(input).context("--input is not JSON")?;
-    let answer = client.json("POST", &format!("/v1/services/{service}/{operation}"), input)?;
-    println!("{}", serde_json::to_string_pretty(&answer)?);
-    Ok(())
 }

@@ -17,23 +17,32 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+/// Who a token speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// The appliance maker running the host.
     Operator,
+    /// One appliance.
     Device,
+    /// A household's app.
     User,
+    /// A publisher of plugins.
     Partner,
 }
 
 /// A token as stored: never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
+    /// `tok-` and hex; public.
     pub id: String,
+    /// Its role.
     pub role: Role,
     /// Device id, household id or publisher; empty for operators.
     pub scope: String,
+    /// When it was made, ms since the epoch.
     pub created_ms: u64,
+    /// Revoked tokens are refused.
     pub revoked: bool,
     /// After this time the token is refused; `None` never expires.
     #[serde(default)]

@@ -9,37 +9,48 @@ use hearth_host::events::ingest::IngestError;
 use hearth_host::{CallError, HostError};
 use serde_json::json;
 
+/// An API error: `{"error": {"code", "message"}}` with its status.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// Stable code for programs.
     pub code: &'static str,
+    /// For people.
     pub message: String,
     /// Extra JSON merged into the error object (e.g. per-event errors).
     pub details: Option<serde_json::Value>,
+    /// Seconds to wait (429, 503), sent as `Retry-After`.
     pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
+    /// An error with its own status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError { status, code, message: message.into(), details: None, retry_after_s: None }
     }
 
+    /// 401: no or unknown token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// 403: not for this token.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 400: not readable.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 422: readable but not valid.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
     }

@@ -17,7 +17,7 @@ pub struct HttpMetrics {
 impl HttpMetrics {
     pub fn render(&self, out: &mut String) {
         family(out, "hearth_http_requests_total", "counter", "HTTP requests by route and status.");
-        let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let requests = hearth_host::sync::lock(&self.requests);
         for ((method, route, status), count) in requests.iter() {
             out.push_str(&format!(
                 "hearth_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}\n",
@@ -39,6 +39,6 @@ pub async fn track(State(metrics): State<std::sync::Arc<HttpMetrics>>, request: 
     let response = next.run(request).await;
     metrics.latency.record(started.elapsed());
     let key = (method, route, response.status().as_u16());
-    *metrics.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(key).or_default() += 1;
+    *hearth_host::sync::lock(&metrics.requests).entry(key).or_default() += 1;
     response
 }

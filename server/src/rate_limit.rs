@@ -7,6 +7,7 @@ use hearth_host::rate::TokenBucket;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Requests one token may make.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit {
     /// Sustained requests per second.
@@ -21,6 +22,7 @@ impl Default for RateLimit {
     }
 }
 
+/// Token buckets per bearer token.
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: RateLimit,
@@ -28,13 +30,14 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// A limiter allowing `limit` per token.
     pub fn new(limit: RateLimit) -> Self {
         RateLimiter { limit, buckets: Mutex::default() }
     }
 
     /// Takes one request from the token's bucket, or says when to retry.
     pub fn admit(&self, token: &str) -> Result<(), ApiError> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = hearth_host::sync::lock(&self.buckets);
         let bucket = buckets.entry(token.to_owned()).or_insert_with(|| TokenBucket::full(self.limit.burst));
         let Err(wait) = bucket.take(self.limit.per_second, self.limit.burst) else {
             return Ok(());

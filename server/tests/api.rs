@@ -431,7 +431,35 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 42);
+    assert_eq!(operations, 44);
+    // Every authenticated route documents 401 and 403, and every answer with a body
+    // has its schema.
+    let open = ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"];
+    // Answers with no JSON body of their own: text, the provider's JSON, or nothing.
+    let untyped = [
+        "get /healthz",
+        "get /readyz",
+        "get /metrics",
+        "get /v1/openapi.json",
+        "post /v1/services/{service}/{operation}",
+        "post /v1/households",
+        "post /v1/devices",
+    ];
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            if !open.contains(&path.as_str()) {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
+            }
+            for (status, response) in responses {
+                if status.starts_with('2') && status != "204" && !untyped.contains(&format!("{method} {path}").as_str())
+                {
+                    assert!(response.get("content").is_some(), "{method} {path} {status} has no schema");
+                }
+            }
+        }
+    }
+    assert!(document["components"]["schemas"]["PluginView"]["properties"]["status"].is_object());
     let (status, body) = api.json(Method::GET, "/v1/undocumented", None, Value::Null).await;
     assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::NOT_FOUND, Some("no such route")));
 }
@@ -745,4 +773,55 @@ async fn hostile_requests_get_their_documented_errors_and_nothing_is_stored() {
     assert_eq!(api.state.host.plugins().len(), 1);
     assert_eq!(api.state.host.plugins()[0].manifest.plugin.version.to_string(), "0.1.0");
     assert!(api.state.host.trust_store().list().unwrap().keys().all(|publisher| publisher == "example"));
+}
+
+/// The operator ranks the providers of an operation, a household picks its own, over
+/// HTTP; neither can set the other's, and only installed plugins can be preferred.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rankings_and_preferences_choose_the_provider() {
+    let api = Api::new().await;
+    let host = &api.state.host;
+    host.add_household("h1").unwrap();
+    host.add_device(hearth_host::households::Device {
+        id: "fridge-1".into(),
+        household: "h1".into(),
+        kind: "fridge".into(),
+        model: "m".into(),
+        region: "DE".into(),
+    })
+    .unwrap();
+    let grant = hearth_host::households::Grant { device_kinds: ["fridge".into()].into(), ..Default::default() };
+    for (id, name) in [("test.hearth.probe", "a"), ("test.hearth.probe-b", "b")] {
+        let mut manifest = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
+        manifest.plugin.id = id.into();
+        host.install(manifest, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await.unwrap();
+        host.grant("h1", id, &grant).await.unwrap();
+        host.set_config(id, "name", name).await.unwrap();
+    }
+    let (operator, user) = (api.token(Role::Operator, "").await, api.token(Role::User, "h1").await);
+    let device = api.token(Role::Device, "fridge-1").await;
+    let whoami =
+        async || api.json(Method::POST, "/v1/services/probe/whoami", Some(&device), json!({})).await.1["ok"].clone();
+    assert_eq!(whoami().await, "a", "by plugin id");
+
+    let ranking = json!({"plugins": ["test.hearth.probe-b", "test.hearth.probe"]});
+    let (status, _) = api.json(Method::PUT, "/v1/services/probe/whoami/ranking", Some(&user), ranking.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a household cannot rank for everybody");
+    let (status, _) = api.json(Method::PUT, "/v1/services/probe/whoami/ranking", Some(&operator), ranking).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(whoami().await, "b", "the operator's ranking");
+
+    let prefer = |plugin: &str| json!({"plugin": plugin});
+    let (status, _) =
+        api.json(Method::PUT, "/v1/me/preferences/probe/whoami", Some(&operator), prefer("test.hearth.probe")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "preferences are the household's");
+    let (status, _) =
+        api.json(Method::PUT, "/v1/me/preferences/probe/whoami", Some(&user), prefer("com.nowhere.plugin")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        api.json(Method::PUT, "/v1/me/preferences/probe/whoami", Some(&user), prefer("test.hearth.probe")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(whoami().await, "a", "the household's preference beats the ranking");
+    let audit = api.json(Method::GET, "/v1/audit", Some(&operator), Value::Null).await.1;
+    assert!(audit["entries"].as_array().unwrap().iter().any(|entry| entry["action"] == "service.ranking"), "{audit}");
 }

@@ -53,8 +53,7 @@ impl LogBudget {
     /// budget. A line over the rate is counted as dropped; the next admitted one is
     /// preceded by how many went.
     pub fn admit(&self) -> bool {
-        let admitted =
-            self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(LINES_PER_SECOND, LINES_BURST);
+        let admitted = crate::sync::lock(&self.bucket).take(LINES_PER_SECOND, LINES_BURST);
         if admitted.is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             self.unreported.fetch_add(1, Ordering::Relaxed);

@@ -28,6 +28,7 @@ pub fn split(gross: u64, publisher_bp: u32) -> (u64, u64) {
 
 /// One confirmed order in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct LedgerEntry {
     /// `plugin/order-id`.
     pub order: String,
@@ -53,6 +54,7 @@ pub struct LedgerEntry {
 
 /// Totals of one currency in a statement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CurrencyTotals {
     /// Orders booked.
     pub orders: u64,
@@ -66,6 +68,7 @@ pub struct CurrencyTotals {
 
 /// A publisher's statement for one month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Statement {
     /// The publisher.
     pub publisher: String,

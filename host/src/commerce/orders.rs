@@ -16,6 +16,7 @@ pub const MAX_ITEMS: usize = 100;
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct LineItem {
     /// The shop's article number.
     pub sku: String,
@@ -29,6 +30,7 @@ pub struct LineItem {
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Proposed, waiting for the household.
@@ -41,6 +43,7 @@ pub enum OrderStatus {
 
 /// An order as the host keeps it (real household id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Order {
     /// The plugin's order id.
     pub id: String,

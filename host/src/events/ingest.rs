@@ -39,6 +39,7 @@ struct WireEvent {
 
 /// What the host acknowledges for one accepted event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Receipt {
     /// The event's id.
     pub id: String,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 /// A command waiting for its appliance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct QueuedCommand {
     /// `cmd-` and a sequence number.
     pub id: String,

@@ -26,6 +26,7 @@ impl Default for RateLimit {
 
 /// A button on a notification: a service operation the app calls with `input`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Action {
     /// What the button says.
     pub label: String,
@@ -37,6 +38,7 @@ pub struct Action {
 
 /// A notification as the household sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Notification {
     /// `ntf-` and a sequence number.
     pub id: String,
@@ -92,7 +94,7 @@ impl Notifications {
 
     /// Whether `plugin` may notify `household` once more now (counts it if so).
     pub fn admit(&self, plugin: &str, household: &str, now_ms: u64) -> bool {
-        let mut recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut recent = crate::sync::lock(&self.recent);
         let sent = recent.entry((plugin.to_owned(), household.to_owned())).or_default();
         let window_start = now_ms.saturating_sub(self.limit.window.as_millis() as u64);
         while sent.front().is_some_and(|&time| time < window_start) {

@@ -14,6 +14,7 @@
 
 use crate::HostError;
 use crate::storage::{Bucket, BucketExt};
+use crate::sync::lock;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -110,10 +111,6 @@ pub struct Breaker {
     store: Arc<dyn Bucket>,
     /// What it did since the plugin started.
     pub counters: BreakerCounters,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Breaker {

@@ -64,7 +64,7 @@ struct Tail {
 
 impl Tail {
     fn lock(&self) -> std::sync::MutexGuard<'_, TailBatches> {
-        self.batches.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.batches)
     }
 
     fn push(&self, first: Seq, events: SharedBatch) {
@@ -155,7 +155,7 @@ impl SledLog {
     /// fail with [`LogError::Closed`].
     pub async fn close(&self) {
         let _ = self.commands.send(Command::Close).await;
-        let committer = self.committer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let committer = crate::sync::lock(&self.committer).take();
         if let Some(committer) = committer {
             let _ = committer.await;
         }

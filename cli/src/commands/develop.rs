@@ -1,71 +1,12 @@
-//! The partner's side: keys, a new plugin from the template, build, test, pack and
-//! publish. None of it needs a running host.
+//! The partner's side of `hearth plugin`: a new plugin from the template, build,
+//! test, pack and publish. None of it needs a running host.
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use hearth_package::Manifest;
-use hearth_package::package::{Package, generate_key, parse_secret_key};
+use hearth_package::package::{Package, parse_secret_key};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Create an ed25519 signing key: NAME.key (secret, mode 0600) and NAME.pub.
-    Generate {
-        name: String,
-        #[arg(long, default_value = ".")]
-        dir: PathBuf,
-    },
-    /// Trust a publisher's public key on a running server (operator token).
-    Trust {
-        publisher: String,
-        /// The public key, hex, or a path to a NAME.pub file.
-        key: String,
-    },
-    /// Stop trusting a key (operator token).
-    Distrust { publisher: String, key: String },
-    /// The trusted keys by publisher (operator token).
-    List,
-}
-
-/// Reads a key given as hex or as a path to a file holding the hex.
-pub fn key_text(key: &str) -> anyhow::Result<String> {
-    let path = Path::new(key);
-    if path.exists() {
-        return Ok(std::fs::read_to_string(path).with_context(|| format!("reading {key}"))?.trim().to_owned());
-    }
-    Ok(key.trim().to_owned())
-}
-
-pub fn generate(name: &str, dir: &Path) -> anyhow::Result<()> {
-    let key = generate_key()?;
-    std::fs::create_dir_all(dir)?;
-    let secret = dir.join(format!("{name}.key"));
-    let public = dir.join(format!("{name}.pub"));
-    if secret.exists() {
-        bail!("{} exists; not overwriting a key", secret.display());
-    }
-    write_secret(&secret, &format!("{}\n", hex::encode(key.to_bytes())))?;
-    let public_hex = hex::encode(key.verifying_key().as_bytes());
-    std::fs::write(&public, format!("{public_hex}\n"))?;
-    eprintln!("wrote {} (keep it secret) and {}", secret.display(), public.display());
-    println!("{public_hex}");
-    Ok(())
-}
-
-#[cfg(unix)]
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
-    Ok(std::fs::write(path, text)?)
-}
 
 /// A plugin crate on disk: its directory, package name and manifest.
 struct PluginCrate {
@@ -274,7 +215,7 @@ fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: &Path) -> 
     Ok(())
 }
 
-const TEMPLATE_LOCK: &str = include_str!("../../Cargo.lock");
+const TEMPLATE_LOCK: &str = include_str!("../../../Cargo.lock");
 
 const TEMPLATE_CARGO: &str = r#"[package]
 name = "{{name}}"

@@ -23,10 +23,10 @@ const AIR: &str = "com.breeze.air-care";
 
 /// The example plugins: (component file name, manifest).
 const PLUGINS: &[(&str, &str)] = &[
-    ("recipe_service.wasm", include_str!("../../example-plugins/recipe-service/hearth.toml")),
-    ("ingredient_shop.wasm", include_str!("../../example-plugins/ingredient-shop/hearth.toml")),
-    ("water_filter.wasm", include_str!("../../example-plugins/water-filter/hearth.toml")),
-    ("air_care.wasm", include_str!("../../example-plugins/air-care/hearth.toml")),
+    ("recipe_service.wasm", include_str!("../../../example-plugins/recipe-service/hearth.toml")),
+    ("ingredient_shop.wasm", include_str!("../../../example-plugins/ingredient-shop/hearth.toml")),
+    ("water_filter.wasm", include_str!("../../../example-plugins/water-filter/hearth.toml")),
+    ("air_care.wasm", include_str!("../../../example-plugins/air-care/hearth.toml")),
 ];
 
 /// (device id, kind, model, region)

@@ -1,0 +1,11 @@
+//! One module per `hearth` command.
+
+pub mod demo;
+pub mod develop;
+pub mod events;
+pub mod ingest;
+pub mod keys;
+pub mod plugin;
+pub mod serve;
+pub mod services;
+pub mod token;
