@@ -25,4 +25,4 @@ pub use hearth::plugin::types::{
 };
 
 /// The name of the interface every plugin must export.
-pub const HANDLER_INTERFACE: &str = "hearth:plugin/handler@0.1.0";
+pub const HANDLER_INTERFACE: &str = concat!("hearth:plugin/handler@", hearth_package::wit_version!());

@@ -5,8 +5,26 @@
 use crate::topic;
 use serde::{Deserialize, Serialize};
 
+/// The version of the WIT package `hearth:plugin` this release speaks, `MAJOR.MINOR`
+/// (a macro, so other crates build constant names from it; the WIT files under `wit/`
+/// declare the same version, which a test checks).
+#[macro_export]
+macro_rules! api_version {
+    () => {
+        "0.1"
+    };
+}
+
+/// The full version of the WIT package, `MAJOR.MINOR.PATCH`.
+#[macro_export]
+macro_rules! wit_version {
+    () => {
+        concat!($crate::api_version!(), ".0")
+    };
+}
+
 /// WIT API versions (`hearth:plugin@X.Y`) this release can load.
-pub const SUPPORTED_APIS: &[&str] = &["0.1"];
+pub const SUPPORTED_APIS: &[&str] = &[api_version!()];
 
 /// Why a manifest was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

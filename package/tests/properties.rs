@@ -104,3 +104,15 @@ proptest! {
         }
     }
 }
+
+/// The WIT files and the crates declare one version of `hearth:plugin`.
+#[test]
+fn the_wit_files_declare_the_version_the_crates_speak() {
+    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let declaration = format!("package hearth:plugin@{};", hearth_package::wit_version!());
+    for file in ["types.wit", "capabilities.wit"] {
+        let text = std::fs::read_to_string(wit.join(file)).unwrap();
+        assert!(text.contains(&declaration), "{file} does not declare {declaration}");
+    }
+    assert_eq!(hearth_package::SUPPORTED_APIS, [hearth_package::api_version!()]);
+}

@@ -23,12 +23,15 @@ use hearth_package::package::{MAX_PACKAGE_BYTES, sha256_hex};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// What the registry handlers share.
 #[derive(Clone)]
 pub struct RegistryState {
+    /// Publishers, plugins, versions and packages.
     pub store: Store,
 }
 
 impl RegistryState {
+    /// The state over a database.
     pub fn open(db: &sled::Db) -> Result<Self, RegistryError> {
         Ok(RegistryState { store: Store::open(db)? })
     }
@@ -55,6 +58,7 @@ fn random_token() -> Result<String, RegistryError> {
     Ok(format!("hreg_{}", hex::encode(bytes)))
 }
 
+/// The registry's router.
 pub fn app(state: RegistryState) -> Router {
     Router::new()
         .route("/v1/publishers", post(add_publisher))
@@ -70,6 +74,7 @@ pub fn app(state: RegistryState) -> Router {
         .with_state(state)
 }
 
+/// An error answer: status, code and message.
 pub struct ApiError(StatusCode, &'static str, String);
 
 impl IntoResponse for ApiError {

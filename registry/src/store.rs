@@ -5,26 +5,36 @@ use ed25519_dalek::VerifyingKey;
 use hearth_package::package::{Package, PackageError, parse_public_key, sha256_hex};
 use serde::{Deserialize, Serialize};
 
+/// Why the registry refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// No such publisher, plugin, version or package.
     #[error("{0}")]
     NotFound(String),
+    /// A version that exists, or an id another publisher owns.
     #[error("{0}")]
     Conflict(String),
+    /// Not this publisher's to do.
     #[error("{0}")]
     Forbidden(String),
+    /// Malformed input.
     #[error("{0}")]
     Invalid(String),
+    /// The package is invalid or not signed by the publisher.
     #[error(transparent)]
     Package(#[from] PackageError),
+    /// The database failed.
     #[error("storage: {0}")]
     Storage(#[from] sled::Error),
+    /// Stored data could not be read.
     #[error("corrupt record: {0}")]
     Corrupt(String),
 }
 
+/// A publisher the admin registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Publisher {
+    /// Its name, as manifests spell it.
     pub name: String,
     /// Hex ed25519 public keys whose signatures this publisher's packages may carry.
     pub keys: Vec<String>,
@@ -33,21 +43,29 @@ pub struct Publisher {
     pub token_hash: String,
 }
 
+/// One published version of a plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionRecord {
+    /// The version.
     pub version: semver::Version,
     /// SHA-256 of the package file: where to download it.
     pub package: String,
     /// SHA-256 of the component inside.
     pub component: String,
+    /// Yanked versions are not resolved, but still download.
     pub yanked: bool,
+    /// When it was published, ms since the epoch.
     pub published_ms: u64,
 }
 
+/// A plugin id and its versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginRecord {
+    /// The plugin id.
     pub id: String,
+    /// The publisher that owns the id.
     pub publisher: String,
+    /// From the newest version's manifest.
     pub description: String,
     /// By version, ascending.
     pub versions: Vec<VersionRecord>,
@@ -69,6 +87,7 @@ pub fn resolve<'a>(versions: &'a [VersionRecord], requirement: &semver::VersionR
         .max_by(|a, b| a.version.cmp(&b.version))
 }
 
+/// The registry's storage: sled trees of publishers, plugins and packages.
 #[derive(Debug, Clone)]
 pub struct Store {
     publishers: sled::Tree,
@@ -90,6 +109,7 @@ fn now_ms() -> u64 {
 }
 
 impl Store {
+    /// Opens the trees.
     pub fn open(db: &sled::Db) -> Result<Self, RegistryError> {
         Ok(Store {
             publishers: db.open_tree("publishers")?,
@@ -99,10 +119,12 @@ impl Store {
         })
     }
 
+    /// A registry setting.
     pub fn setting(&self, key: &str) -> Result<Option<String>, RegistryError> {
         Ok(self.settings.get(key)?.map(|value| String::from_utf8_lossy(&value).into_owned()))
     }
 
+    /// Sets a registry setting.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), RegistryError> {
         self.settings.insert(key, value.as_bytes())?;
         Ok(())
@@ -125,10 +147,12 @@ impl Store {
         Ok(publisher)
     }
 
+    /// A publisher by name.
     pub fn publisher(&self, name: &str) -> Result<Option<Publisher>, RegistryError> {
         self.publishers.get(name)?.map(|bytes| decode(&bytes)).transpose()
     }
 
+    /// The publisher an upload token (by its hash) belongs to.
     pub fn publisher_by_token(&self, token_hash: &str) -> Result<Option<Publisher>, RegistryError> {
         for entry in self.publishers.iter() {
             let (_, bytes) = entry?;
@@ -200,6 +224,7 @@ impl Store {
         }
     }
 
+    /// A plugin and its versions.
     pub fn plugin(&self, id: &str) -> Result<PluginRecord, RegistryError> {
         match self.plugins.get(id)? {
             Some(bytes) => decode(&bytes),
@@ -251,6 +276,7 @@ impl Store {
         }
     }
 
+    /// A package file by its SHA-256.
     pub fn package(&self, hash: &str) -> Result<Option<Vec<u8>>, RegistryError> {
         Ok(self.packages.get(hash.as_bytes())?.map(|bytes| bytes.to_vec()))
     }

@@ -163,6 +163,22 @@ impl Households {
         Ok(devices)
     }
 
+    /// Drops every household's grant to `plugin` (it was uninstalled: a plugin
+    /// installed later under the same id asks again). Returns how many went.
+    pub fn remove_plugin(&self, plugin: &str) -> Result<usize, HostError> {
+        let mut removed = 0;
+        for key in self.grants.keys(b"")? {
+            if crate::storage::split_scoped(&key).is_some_and(|(_, granted)| granted == plugin) {
+                self.grants.delete(&key)?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.changed();
+        }
+        Ok(removed)
+    }
+
     /// The household's grant to `plugin`, if any.
     pub fn grant_of(&self, household: &str, plugin: &str) -> Result<Option<Grant>, HostError> {
         Ok(self.grants.get_json(&grant_key(household, plugin))?)

@@ -203,7 +203,8 @@ impl Plugins {
 
     /// Uninstalls a plugin: stops it and deletes what is kept for it — its record
     /// (with the version kept for rollback), its subscriptions' cursors (so the log can
-    /// be compacted past them), key-value data, config, refs, dead letters, quarantine,
+    /// be compacted past them), households' grants to it, key-value data, config, refs,
+    /// dead letters, quarantine,
     /// counters and its components when no other plugin uses them. A reinstalled id
     /// starts afresh. Ledger entries of its confirmed orders stay. Returns how many kv
     /// entries went.
@@ -215,6 +216,7 @@ impl Plugins {
             bucket.delete(plugin.as_bytes())?;
         }
         self.delivery.dead_letters.remove_plugin(plugin)?;
+        self.delivery.households.remove_plugin(plugin)?;
         self.delivery.refs.remove_plugin(plugin)?;
         self.delivery.log.remove_consumers(&consumer::consumer_prefix(plugin))?;
         let erased = self.backends.kv.delete_prefix(plugin, "")?;

@@ -1,4 +1,5 @@
-//! The conformance suite of the storage primitives: what every backend must do, run
+//! The conformance suite of the bucket primitive (the stream's is
+//! `events::log::conformance`): what every backend must do, run
 //! against a fresh [`Storage`]. It returns the first violation instead of panicking,
 //! so any backend's tests (and a cluster's start-up check) can run it.
 

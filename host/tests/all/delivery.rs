@@ -328,3 +328,47 @@ async fn a_stuck_plugin_backlog_is_bounded_and_never_turns_ingest_away() {
     assert!(seen.contains(&"seen/b19-4".to_owned()));
     assert!(!host.status(&stuck).unwrap().overflowing);
 }
+
+/// Removing a plugin removes everything kept for it: reinstalled under the same id it
+/// starts afresh — not quarantined, no dead letters, no counters, no data — and its
+/// component is gone from storage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_plugin_comes_back_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_retries();
+    config.delivery.quarantine_after = 8;
+    let host = open_with(dir.path(), config).await;
+    add_household(&host, "h1", &[("fridge-1", "fridge")]);
+    let plugin = install_recorder(&host, None, None).await;
+    host.grant("h1", &plugin, &grant_kinds(&["fridge"])).await.unwrap();
+    let poison = json!([event_json("poison-1", "ext.test.thing", json!({"poison": true})), fridge_json("ok", "egg")]);
+    host.ingest("fridge-1", &bytes(&poison)).await.unwrap();
+    wait_until("dead-lettered and delivered", || async {
+        let status = host.status(&plugin).unwrap();
+        status.dead_lettered == 1 && status.delivered == 1
+    })
+    .await;
+    host.set_config(&plugin, "fail", "all").await.unwrap();
+    let failing: Vec<_> = (0..8).map(|n| fridge_json(&format!("f{n}"), "milk")).collect();
+    host.ingest("fridge-1", &bytes(&json!(failing))).await.unwrap();
+    wait_until("the plugin is quarantined", || async { host.status(&plugin).unwrap().quarantined }).await;
+
+    host.remove(&plugin).await.unwrap();
+    let storage = host.storage();
+    for bucket in ["components", "quarantine", "plugin-counters", "dead-letters", "plugins"] {
+        let keys = storage.bucket(bucket).unwrap().keys(b"").unwrap();
+        assert!(keys.is_empty(), "{bucket} keeps {} entries of the removed plugin", keys.len());
+    }
+
+    assert_eq!(host.grant_of("h1", &plugin).unwrap(), None, "consent does not carry over to a new install");
+    let again = install_recorder(&host, None, None).await;
+    assert_eq!(again, plugin);
+    let status = host.status(&plugin).unwrap();
+    assert!(!status.quarantined && status.quarantine.is_none(), "{status:?}");
+    assert_eq!((status.delivered, status.failed, status.dead_lettered), (0, 0, 0));
+    assert!(host.dead_letters(&plugin).unwrap().is_empty());
+    assert!(host.kv_keys(&plugin, "").unwrap().is_empty());
+    host.grant("h1", &plugin, &grant_kinds(&["fridge"])).await.unwrap();
+    host.ingest("fridge-1", &bytes(&json!([fridge_json("fresh", "egg")]))).await.unwrap();
+    wait_until("the new install is delivered to", || async { host.status(&plugin).unwrap().delivered == 1 }).await;
+}

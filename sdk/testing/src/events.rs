@@ -7,8 +7,11 @@ use serde_json::{Value, json};
 /// One event: a catalogue topic and its JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestEvent {
+    /// The event's id (the host makes one when `None`).
     pub id: Option<String>,
+    /// Its topic.
     pub topic: String,
+    /// Its body, as an appliance sends it.
     pub body: Value,
 }
 
@@ -30,6 +33,7 @@ impl TestEvent {
         self
     }
 
+    /// The event as an appliance sends it.
     pub fn into_json(self) -> Value {
         let mut event = json!({ "topic": self.topic, "body": self.body });
         if let Some(id) = self.id {

@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod events;
 
 use hearth_host::bindings::Caller;
@@ -38,20 +40,28 @@ pub const HOUSEHOLD: &str = "household-1";
 /// How long [`TestHost::send`] waits for delivery before it gives up.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why a test step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TestError {
+    /// The host refused (install, grant, storage).
     #[error(transparent)]
     Host(#[from] HostError),
+    /// A plugin call failed.
     #[error(transparent)]
     Call(#[from] CallError),
+    /// Ingest refused the events.
     #[error("the events were refused: {0}")]
     Ingest(String),
+    /// The plugin crate did not build.
     #[error("building the plugin failed: {0}")]
     Build(String),
+    /// Events were not delivered in time.
     #[error("{0}")]
     Timeout(String),
+    /// Files could not be read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// An answer was not JSON.
     #[error("the plugin answered something that is not JSON: {0}")]
     NotJson(String),
 }

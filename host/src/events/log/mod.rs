@@ -26,6 +26,7 @@
 //! `read_after` = fetch; `ack` = ack of the last message of the batch (AckAll policy);
 //! retention = a `Limits` stream with `max_age`, or `Interest` retention.
 
+pub mod conformance;
 mod sled;
 
 pub use sled::SledLog;
