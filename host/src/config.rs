@@ -1,7 +1,6 @@
 //! How a host is set up.
 
 use crate::capabilities::http::HttpLimits;
-use crate::events::consumer::DeliveryConfig;
 use crate::events::ingest::IngestLimits;
 use crate::households::notifications::RateLimit;
 use crate::runtime::engine::EngineConfig;
@@ -53,5 +52,49 @@ impl Default for HostConfig {
             http_limits: HttpLimits::default(),
             dev_allow_unsigned_packages: false,
         }
+    }
+}
+
+/// How delivery retries, batches and quarantines.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Events a consumer reads from the log at once.
+    pub batch_size: usize,
+    /// Attempts per event before it is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with up to 50 % random jitter.
+    pub backoff_base: Duration,
+    /// The longest retry delay.
+    pub backoff_max: Duration,
+    /// Consecutive failed calls that quarantine a plugin.
+    pub quarantine_after: u32,
+    /// Events one plugin's subscription may fall behind the log's end. Past it, the
+    /// oldest are passed over for that plugin (counted, and the plugin shows as
+    /// overflowing) so that one stuck plugin never holds back ingest or the log.
+    pub max_backlog: u64,
+    /// How often backlogs are checked against the bound.
+    pub backlog_check_interval: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            batch_size: 100,
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(5),
+            quarantine_after: 10,
+            max_backlog: 1_000_000,
+            backlog_check_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl DeliveryConfig {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let exponential = self.backoff_base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let capped = exponential.min(self.backoff_max);
+        let jitter = getrandom::u32().unwrap_or(0) % 1000;
+        capped + capped.mul_f64(f64::from(jitter) / 2000.0)
     }
 }

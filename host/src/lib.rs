@@ -53,6 +53,8 @@ pub mod runtime;
 pub mod services;
 pub mod storage;
 pub mod sync;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod upkeep;
 pub mod validate;
 
