@@ -415,6 +415,7 @@ impl Host {
     /// Prometheus text of the whole host.
     pub fn render_metrics(&self) -> String {
         let plugins = &self.inner.plugins;
+        let stats = self.stats();
         let snapshot = Snapshot {
             plugins: self
                 .inner
@@ -428,9 +429,9 @@ impl Host {
                 })
                 .collect(),
             lag: self.lag().unwrap_or(0),
-            running: self.stats().plugins,
-            artifact_cache_hits: self.stats().artifact_cache_hits,
-            compiles: self.stats().compiles,
+            running: stats.plugins,
+            artifact_cache_hits: stats.artifact_cache_hits,
+            compiles: stats.compiles,
             ingested: self.inner.ingested.load(Ordering::Relaxed),
         };
         crate::exposition::render(&snapshot)
