@@ -2,7 +2,7 @@
 
 use crate::Host;
 use crate::HostError;
-use crate::events::log::{EventLog, StoredEvent};
+use crate::events::log::StoredEvent;
 use crate::households::refs::RefKind;
 use serde::Serialize;
 

@@ -46,6 +46,15 @@ pub struct HostStats {
     pub plugins: usize,
 }
 
+/// Where a host keeps everything: the buckets and the event log. [`Host::open`] uses
+/// the embedded sled store; a cluster passes its shared backend to [`Host::open_on`].
+pub struct Backend {
+    /// The buckets.
+    pub storage: Arc<dyn Storage>,
+    /// The event log.
+    pub log: Arc<dyn EventLog>,
+}
+
 /// An embedded Hearth host. Cheap to clone.
 #[derive(Clone)]
 pub struct Host {
@@ -56,7 +65,7 @@ pub(crate) struct Inner {
     pub(crate) config: HostConfig,
     pub(crate) storage: Arc<dyn Storage>,
     allocator: Allocator,
-    pub(crate) log: Arc<SledLog>,
+    pub(crate) log: Arc<dyn EventLog>,
     pub(crate) delivery: Arc<Delivery>,
     pub(crate) plugins: Arc<Plugins>,
     pub(crate) directory: Arc<Directory>,
@@ -80,7 +89,13 @@ impl Host {
         std::fs::create_dir_all(data_dir)?;
         let sled = SledStorage::open(&data_dir.join("db"))?;
         let log = SledLog::open(sled.database(), config.durable)?;
-        let storage: Arc<dyn Storage> = Arc::new(sled);
+        Host::open_on(Backend { storage: Arc::new(sled), log }, config).await
+    }
+
+    /// Opens a host on `backend` (a cluster's shared state, for one) and starts every
+    /// installed plugin. Must be called within a tokio runtime.
+    pub async fn open_on(backend: Backend, config: HostConfig) -> Result<Host, HostError> {
+        let Backend { storage, log } = backend;
         let (engine, allocator) = engine::new_engine(&config.engine)?;
         let households = Households::open(&*storage)?;
         let refs = Pseudonyms::open(&*storage)?;
@@ -117,8 +132,12 @@ impl Host {
             directory.clone(),
         )?);
         let (stop_upkeep, upkeep_stop) = watch::channel(false);
-        let weak_log: std::sync::Weak<dyn EventLog> = Arc::downgrade(&log) as std::sync::Weak<SledLog>;
-        let upkeep = tokio::spawn(crate::upkeep::run(Arc::downgrade(&plugins), weak_log, config.clone(), upkeep_stop));
+        let upkeep = tokio::spawn(crate::upkeep::run(
+            Arc::downgrade(&plugins),
+            Arc::downgrade(&log),
+            config.clone(),
+            upkeep_stop,
+        ));
         let inner = Inner {
             commerce: Commerce::open(storage.clone(), orders, log.clone())?,
             kv: backends.kv,

@@ -61,6 +61,6 @@ pub mod validate;
 pub use config::HostConfig;
 pub use erasure::Erasure;
 pub use error::{CallError, HostError};
-pub use host::{Host, HostStats};
+pub use host::{Backend, Host, HostStats};
 pub use plugins::status::{LoadedPlugin, PluginStatus};
 pub use runtime::limits::Limits;

@@ -9,6 +9,10 @@
 
 #![deny(missing_docs)]
 
+mod log;
+
+pub use log::{LogConfig, NatsLog};
+
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt as _;
 use hearth_host::storage::{Bucket, Change, Entry, Revision, Storage, StorageError, StorageFuture, Watch};
@@ -26,7 +30,7 @@ fn decode_key(key: &str) -> Option<Vec<u8>> {
     hex::decode(key.strip_prefix('k')?).ok()
 }
 
-fn backend(error: impl std::fmt::Display) -> StorageError {
+pub(crate) fn backend(error: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(error.to_string())
 }
 
@@ -53,6 +57,7 @@ pub struct NatsConfig {
 /// JetStream as Hearth's [`Storage`].
 pub struct NatsStorage {
     runtime: tokio::runtime::Handle,
+    client: async_nats::Client,
     jetstream: jetstream::Context,
     replicas: usize,
     buckets: Mutex<HashMap<String, Arc<NatsBucket>>>,
@@ -68,7 +73,7 @@ impl std::fmt::Debug for NatsStorage {
 }
 
 /// Runs `work` on the client's runtime and waits for it.
-fn wait<T: Send + 'static>(
+pub(crate) fn wait<T: Send + 'static>(
     runtime: &tokio::runtime::Handle,
     work: impl Future<Output = Result<T, StorageError>> + Send + 'static,
 ) -> Result<T, StorageError> {
@@ -100,7 +105,8 @@ impl NatsStorage {
         let client = wait(&runtime, async move { async_nats::connect(servers).await.map_err(backend) })?;
         Ok(NatsStorage {
             runtime,
-            jetstream: jetstream::new(client),
+            jetstream: jetstream::new(client.clone()),
+            client,
             replicas: config.replicas.max(1),
             buckets: Mutex::default(),
             ids: Mutex::default(),

@@ -4,77 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod support;
+
 use hearth_host::storage::Storage;
-use hearth_nats::{NatsConfig, NatsStorage};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// `nats-server`: `HEARTH_NATS_SERVER`, else what `cargo xtask setup` installed, else PATH.
-fn nats_server() -> PathBuf {
-    if let Ok(path) = std::env::var("HEARTH_NATS_SERVER") {
-        return path.into();
-    }
-    let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools/bin/nats-server");
-    if installed.exists() { installed } else { "nats-server".into() }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A node; killed when dropped.
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Three JetStream nodes routed to each other; returns them and their client URLs.
-fn start_cluster(dir: &std::path::Path) -> (Vec<Node>, Vec<String>) {
-    let clients: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let route_urls: Vec<String> = routes.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect();
-    let nodes = (0..3)
-        .map(|n| {
-            let store = dir.join(format!("n{n}"));
-            std::fs::create_dir_all(&store).unwrap();
-            let child = Command::new(nats_server())
-                .args(["-a", "127.0.0.1", "-p", &clients[n].to_string(), "-js", "-sd"])
-                .arg(&store)
-                .args(["--server_name", &format!("n{n}"), "--cluster_name", "hearth"])
-                .args(["--cluster", &route_urls[n], "--routes", &route_urls.join(",")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|error| {
-                    panic!("starting {}: {error} (run `cargo xtask setup`)", nats_server().display())
-                });
-            Node(child)
-        })
-        .collect();
-    (nodes, clients.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect())
-}
-
-/// Connects once the cluster has elected its JetStream leader (an R3 bucket can be made).
-fn connect(servers: Vec<String>) -> NatsStorage {
-    let started = Instant::now();
-    loop {
-        let attempt = NatsStorage::connect(&NatsConfig { servers: servers.clone(), replicas: 3 })
-            .and_then(|storage| storage.bucket("ready").map(|_| storage));
-        match attempt {
-            Ok(storage) => return storage,
-            Err(error) if started.elapsed() < Duration::from_secs(60) => {
-                eprintln!("waiting for the cluster: {error}");
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(error) => panic!("the cluster did not come up: {error}"),
-        }
-    }
-}
+use support::cluster::{connect, start_cluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jetstream_passes_the_storage_conformance_suite_on_three_nodes() {
@@ -104,4 +38,54 @@ async fn jetstream_passes_the_storage_conformance_suite_on_three_nodes() {
     assert!(written > 50);
     assert_eq!(bucket.keys(b"key-").unwrap().len(), 50, "a write acknowledged before the kill was lost");
     assert_eq!(bucket.get(b"key-7").unwrap().unwrap().value, 7u32.to_be_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_stream_passes_the_log_conformance_suite_and_partitions_by_device() {
+    use hearth_host::events::log::{EventLog, StoredEvent, partition_of};
+    let dir = tempfile::tempdir().unwrap();
+    let (_nodes, servers) = start_cluster(dir.path());
+    let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
+    for seed in [1, 2, 0x5eed] {
+        let config = hearth_nats::LogConfig { stream: format!("events-{seed}"), ..Default::default() };
+        let log = storage.event_log(&config).unwrap();
+        hearth_host::events::log::conformance::check(&*log, seed).await.unwrap();
+    }
+
+    // Every event is read from exactly one partition, each device's from the same one,
+    // in the order appended.
+    let log =
+        storage.event_log(&hearth_nats::LogConfig { stream: "partitioned".into(), ..Default::default() }).unwrap();
+    let mut random = 0x5eed_u64;
+    let events: Vec<StoredEvent> = (0..400)
+        .map(|n| {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            let device = format!("device-{}", random % 23);
+            let mut event =
+                hearth_host::events::log::StoredEvent::consent_revoked("h".into(), "p".into(), false).unwrap();
+            event.id = format!("e{n}");
+            event.device = Some(device);
+            event
+        })
+        .collect();
+    log.append(events.clone()).await.unwrap();
+    let mut read = Vec::new();
+    for partition in 0..log.partitions() {
+        let mut after = 0;
+        loop {
+            let batch = log.read_partition(partition, after, 37).unwrap();
+            let Some(&(last, _)) = batch.last() else { break };
+            for (seq, event) in &batch {
+                assert_eq!(partition_of(event, log.partitions()), partition, "event {seq} in the wrong partition");
+                read.push((*seq, event.id.clone()));
+            }
+            after = last;
+        }
+    }
+    read.sort();
+    let expected: Vec<(u64, String)> =
+        events.iter().enumerate().map(|(n, event)| (n as u64 + 1, event.id.clone())).collect();
+    assert_eq!(read, expected);
 }

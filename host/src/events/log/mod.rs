@@ -173,6 +173,20 @@ pub trait EventLog: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Appended>, LogError>> + Send + '_>>;
     /// Up to `max` events after `after`, in order.
     fn read_after(&self, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError>;
+    /// How many partitions the log divides events into ([`partition_of`]): each is
+    /// delivered on its own, so hosts can share a subscription's work. One by default.
+    fn partitions(&self) -> u32 {
+        1
+    }
+    /// Up to `max` events of `partition` after `after`, in order.
+    fn read_partition(&self, partition: u32, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
+        let _ = partition;
+        self.read_after(after, max)
+    }
+    /// Finishes the appends in flight; later appends fail with [`LogError::Closed`].
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
     /// The last sequence number appended.
     fn last_seq(&self) -> Seq;
     /// Watches the last sequence number, to wait for new events.
@@ -199,6 +213,21 @@ pub trait EventLog: Send + Sync + 'static {
     /// subscription selects (positions stay), and its devices' and its host events'
     /// dedupe entries go. Returns how many events were erased.
     fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError>;
+}
+
+/// The partition of `event` among `partitions`: chosen by its device (or, for host
+/// events, its household), so one device's events stay in one partition and in order.
+/// The hash is fixed (FNV-1a): every host and every version must agree on it.
+pub fn partition_of(event: &StoredEvent, partitions: u32) -> u32 {
+    if partitions <= 1 {
+        return 0;
+    }
+    let scope = event.device.as_deref().unwrap_or(&event.household);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in scope.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(partitions)) as u32
 }
 
 /// A random event id, `evt-` and 128 bits in hex.

@@ -150,19 +150,20 @@ impl SledLog {
         let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
         Ok(Arc::new(SledLog { batches, ids, cursors: db.open_tree("cursors")?, last, commands, committer, tail }))
     }
-
-    /// Finishes the appends already queued and stops the committer; later appends
-    /// fail with [`LogError::Closed`].
-    pub async fn close(&self) {
-        let _ = self.commands.send(Command::Close).await;
-        let committer = crate::sync::lock(&self.committer).take();
-        if let Some(committer) = committer {
-            let _ = committer.await;
-        }
-    }
 }
 
 impl EventLog for SledLog {
+    /// Finishes the appends already queued and stops the committer.
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let _ = self.commands.send(Command::Close).await;
+            let committer = crate::sync::lock(&self.committer).take();
+            if let Some(committer) = committer {
+                let _ = committer.await;
+            }
+        })
+    }
+
     fn append(
         &self,
         events: Vec<StoredEvent>,
