@@ -5,12 +5,14 @@
 use crate::bindings::{Caller, ServiceRequest, ServiceResponse};
 use crate::capabilities::Backends;
 use crate::capabilities::kv::PluginKv;
+use crate::cluster::{ClusterConfig, Leases};
 use crate::commerce::Commerce;
 use crate::commerce::ledger::{LedgerEntry, Statement};
 use crate::commerce::orders::{Order, OrderStatus, Orders};
 use crate::config::HostConfig;
-use crate::events::consumer::{Delivery, consumer_prefix};
+use crate::events::consumer::consumer_prefix;
 use crate::events::dead_letters::{DeadLetter, DeadLetters};
+use crate::events::delivery::Delivery;
 use crate::events::ingest::{self, IngestError, Receipt};
 use crate::events::log::{EventLog, Seq, SledLog, StoredEvent};
 use crate::exposition::{PluginSnapshot, Snapshot};
@@ -53,6 +55,8 @@ pub struct Backend {
     pub storage: Arc<dyn Storage>,
     /// The event log.
     pub log: Arc<dyn EventLog>,
+    /// This host's part in a cluster sharing the backend; `None` alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// An embedded Hearth host. Cheap to clone.
@@ -89,13 +93,17 @@ impl Host {
         std::fs::create_dir_all(data_dir)?;
         let sled = SledStorage::open(&data_dir.join("db"))?;
         let log = SledLog::open(sled.database(), config.durable)?;
-        Host::open_on(Backend { storage: Arc::new(sled), log }, config).await
+        Host::open_on(Backend { storage: Arc::new(sled), log, cluster: None }, config).await
     }
 
     /// Opens a host on `backend` (a cluster's shared state, for one) and starts every
     /// installed plugin. Must be called within a tokio runtime.
     pub async fn open_on(backend: Backend, config: HostConfig) -> Result<Host, HostError> {
-        let Backend { storage, log } = backend;
+        let Backend { storage, log, cluster } = backend;
+        let leases = match cluster {
+            Some(cluster) => Leases::join(&*storage, cluster)?,
+            None => Leases::solo(),
+        };
         let (engine, allocator) = engine::new_engine(&config.engine)?;
         let households = Households::open(&*storage)?;
         let refs = Pseudonyms::open(&*storage)?;
@@ -105,6 +113,7 @@ impl Host {
             refs: refs.clone(),
             dead_letters: DeadLetters::open(&*storage)?,
             config: config.delivery.clone(),
+            leases: leases.clone(),
         });
         let directory = Arc::new(Directory::default());
         let router = Arc::new(Router::open(&*storage, &directory, households.clone(), refs.clone())?);
@@ -472,6 +481,8 @@ impl Host {
     /// dropped.
     pub async fn shutdown(self) -> Result<(), HostError> {
         self.inner.plugins.stop_all().await?;
+        // The other members take over this host's partitions at their next tick.
+        self.inner.delivery.leases.leave();
         let upkeep = crate::sync::lock(&self.inner.upkeep).take();
         if let Some((stop, task)) = upkeep {
             stop.send_replace(true);

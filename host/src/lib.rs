@@ -38,6 +38,7 @@
 pub mod bindings;
 pub mod capabilities;
 pub mod clock;
+pub mod cluster;
 pub mod commerce;
 pub mod config;
 mod erasure;

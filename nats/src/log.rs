@@ -59,12 +59,17 @@ impl Default for LogConfig {
     }
 }
 
-/// Readers kept for the next read, at most.
-const READERS: usize = 256;
+/// Readers kept per partition for the next read, at most.
+const READERS: usize = 64;
 
-/// A pull consumer left where the last read stopped: the next read after `next - 1`
-/// goes on with it.
-type ReaderKey = (Option<u32>, Seq);
+/// How many positions a kept reader may have to pass over to be reused.
+const READER_SKIP: Seq = 10_000;
+
+/// A pull consumer (no acks) reading one partition, or all.
+type Reader = consumer::Consumer<pull::Config>;
+
+/// Readers left where their last read stopped, with the position they read next.
+type Readers = HashMap<Option<u32>, Vec<(Seq, Reader)>>;
 
 /// The event log on JetStream.
 pub struct NatsLog {
@@ -77,7 +82,7 @@ pub struct NatsLog {
     erasure_counts: Arc<dyn Bucket>,
     erasures: Erasures,
     last: watch::Sender<Seq>,
-    readers: Arc<Mutex<HashMap<ReaderKey, consumer::Consumer<pull::Config>>>>,
+    readers: Mutex<Readers>,
     watcher: tokio::task::JoinHandle<()>,
 }
 
@@ -184,7 +189,7 @@ impl NatsStorage {
             erasure_counts,
             erasures,
             last,
-            readers: Arc::default(),
+            readers: Mutex::default(),
             watcher,
         }))
     }
@@ -243,42 +248,73 @@ impl NatsLog {
         wait(&self.runtime, work).map_err(log_error)
     }
 
-    fn read(&self, partition: Option<u32>, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
-        let reader = lock(&self.readers).remove(&(partition, after + 1));
-        let (stream, filter) = (self.stream.clone(), self.filter(partition));
-        let (reader, events) = self.call(async move {
-            let reader = match reader {
-                Some(reader) => reader,
-                None => stream
-                    .create_consumer(pull::Config {
-                        deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
-                        ack_policy: consumer::AckPolicy::None,
-                        filter_subject: filter,
-                        memory_storage: true,
-                        num_replicas: 1,
-                        inactive_threshold: Duration::from_secs(30),
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(backend)?,
-            };
-            let mut fetched = reader.fetch().max_messages(max).messages().await.map_err(backend)?;
-            let mut events = Vec::new();
-            while let Some(message) = fetched.next().await {
-                let message = message.map_err(backend)?;
-                let seq = message.info().map_err(backend)?.stream_sequence;
-                let event: StoredEvent = serde_json::from_slice(&message.payload)
-                    .map_err(|error| StorageError::Corrupt(format!("event {seq}: {error}")))?;
-                events.push((seq, Arc::new(event)));
-            }
-            Ok((reader, events))
-        })?;
-        let next = events.last().map_or(after + 1, |(seq, _)| seq + 1);
+    /// A kept reader positioned at or a little before `wanted`: the one furthest on.
+    fn take_reader(&self, partition: Option<u32>, wanted: Seq) -> Option<(Seq, Reader)> {
         let mut readers = lock(&self.readers);
-        if readers.len() >= READERS {
-            readers.clear();
+        let kept = readers.get_mut(&partition)?;
+        let best = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, (next, _))| *next <= wanted && wanted - *next <= READER_SKIP)
+            .max_by_key(|(_, (next, _))| *next)
+            .map(|(index, _)| index)?;
+        Some(kept.swap_remove(best))
+    }
+
+    fn keep_reader(&self, partition: Option<u32>, next: Seq, reader: Reader) {
+        let mut readers = lock(&self.readers);
+        let kept = readers.entry(partition).or_default();
+        if kept.len() >= READERS {
+            kept.remove(0);
         }
-        readers.insert((partition, next), reader);
+        kept.push((next, reader));
+    }
+
+    fn read(&self, partition: Option<u32>, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
+        let kept = self.take_reader(partition, after + 1);
+        let (stream, filter) = (self.stream.clone(), self.filter(partition));
+        let (next, reader, events) = self.call(async move {
+            let (mut next, reader) = match kept {
+                Some(kept) => kept,
+                None => {
+                    let reader = stream
+                        .create_consumer(pull::Config {
+                            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+                            ack_policy: consumer::AckPolicy::None,
+                            filter_subject: filter,
+                            memory_storage: true,
+                            num_replicas: 1,
+                            inactive_threshold: Duration::from_secs(30),
+                            ..Default::default()
+                        })
+                        .await
+                        .map_err(backend)?;
+                    (after + 1, reader)
+                }
+            };
+            let mut events = Vec::new();
+            // A reader kept from before `after` first passes over what was handled.
+            loop {
+                let mut fetched = reader.fetch().max_messages(max).messages().await.map_err(backend)?;
+                let mut count = 0;
+                while let Some(message) = fetched.next().await {
+                    let message = message.map_err(backend)?;
+                    count += 1;
+                    let seq = message.info().map_err(backend)?.stream_sequence;
+                    next = seq + 1;
+                    if seq <= after {
+                        continue;
+                    }
+                    let event: StoredEvent = serde_json::from_slice(&message.payload)
+                        .map_err(|error| StorageError::Corrupt(format!("event {seq}: {error}")))?;
+                    events.push((seq, Arc::new(event)));
+                }
+                if !events.is_empty() || count < max {
+                    return Ok((next, reader, events));
+                }
+            }
+        })?;
+        self.keep_reader(partition, next, reader);
         Ok(events)
     }
 
@@ -423,6 +459,29 @@ impl EventLog for NatsLog {
 
     fn read_partition(&self, partition: u32, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
         self.read(Some(partition), after, max)
+    }
+
+    fn quiet_through(&self, partition: u32, after: Seq, end: Seq) -> Result<Seq, LogError> {
+        if end <= after {
+            return Ok(after);
+        }
+        let (stream, filter) = (self.stream.clone(), self.filter(Some(partition)));
+        // Asked of the stream's leader, which holds every acknowledged event (a reader
+        // may run on a replica that is behind).
+        let next = self.call(async move {
+            match stream.raw_message_builder().sequence(after + 1).next_by_subject(filter).send().await {
+                Ok(message) => Ok(Some(message.sequence)),
+                Err(error) if error.kind() == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound => {
+                    Ok(None)
+                }
+                Err(error) => Err(backend(error)),
+            }
+        })?;
+        Ok(match next {
+            None => end,
+            Some(next) if next > end => end,
+            Some(_) => after,
+        })
     }
 
     fn last_seq(&self) -> Seq {

@@ -10,12 +10,12 @@
 //! operator resumes it.
 
 use super::catalog::HOST_PREFIX;
-use super::dead_letters::{DeadLetter, DeadLetters};
-use super::log::{EventLog, LogError, Seq, StoredEvent};
+use super::dead_letters::DeadLetter;
+use super::delivery::{Delivery, consents, pseudonymise_with};
+use super::log::{LogError, Seq, StoredEvent};
 use crate::bindings::Event;
-use crate::config::DeliveryConfig;
-use crate::households::Households;
-use crate::households::refs::{Pseudonyms, RefKind};
+use crate::cluster::Claim;
+use crate::households::refs::RefKind;
 use crate::runtime::pool::PluginLink;
 use crate::runtime::worker::EventRun;
 use crate::sync::lock;
@@ -25,59 +25,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// Everything consumers share.
-pub struct Delivery {
-    /// The event log.
-    pub log: Arc<dyn EventLog>,
-    /// Consent.
-    pub households: Households,
-    /// What plugins see instead of ids.
-    pub refs: Pseudonyms,
-    /// Events no retry could deliver.
-    pub dead_letters: DeadLetters,
-    /// Retries, batches, quarantine.
-    pub config: DeliveryConfig,
-}
-
-impl Delivery {
-    /// Delivers a dead letter again the way a consumer would (consent is checked
-    /// again, the breaker and counters see the attempt); on success it is removed, on
-    /// failure it stays with the new error.
-    pub async fn redrive(&self, link: &PluginLink, seq: Seq) -> Result<(), HostError> {
-        let plugin = &*link.id;
-        let mut letter = self
-            .dead_letters
-            .get(plugin, seq)?
-            .ok_or_else(|| HostError::NotFound(format!("dead letter {seq} of {plugin}")))?;
-        let event = &letter.event;
-        if !consents(&self.households, plugin, event)? {
-            return Err(HostError::InvalidInput("the household no longer consents to this plugin".into()));
-        }
-        let lane = link.pool.lane_of(event.device.as_deref(), &event.household);
-        let wit_event = pseudonymise_with(event, |kind, id| self.refs.mint(plugin, kind, id))?;
-        let started = std::time::Instant::now();
-        let result = link.pool.on_event(lane, wit_event).await;
-        link.counters.event_latency.record(started.elapsed());
-        match result {
-            Ok(()) => {
-                link.breaker.record_event_success();
-                link.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                self.dead_letters.remove(plugin, seq)?;
-                Ok(())
-            }
-            Err(error) => {
-                link.counters.failed.fetch_add(1, Ordering::Relaxed);
-                link.breaker.record_event_failure(lane, &error.to_string());
-                letter.attempts += 1;
-                letter.error = error.to_string();
-                letter.time_ms = crate::clock::now_ms();
-                self.dead_letters.put(plugin, &letter)?;
-                Err(HostError::Delivery(error))
-            }
-        }
-    }
-}
 
 /// What a consumer delivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,34 +65,50 @@ impl Subscription {
     }
 }
 
-/// Starts a consumer; it stops when `shutdown` turns true. Its cursor is opened before
-/// this returns, so a new consumer receives every event appended after that, however
-/// late its task first runs.
+/// Starts a consumer: one task per partition of the log, each delivering while this
+/// host holds its lease (always, alone); they stop when `shutdown` turns true. The
+/// cursors are opened before this returns, so a new consumer receives every event
+/// appended after that, however late its tasks first run.
 pub fn spawn_consumer(
     delivery: Arc<Delivery>,
     plugin: PluginLink,
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, LogError> {
-    let name = subscription.consumer_name(&plugin.id);
-    let cursor = delivery.log.open_consumer(&name)?;
-    let consumer = Consumer {
-        name,
-        delivery,
-        plugin,
-        subscription,
-        shutdown,
-        consent: Mutex::new(ConsentCache::default()),
-        refs: Mutex::new(HashMap::new()),
-    };
-    Ok(tokio::spawn(consumer.run(cursor)))
+    let partitions = delivery.log.partitions();
+    let base = subscription.consumer_name(&plugin.id);
+    let mut tasks = Vec::new();
+    for partition in 0..partitions {
+        // One partition keeps the consumer's own name (and the cursors of older data).
+        let name = if partitions == 1 { base.clone() } else { format!("{base}#{partition}") };
+        delivery.log.open_consumer(&name)?;
+        let claim = delivery.leases.claim(&name);
+        let consumer = Consumer {
+            name,
+            partition,
+            delivery: delivery.clone(),
+            plugin: plugin.clone(),
+            subscription: subscription.clone(),
+            shutdown: shutdown.clone(),
+            consent: Mutex::new(ConsentCache::default()),
+            refs: Mutex::new(HashMap::new()),
+        };
+        tasks.push(tokio::spawn(consumer.run_claimed(claim, shutdown.clone())));
+    }
+    Ok(tokio::spawn(async move {
+        for task in tasks {
+            let _ = task.await;
+        }
+    }))
 }
 
 struct Consumer {
     name: String,
+    partition: u32,
     delivery: Arc<Delivery>,
     plugin: PluginLink,
     subscription: Subscription,
+    /// Stops this run: host shutdown, or the lease went to another host.
     shutdown: watch::Receiver<bool>,
     consent: Mutex<ConsentCache>,
     /// Refs this consumer has minted, by (kind, real id).
@@ -171,7 +134,45 @@ enum Progress {
 }
 
 impl Consumer {
-    async fn run(mut self, mut cursor: Seq) {
+    /// Delivers whenever this host holds the partition's lease, from the stored cursor.
+    async fn run_claimed(mut self, claim: Claim, mut shutdown: watch::Receiver<bool>) {
+        let mut owned = claim.owned();
+        loop {
+            while !*owned.borrow_and_update() && !*shutdown.borrow() {
+                tokio::select! {
+                    changed = owned.changed() => if changed.is_err() { return },
+                    _ = shutdown.changed() => {}
+                }
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            claim.set_running(true);
+            let (stop, stopped) = watch::channel(false);
+            self.shutdown = stopped;
+            let until_lost = async {
+                while *owned.borrow_and_update() && !*shutdown.borrow() {
+                    tokio::select! {
+                        changed = owned.changed() => if changed.is_err() { break },
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                stop.send_replace(true);
+            };
+            match self.delivery.log.open_consumer(&self.name) {
+                Ok(cursor) => {
+                    tokio::join!(self.run(cursor), until_lost);
+                }
+                Err(error) => {
+                    tracing::error!(consumer = %self.name, %error, "opening the cursor failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            claim.set_running(false);
+        }
+    }
+
+    async fn run(&mut self, mut cursor: Seq) {
         let log = self.delivery.log.clone();
         let mut appended = log.watch();
         let mut quarantine = self.plugin.breaker.watch();
@@ -182,12 +183,12 @@ impl Consumer {
                     _ = self.shutdown.changed() => break,
                 }
             }
-            appended.borrow_and_update();
+            let end = *appended.borrow_and_update();
             // The backlog bound may have moved the stored cursor on while this one waited.
             if let Ok(stored) = log.open_consumer(&self.name) {
                 cursor = cursor.max(stored);
             }
-            let batch = match log.read_after(cursor, self.delivery.config.batch_size) {
+            let batch = match log.read_partition(self.partition, cursor, self.delivery.config.batch_size) {
                 Ok(batch) => batch,
                 Err(error) => {
                     tracing::error!(consumer = %self.name, %error, "reading the log failed");
@@ -196,6 +197,15 @@ impl Consumer {
                 }
             };
             let Some(&(last, _)) = batch.last() else {
+                // Events of other partitions went by: keep up with them.
+                match log.quiet_through(self.partition, cursor, end) {
+                    Ok(quiet) if quiet > cursor => {
+                        cursor = log.ack(&self.name, quiet).unwrap_or(cursor);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(consumer = %self.name, %error, "checking the partition failed"),
+                }
                 tokio::select! {
                     _ = appended.changed() => continue,
                     _ = self.shutdown.changed() => break,
@@ -446,31 +456,4 @@ impl Consumer {
         refs.insert(key, reference.clone());
         Ok(reference)
     }
-}
-
-/// Whether the household consents to `plugin` receiving `event`. Events the host
-/// addresses to the plugin (a revocation notice, an order it proposed) always do.
-fn consents(households: &Households, plugin: &str, event: &StoredEvent) -> Result<bool, HostError> {
-    if event.target.is_some() {
-        return Ok(true);
-    }
-    households.allows(plugin, &event.household, event.device.as_deref())
-}
-
-/// The event with household and device replaced by what `mint` gives; a household
-/// that already is a ref (an erasure's notice) is passed as it is.
-fn pseudonymise_with(
-    event: &StoredEvent,
-    mint: impl Fn(RefKind, &str) -> Result<String, HostError>,
-) -> Result<Event, HostError> {
-    let household =
-        if event.pseudonymous { event.household.clone() } else { mint(RefKind::Household, &event.household)? };
-    Ok(Event {
-        id: event.id.clone(),
-        topic: event.topic.clone(),
-        time_ms: event.time_ms,
-        household,
-        device: event.device.as_deref().map(|device| mint(RefKind::Device, device)).transpose()?,
-        body: event.body.clone(),
-    })
 }

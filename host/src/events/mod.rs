@@ -4,5 +4,6 @@
 pub mod catalog;
 pub mod consumer;
 pub mod dead_letters;
+pub mod delivery;
 pub mod ingest;
 pub mod log;

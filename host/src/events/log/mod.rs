@@ -183,6 +183,15 @@ pub trait EventLog: Send + Sync + 'static {
         let _ = partition;
         self.read_after(after, max)
     }
+    /// After a read of `partition` past `after` found nothing, a position up to which
+    /// the partition surely holds no event after `after`, at most `end` (the last
+    /// sequence seen before that read): the cursor may skip to it, so a partition's
+    /// cursor keeps up with the log although other partitions get the events. A backend
+    /// that cannot tell answers `after`.
+    fn quiet_through(&self, partition: u32, after: Seq, end: Seq) -> Result<Seq, LogError> {
+        let _ = (partition, end);
+        Ok(after)
+    }
     /// Finishes the appends in flight; later appends fail with [`LogError::Closed`].
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async {})
@@ -217,17 +226,13 @@ pub trait EventLog: Send + Sync + 'static {
 
 /// The partition of `event` among `partitions`: chosen by its device (or, for host
 /// events, its household), so one device's events stay in one partition and in order.
-/// The hash is fixed (FNV-1a): every host and every version must agree on it.
+/// Every host and every version must agree on it: the hash is fixed.
 pub fn partition_of(event: &StoredEvent, partitions: u32) -> u32 {
     if partitions <= 1 {
         return 0;
     }
     let scope = event.device.as_deref().unwrap_or(&event.household);
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in scope.bytes() {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (hash % u64::from(partitions)) as u32
+    (crate::cluster::stable_hash(&[scope.as_bytes()]) % u64::from(partitions)) as u32
 }
 
 /// A random event id, `evt-` and 128 bits in hex.

@@ -1,0 +1,94 @@
+//! Leases between hosts sharing one backend (here sled, shared in-process; the
+//! clustered tests do the same over NATS with real processes): every unit is run by
+//! exactly one live member, work is spread, a member that stops renewing loses its
+//! units to the others within the lease time, and one that joins gets a share.
+
+use hearth_host::cluster::{Claim, ClusterConfig, Leases};
+use hearth_host::storage::Storage;
+use hearth_host::storage::sled::SledStorage;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const UNITS: usize = 24;
+
+fn member(storage: &Arc<dyn Storage>, host: &str) -> (Leases, Vec<Claim>) {
+    let config = ClusterConfig { host_id: host.into(), lease: Duration::from_millis(600) };
+    let leases = Leases::join(&**storage, config).unwrap();
+    let claims = (0..UNITS).map(|unit| leases.claim(&format!("plugin|topic#{unit}"))).collect();
+    (leases, claims)
+}
+
+/// Which member runs each unit now; fails if a unit runs on two.
+fn owners(members: &[(&str, &[Claim])]) -> BTreeMap<usize, &'static str> {
+    let mut owners = BTreeMap::new();
+    for (host, claims) in members {
+        for (unit, claim) in claims.iter().enumerate() {
+            if *claim.owned().borrow() {
+                let host: &'static str = Box::leak(host.to_string().into_boxed_str());
+                assert!(owners.insert(unit, host).is_none(), "unit {unit} runs on two hosts");
+            }
+        }
+    }
+    owners
+}
+
+async fn settle(members: &[(&str, &[Claim])], wanted: impl Fn(&BTreeMap<usize, &'static str>) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let now = owners(members);
+        if wanted(&now) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "leases did not settle: {now:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn count(owners: &BTreeMap<usize, &str>, host: &str) -> usize {
+    owners.values().filter(|owner| **owner == host).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_unit_runs_on_one_live_member_and_moves_when_a_member_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(SledStorage::open(&dir.path().join("db")).unwrap());
+    let (a, claims_a) = member(&storage, "host-a");
+    let (b, claims_b) = member(&storage, "host-b");
+
+    settle(&[("host-a", &claims_a), ("host-b", &claims_b)], |owners| owners.len() == UNITS).await;
+    let spread = owners(&[("host-a", &claims_a), ("host-b", &claims_b)]);
+    assert!(count(&spread, "host-a") >= 4 && count(&spread, "host-b") >= 4, "work is not spread: {spread:?}");
+    let members = a.members().unwrap();
+    assert_eq!(members.iter().map(|member| member.units).sum::<usize>(), UNITS, "{members:?}");
+
+    // host-b stops renewing without a word (a crash): host-a has every unit within
+    // the lease time and a tick or two.
+    drop(claims_b);
+    drop(b);
+    let took = settle(&[("host-a", &claims_a)], |owners| owners.len() == UNITS).await;
+    assert!(took < Duration::from_millis(600 * 3), "takeover took {took:?}");
+
+    // A member that joins gets its share back, and no unit ever runs twice meanwhile.
+    let (c, claims_c) = member(&storage, "host-c");
+    settle(&[("host-a", &claims_a), ("host-c", &claims_c)], |owners| {
+        owners.len() == UNITS && count(owners, "host-c") >= 4
+    })
+    .await;
+    assert_eq!(c.host_id(), Some("host-c"));
+
+    // Leaving hands everything over at once.
+    for claim in &claims_c {
+        claim.set_running(false);
+    }
+    c.leave();
+    settle(&[("host-a", &claims_a), ("host-c", &claims_c)], |owners| count(owners, "host-a") == UNITS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alone_every_claim_is_owned() {
+    let leases = Leases::solo();
+    let claim = leases.claim("plugin|topic");
+    assert!(*claim.owned().borrow());
+    assert!(leases.members().unwrap().is_empty());
+}
