@@ -2,10 +2,11 @@
 //! parts that do the work: [`Plugins`], the service [`Router`], [`Households`],
 //! [`Commerce`], the event log and its consumers.
 
+use crate::backend::Backend;
 use crate::bindings::{Caller, ServiceRequest, ServiceResponse};
 use crate::capabilities::Backends;
 use crate::capabilities::kv::PluginKv;
-use crate::cluster::{ClusterConfig, Leases};
+use crate::cluster::Leases;
 use crate::commerce::Commerce;
 use crate::commerce::ledger::{LedgerEntry, Statement};
 use crate::commerce::orders::{Order, OrderStatus, Orders};
@@ -46,17 +47,6 @@ pub struct HostStats {
     pub compiles: u64,
     /// Running plugins.
     pub plugins: usize,
-}
-
-/// Where a host keeps everything: the buckets and the event log. [`Host::open`] uses
-/// the embedded sled store; a cluster passes its shared backend to [`Host::open_on`].
-pub struct Backend {
-    /// The buckets.
-    pub storage: Arc<dyn Storage>,
-    /// The event log.
-    pub log: Arc<dyn EventLog>,
-    /// This host's part in a cluster sharing the backend; `None` alone.
-    pub cluster: Option<ClusterConfig>,
 }
 
 /// An embedded Hearth host. Cheap to clone.
@@ -100,6 +90,7 @@ impl Host {
     /// installed plugin. Must be called within a tokio runtime.
     pub async fn open_on(backend: Backend, config: HostConfig) -> Result<Host, HostError> {
         let Backend { storage, log, cluster } = backend;
+        let clustered = cluster.is_some();
         let leases = match cluster {
             Some(cluster) => Leases::join(&*storage, cluster)?,
             None => Leases::solo(),
@@ -166,6 +157,11 @@ impl Host {
             upkeep: std::sync::Mutex::new(Some((stop_upkeep, upkeep))),
         };
         let host = Host { inner: Arc::new(inner) };
+        if clustered {
+            // Other hosts change plugins and consent too: follow what they write.
+            host.inner.households.follow()?;
+            host.inner.plugins.follow()?;
+        }
         host.inner.plugins.start_installed().await?;
         Ok(host)
     }

@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 
+mod backend;
 pub mod bindings;
 pub mod capabilities;
 pub mod clock;
@@ -59,9 +60,10 @@ mod test_hooks;
 mod upkeep;
 pub mod validate;
 
+pub use backend::Backend;
 pub use config::HostConfig;
 pub use erasure::Erasure;
 pub use error::{CallError, HostError};
-pub use host::{Backend, Host, HostStats};
+pub use host::{Host, HostStats};
 pub use plugins::status::{LoadedPlugin, PluginStatus};
 pub use runtime::limits::Limits;

@@ -13,7 +13,7 @@ mod log;
 
 pub use log::{LogConfig, NatsLog};
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::{self, kv, object_store};
 use futures::StreamExt as _;
 use hearth_host::storage::{Bucket, Change, Entry, Revision, Storage, StorageError, StorageFuture, Watch};
 use std::collections::HashMap;
@@ -123,14 +123,20 @@ impl NatsStorage {
             self.jetstream.clone(),
             kv::Config { bucket: name.to_owned(), history: 1, num_replicas: self.replicas, ..Default::default() },
         );
-        let store = wait(&self.runtime, async move {
+        let objects_config = object_store::Config {
+            bucket: format!("{name}-objects"),
+            num_replicas: self.replicas,
+            ..Default::default()
+        };
+        let (store, objects) = wait(&self.runtime, async move {
+            let objects = jetstream.create_object_store(objects_config).await.map_err(backend)?;
             let store = jetstream.create_key_value(config).await.map_err(backend)?;
             // A new bucket's stream elects its leader after it is created: until then
             // its reads answer "no responders". Wait for it here, once.
             let started = std::time::Instant::now();
             loop {
                 match store.entry("kready").await {
-                    Ok(_) => return Ok(store),
+                    Ok(_) => return Ok((store, objects)),
                     Err(error) if started.elapsed() < std::time::Duration::from_secs(15) => {
                         tracing::debug!(%error, "waiting for a new bucket's leader");
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -139,7 +145,7 @@ impl NatsStorage {
                 }
             }
         })?;
-        let bucket = Arc::new(NatsBucket { runtime: self.runtime.clone(), store });
+        let bucket = Arc::new(NatsBucket { runtime: self.runtime.clone(), store, objects });
         hearth_host::sync::lock(&self.buckets).insert(name.to_owned(), bucket.clone());
         Ok(bucket)
     }
@@ -169,10 +175,57 @@ impl Storage for NatsStorage {
     }
 }
 
-/// One JetStream KV bucket.
+/// One JetStream KV bucket. Values above [`INLINE_MAX`] (compiled components) go to
+/// an object store beside it, `<bucket>-objects`, and the KV entry points there:
+/// JetStream messages are capped (1 MiB by default) and objects are chunked.
 pub struct NatsBucket {
     runtime: tokio::runtime::Handle,
     store: kv::Store,
+    objects: object_store::ObjectStore,
+}
+
+/// The largest value kept in the KV entry itself.
+pub const INLINE_MAX: usize = 256 * 1024;
+
+/// A stored KV value starts with one of these.
+const INLINE: u8 = 0;
+const IN_OBJECT: u8 = 1;
+
+/// What a KV entry holds for `value`, after putting it in the object store if large.
+async fn stored_form(
+    objects: &object_store::ObjectStore,
+    key: &str,
+    value: bytes::Bytes,
+) -> Result<bytes::Bytes, StorageError> {
+    if value.len() <= INLINE_MAX {
+        return Ok([&[INLINE][..], &value].concat().into());
+    }
+    let mut reader: &[u8] = &value;
+    objects.put(key, &mut reader).await.map_err(backend)?;
+    Ok(vec![IN_OBJECT].into())
+}
+
+/// The value a KV entry stands for.
+async fn value_of(objects: &object_store::ObjectStore, key: &str, stored: &[u8]) -> Result<Vec<u8>, StorageError> {
+    match stored.split_first() {
+        Some((&INLINE, value)) => Ok(value.to_vec()),
+        Some((&IN_OBJECT, _)) => {
+            use tokio::io::AsyncReadExt as _;
+            let mut object = objects.get(key).await.map_err(backend)?;
+            let mut value = Vec::new();
+            object.read_to_end(&mut value).await.map_err(backend)?;
+            Ok(value)
+        }
+        _ => Err(StorageError::Corrupt(format!("a value of {key} has no known form"))),
+    }
+}
+
+/// Removes the object a deleted entry pointed to, if any.
+async fn drop_object(objects: &object_store::ObjectStore, key: &str, stored: &[u8]) -> Result<(), StorageError> {
+    if stored.first() == Some(&IN_OBJECT) {
+        objects.delete(key).await.map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// How long a read is retried while the cluster moves a bucket's leader (a node died).
@@ -183,16 +236,22 @@ fn transient(error: &StorageError) -> bool {
 }
 
 impl NatsBucket {
-    fn call<T: Send + 'static, F>(&self, work: impl FnOnce(kv::Store) -> F) -> Result<T, StorageError>
+    fn call<T: Send + 'static, F>(
+        &self,
+        work: impl FnOnce(kv::Store, object_store::ObjectStore) -> F,
+    ) -> Result<T, StorageError>
     where
         F: Future<Output = Result<T, StorageError>> + Send + 'static,
     {
-        wait(&self.runtime, work(self.store.clone()))
+        wait(&self.runtime, work(self.store.clone(), self.objects.clone()))
     }
 
     /// A read, retried while the bucket has no leader: reads change nothing, so they
     /// can be repeated (writes are not retried: the caller decides).
-    fn read<T: Send + 'static, F>(&self, work: impl Fn(kv::Store) -> F) -> Result<T, StorageError>
+    fn read<T: Send + 'static, F>(
+        &self,
+        work: impl Fn(kv::Store, object_store::ObjectStore) -> F,
+    ) -> Result<T, StorageError>
     where
         F: Future<Output = Result<T, StorageError>> + Send + 'static,
     {
@@ -209,30 +268,41 @@ impl NatsBucket {
     }
 }
 
-fn live(entry: Option<kv::Entry>) -> Option<Entry> {
-    entry
-        .filter(|entry| entry.operation == kv::Operation::Put)
-        .map(|entry| Entry { value: entry.value.to_vec(), revision: entry.revision })
+/// The entry of a key that holds a value (not a delete marker), as stored.
+fn live(entry: Option<kv::Entry>) -> Option<kv::Entry> {
+    entry.filter(|entry| entry.operation == kv::Operation::Put)
 }
 
 impl Bucket for NatsBucket {
     fn get(&self, key: &[u8]) -> Result<Option<Entry>, StorageError> {
         let key = encode_key(key);
-        self.read(|store| {
+        self.read(|store, objects| {
             let key = key.clone();
-            async move { Ok(live(store.entry(key).await.map_err(backend)?)) }
+            async move {
+                let Some(entry) = live(store.entry(key.as_str()).await.map_err(backend)?) else { return Ok(None) };
+                let value = value_of(&objects, &key, &entry.value).await?;
+                Ok(Some(Entry { value, revision: entry.revision }))
+            }
         })
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<Revision, StorageError> {
         let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
-        self.call(|store| async move { store.put(key, value).await.map_err(backend) })
+        self.call(|store, objects| async move {
+            let stored = stored_form(&objects, &key, value).await?;
+            store.put(key, stored).await.map_err(backend)
+        })
     }
 
     fn create(&self, key: &[u8], value: &[u8]) -> Result<Revision, StorageError> {
         let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
-        self.call(|store| async move {
-            store.create(key, value).await.map_err(|error| match error.kind() {
+        self.call(|store, objects| async move {
+            if value.len() > INLINE_MAX && live(store.entry(key.as_str()).await.map_err(backend)?).is_some() {
+                // Checked first, so a refused create leaves the present value's object alone.
+                return Err(StorageError::Conflict);
+            }
+            let stored = stored_form(&objects, &key, value).await?;
+            store.create(key, stored).await.map_err(|error| match error.kind() {
                 kv::CreateErrorKind::AlreadyExists => StorageError::Conflict,
                 _ => conditional(error),
             })
@@ -241,10 +311,17 @@ impl Bucket for NatsBucket {
 
     fn update(&self, key: &[u8], value: &[u8], revision: Revision) -> Result<Revision, StorageError> {
         let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
-        self.call(move |store| async move {
+        self.call(move |store, objects| async move {
+            if value.len() > INLINE_MAX
+                && live(store.entry(key.as_str()).await.map_err(backend)?)
+                    .is_none_or(|entry| entry.revision != revision)
+            {
+                return Err(StorageError::Conflict);
+            }
+            let stored = stored_form(&objects, &key, value).await?;
             // A deleted key is at its delete marker's revision: an update at the revision
             // of the value it had fails, as it must.
-            store.update(key, value, revision).await.map_err(|error| match error.kind() {
+            store.update(key, stored, revision).await.map_err(|error| match error.kind() {
                 kv::UpdateErrorKind::WrongLastRevision => StorageError::Conflict,
                 _ => conditional(error),
             })
@@ -253,9 +330,10 @@ impl Bucket for NatsBucket {
 
     fn delete(&self, key: &[u8]) -> Result<(), StorageError> {
         let key = encode_key(key);
-        self.call(|store| async move {
-            if live(store.entry(key.as_str()).await.map_err(backend)?).is_some() {
-                store.delete(key).await.map_err(backend)?;
+        self.call(|store, objects| async move {
+            if let Some(entry) = live(store.entry(key.as_str()).await.map_err(backend)?) {
+                store.delete(key.as_str()).await.map_err(backend)?;
+                drop_object(&objects, &key, &entry.value).await?;
             }
             Ok(())
         })
@@ -263,11 +341,14 @@ impl Bucket for NatsBucket {
 
     fn delete_if(&self, key: &[u8], revision: Revision) -> Result<(), StorageError> {
         let key = encode_key(key);
-        self.call(move |store| async move {
-            if live(store.entry(key.as_str()).await.map_err(backend)?).is_none_or(|entry| entry.revision != revision) {
+        self.call(move |store, objects| async move {
+            let Some(entry) =
+                live(store.entry(key.as_str()).await.map_err(backend)?).filter(|entry| entry.revision == revision)
+            else {
                 return Err(StorageError::Conflict);
-            }
-            store.delete_expect_revision(key, Some(revision)).await.map_err(conditional)
+            };
+            store.delete_expect_revision(key.as_str(), Some(revision)).await.map_err(conditional)?;
+            drop_object(&objects, &key, &entry.value).await
         })
     }
 
@@ -283,7 +364,7 @@ impl Bucket for NatsBucket {
 
     fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
         let prefix = encode_key(prefix);
-        let mut keys = self.read(|store| {
+        let mut keys = self.read(|store, _| {
             let prefix = prefix.clone();
             async move {
                 let mut listed = store.keys().await.map_err(backend)?;
@@ -304,7 +385,8 @@ impl Bucket for NatsBucket {
     fn watch(&self, prefix: &[u8]) -> Result<Watch, StorageError> {
         let prefix = encode_key(prefix);
         let (changes, received) = tokio::sync::mpsc::unbounded_channel();
-        let mut watching = self.call(|store| async move { store.watch(">").await.map_err(backend) })?;
+        let mut watching = self.call(|store, _| async move { store.watch(">").await.map_err(backend) })?;
+        let objects = self.objects.clone();
         self.runtime.spawn(async move {
             while let Some(Ok(entry)) = watching.next().await {
                 if !entry.key.starts_with(&prefix) {
@@ -312,8 +394,15 @@ impl Bucket for NatsBucket {
                 }
                 let Some(key) = decode_key(&entry.key) else { continue };
                 let revision = entry.revision;
-                let entry =
-                    (entry.operation == kv::Operation::Put).then(|| Entry { value: entry.value.to_vec(), revision });
+                let entry = if entry.operation == kv::Operation::Put {
+                    match value_of(&objects, &entry.key, &entry.value).await {
+                        Ok(value) => Some(Entry { value, revision }),
+                        // Overwritten or deleted meanwhile: a later change reports that.
+                        Err(_) => continue,
+                    }
+                } else {
+                    None
+                };
                 if changes.send(Change { key, entry }).is_err() {
                     return;
                 }

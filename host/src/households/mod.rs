@@ -88,6 +88,26 @@ impl Households {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Bumps the generation on every device or grant change any host makes, so that
+    /// consent caches here drop decisions another host's revocation changed. The task
+    /// ends when the buckets close.
+    pub fn follow(&self) -> Result<tokio::task::JoinHandle<()>, HostError> {
+        let mut devices = self.devices.watch(b"")?;
+        let mut grants = self.grants.watch(b"")?;
+        let generation = Arc::downgrade(&self.generation);
+        Ok(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    Some(_) = devices.next() => {}
+                    Some(_) = grants.next() => {}
+                    else => return,
+                }
+                let Some(generation) = generation.upgrade() else { return };
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
+        }))
+    }
+
     /// Registers a household; registering it again changes nothing.
     pub fn add_household(&self, id: &str) -> Result<(), HostError> {
         check_id("household id", id)?;

@@ -2,6 +2,7 @@
 //! grants, limits, removal), package trust, and the supervisor that starts a plugin's
 //! instances and consumers and hands a running plugin over to its next version.
 
+mod follow;
 mod record;
 pub mod running;
 pub mod status;
@@ -18,14 +19,13 @@ use crate::runtime::counters;
 use crate::runtime::limits::{HostMemory, Limits};
 use crate::runtime::pool::{PluginLink, PluginPool};
 use crate::runtime::worker::{self, PluginRuntime};
-use crate::storage::{Bucket, BucketExt, Storage, decode_u64};
+use crate::storage::{Bucket, BucketExt, Storage};
 use crate::{HostError, bindings::PartnerPluginPre};
 use hearth_package::{Capabilities, Manifest, Package, RequestedLimits};
 use record::PluginRecord;
 use running::{Directory, Running};
-use status::{LoadedPlugin, PluginStatus};
+use status::LoadedPlugin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tokio::sync::watch;
 use trust::TrustStore;
@@ -52,6 +52,9 @@ pub struct Plugins {
     memory: Arc<HostMemory>,
     delivery: Arc<Delivery>,
     directory: Arc<Directory>,
+    /// Held while a plugin is being changed, so that a change another host recorded
+    /// is not applied in the middle of one made here.
+    changing: tokio::sync::Mutex<()>,
 }
 
 impl Plugins {
@@ -79,6 +82,7 @@ impl Plugins {
             backends,
             delivery,
             directory,
+            changing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -103,6 +107,7 @@ impl Plugins {
     /// version requests) and limits carry over, the consumers' cursors are handed over,
     /// and the replaced version is kept for [`Plugins::rollback`].
     pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
+        let _changing = self.changing.lock().await;
         component::check_bytes(&component)?;
         let hash = component::content_hash(&component);
         let mut record = PluginRecord {
@@ -159,6 +164,7 @@ impl Plugins {
     /// Goes back to the version the last upgrade replaced, handing the cursors over the
     /// same way; the version rolled back from becomes the one to roll forward to.
     pub async fn rollback(&self, plugin: &str) -> Result<LoadedPlugin, HostError> {
+        let _changing = self.changing.lock().await;
         let mut current = self.record(plugin)?;
         let Some(mut previous) = current.previous.take() else {
             return Err(HostError::Conflict(format!("{plugin} has no previous version to roll back to")));
@@ -180,6 +186,7 @@ impl Plugins {
     /// Stops a plugin without uninstalling it: its events wait in the log (and count
     /// towards the backlog bound) until it is enabled again. Returns whether it ran.
     pub async fn disable(&self, plugin: &str) -> Result<bool, HostError> {
+        let _changing = self.changing.lock().await;
         let mut record = self.record(plugin)?;
         record.disabled = true;
         self.put_record(plugin, &record).await?;
@@ -190,6 +197,7 @@ impl Plugins {
 
     /// Starts a disabled plugin again; it resumes from its consumers' cursors.
     pub async fn enable(&self, plugin: &str) -> Result<LoadedPlugin, HostError> {
+        let _changing = self.changing.lock().await;
         let mut record = self.record(plugin)?;
         if !record.disabled
             && let Some(running) = self.directory.read().get(plugin)
@@ -210,6 +218,7 @@ impl Plugins {
     /// starts afresh. Ledger entries of its confirmed orders stay. Returns how many kv
     /// entries went.
     pub async fn remove(&self, plugin: &str) -> Result<usize, HostError> {
+        let _changing = self.changing.lock().await;
         let record = self.record(plugin)?;
         self.stop(plugin).await?;
         self.records.delete(plugin.as_bytes())?;
@@ -239,6 +248,7 @@ impl Plugins {
     /// restarts it under them. A component that imports something no longer granted
     /// fails to link: the change is refused and the plugin keeps running as it was.
     pub async fn set_grants(&self, plugin: &str, grants: Capabilities) -> Result<LoadedPlugin, HostError> {
+        let _changing = self.changing.lock().await;
         let mut record = self.record(plugin)?;
         if !grants.within(&record.manifest()?.capabilities) {
             return Err(HostError::InvalidInput(format!("a grant may not exceed what {plugin} requests")));
@@ -249,6 +259,7 @@ impl Plugins {
 
     /// Tightens the plugin's limits below what it requests (and the host's caps).
     pub async fn set_limits(&self, plugin: &str, limits: RequestedLimits) -> Result<LoadedPlugin, HostError> {
+        let _changing = self.changing.lock().await;
         limits.validate()?;
         let mut record = self.record(plugin)?;
         record.limits = Some(limits);
@@ -288,52 +299,6 @@ impl Plugins {
         let was = self.link(plugin)?.breaker.resume()?;
         self.storage.flush().await?;
         Ok(was)
-    }
-
-    /// Delivery counters and quarantine state of a running plugin.
-    pub fn status(&self, plugin: &str) -> Option<PluginStatus> {
-        let link = self.directory.link(plugin)?;
-        let counters = &link.counters;
-        let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-        let lag = self.delivery.log.lag_of(&consumer::consumer_prefix(plugin)).unwrap_or(0);
-        Some(PluginStatus {
-            quarantined: link.breaker.is_quarantined(),
-            quarantine: link.breaker.quarantine(),
-            calls_failed: read(&counters.calls_failed),
-            callers_suspended: read(&link.breaker.counters.callers_suspended),
-            lag,
-            overflowing: lag >= self.config.delivery.max_backlog,
-            backlog_skipped: self.backlog_skipped(plugin),
-            delivered: read(&counters.delivered),
-            failed: read(&counters.failed),
-            retried: read(&counters.retried),
-            dead_lettered: read(&counters.dead_lettered),
-            skipped_without_consent: read(&counters.skipped_without_consent),
-            quarantines: read(&link.breaker.counters.quarantines),
-            log_lines_dropped: link.log.dropped(),
-        })
-    }
-
-    /// Log events `plugin` passed over because its backlog hit the bound.
-    pub fn backlog_skipped(&self, plugin: &str) -> u64 {
-        self.backlog_skipped.value(plugin.as_bytes()).ok().flatten().map_or(0, |bytes| decode_u64(Some(&bytes)))
-    }
-
-    /// Adds to the events `plugin` passed over because its backlog hit the bound.
-    pub fn add_backlog_skipped(&self, plugin: &str, passed: u64) -> Result<(), HostError> {
-        self.backlog_skipped.modify(plugin.as_bytes(), &mut |old| {
-            Some(decode_u64(old).saturating_add(passed).to_be_bytes().to_vec())
-        })?;
-        Ok(())
-    }
-
-    /// Stores every running plugin's counters.
-    pub fn store_counters(&self) {
-        for link in self.directory.links() {
-            if let Err(error) = counters::store(&*self.counters, &link.id, &link.counters) {
-                tracing::error!(plugin = %link.id, %error, "storing the plugin's counters failed");
-            }
-        }
     }
 
     /// Sets an operator config value of a plugin.

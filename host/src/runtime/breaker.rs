@@ -264,6 +264,22 @@ impl Breaker {
         Ok(was)
     }
 
+    /// Takes on a quarantine another host stored or lifted (`None`), without storing it
+    /// again: a plugin quarantined anywhere stops everywhere, and resumes everywhere.
+    pub fn adopt(&self, stored: Option<Quarantine>) {
+        if stored.is_none() {
+            lock(&self.events).reset();
+            let mut calls = lock(&self.calls);
+            calls.0.reset();
+            calls.1.clear();
+        }
+        self.quarantined.send_if_modified(|current| {
+            let changed = current.is_some() != stored.is_some();
+            *current = stored;
+            changed
+        });
+    }
+
     /// Turns true when the plugin is quarantined, false when resumed.
     pub fn watch(&self) -> watch::Receiver<Option<Quarantine>> {
         self.quarantined.subscribe()

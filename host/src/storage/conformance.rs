@@ -33,6 +33,7 @@ pub async fn check(storage: &dyn Storage, seed: u64) -> Result<(), Violation> {
     watch_reports_changes(&*storage.bucket("conformance-watch").map_err(backend)?).await?;
     matches_a_model(&*storage.bucket("conformance-model").map_err(backend)?, seed)?;
     concurrent_updates_are_not_lost(storage.bucket("conformance-counter").map_err(backend)?).await?;
+    large_values(&*storage.bucket("conformance-large").map_err(backend)?, seed).await?;
     storage.flush().await.map_err(backend)
 }
 
@@ -63,6 +64,47 @@ fn revisions_and_conditions(bucket: &dyn Bucket) -> Result<(), Violation> {
     let created = bucket.create(b"k", b"").map_err(backend)?;
     expect(created > third, || "revisions restart after a delete".into())?;
     expect(bucket.value(b"k").map_err(backend)?.as_deref() == Some(b""), || "an empty value is not kept".into())
+}
+
+/// Values as large as a component (several MiB) behave like small ones, watch included.
+async fn large_values(bucket: &dyn Bucket, seed: u64) -> Result<(), Violation> {
+    let mut random = seed | 1;
+    let mut large = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                random as u8
+            })
+            .collect()
+    };
+    let (first, second) = (large(3 << 20), large((1 << 20) + 7));
+    let mut watch = bucket.watch(b"big").map_err(backend)?;
+    let revision = bucket.put(b"big", &first).map_err(backend)?;
+    expect(bucket.value(b"big").map_err(backend)?.as_deref() == Some(&first[..]), || "a large value changed".into())?;
+    expect(bucket.create(b"big", &second) == Err(StorageError::Conflict), || "create over a large value".into())?;
+    expect(bucket.update(b"big", &second, revision + 1000) == Err(StorageError::Conflict), || {
+        "update of a large value at a wrong revision".into()
+    })?;
+    expect(bucket.value(b"big").map_err(backend)?.as_deref() == Some(&first[..]), || {
+        "a refused write changed a large value".into()
+    })?;
+    bucket.update(b"big", &second, revision).map_err(backend)?;
+    expect(bucket.value(b"big").map_err(backend)?.as_deref() == Some(&second[..]), || {
+        "a large update was lost".into()
+    })?;
+    let seen = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.ok().flatten();
+    expect(seen.is_some_and(|change| change.entry.is_some_and(|entry| entry.value.len() >= second.len())), || {
+        "watch did not report a large value whole".into()
+    })?;
+    bucket.delete(b"big").map_err(backend)?;
+    expect(bucket.get(b"big").map_err(backend)?.is_none(), || "a deleted large value reads as present".into())?;
+    let again = large(600 << 10);
+    bucket.create(b"big", &again).map_err(backend)?;
+    expect(bucket.value(b"big").map_err(backend)?.as_deref() == Some(&again[..]), || {
+        "a large value written after a delete".into()
+    })
 }
 
 fn prefixes_and_buckets(storage: &dyn Storage) -> Result<(), Violation> {
