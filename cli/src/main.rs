@@ -56,6 +56,8 @@ enum Command {
         /// that plugin (counted in its status) so ingest never stops for it.
         #[arg(long, default_value_t = 1_000_000)]
         max_backlog: u64,
+        #[command(flatten)]
+        cluster: serve::ClusterArgs,
     },
     /// Write, pack and publish plugins (partners); install, upgrade and manage them
     /// on a running server (operators).
@@ -109,10 +111,12 @@ async fn main() -> anyhow::Result<()> {
             dev_allow_unsigned_packages,
             metrics_listen,
             max_backlog,
+            cluster,
         } => {
             let mut config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
             config.delivery.max_backlog = max_backlog;
-            serve::serve(&data, listen, metrics_listen, operator_token_file, config).await
+            let store = cluster.store(data, listen);
+            serve::serve(store, listen, metrics_listen, operator_token_file, config).await
         }
         // The client is blocking; keep it off the runtime's worker threads.
         Command::Plugin(command) => blocking(move || plugin::run(&cli.connection, command)).await,

@@ -461,6 +461,12 @@ impl Host {
         crate::exposition::render(&snapshot)
     }
 
+    /// This host's id in its cluster and the live members (alone: `None` and none).
+    pub fn cluster(&self) -> Result<(Option<String>, Vec<crate::cluster::Member>), HostError> {
+        let leases = &self.inner.delivery.leases;
+        Ok((leases.host_id().map(str::to_owned), leases.members()?))
+    }
+
     /// What the host did since it started.
     pub fn stats(&self) -> HostStats {
         let (artifact_cache_hits, compiles) = self.inner.plugins.artifact_counts();

@@ -72,6 +72,9 @@ impl std::fmt::Debug for NatsStorage {
     }
 }
 
+/// The longest a storage call may take before it fails (and is retried by its caller).
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Runs `work` on the client's runtime and waits for it.
 pub(crate) fn wait<T: Send + 'static>(
     runtime: &tokio::runtime::Handle,
@@ -79,9 +82,19 @@ pub(crate) fn wait<T: Send + 'static>(
 ) -> Result<T, StorageError> {
     let (reply, answer) = std::sync::mpsc::channel();
     runtime.spawn(async move {
-        let _ = reply.send(work.await);
+        // Every call is bounded: a server that went away mid-call must not hang a host.
+        let answered = tokio::time::timeout(CALL_TIMEOUT, work).await;
+        let _ = reply.send(answered.unwrap_or_else(|_| Err(StorageError::Backend("timed out".into()))));
     });
-    answer.recv().map_err(|_| StorageError::Backend("the NATS client stopped".into()))?
+    let stopped = |_| StorageError::Backend("the NATS client stopped".into());
+    // On a multi-threaded runtime, tell it this worker waits, so other tasks (other
+    // plugins' calls, requests) move to another worker meanwhile.
+    match tokio::runtime::Handle::try_current() {
+        Ok(current) if current.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| answer.recv()).map_err(stopped)?
+        }
+        _ => answer.recv().map_err(stopped)?,
+    }
 }
 
 impl NatsStorage {
@@ -129,8 +142,24 @@ impl NatsStorage {
             ..Default::default()
         };
         let (store, objects) = wait(&self.runtime, async move {
-            let objects = jetstream.create_object_store(objects_config).await.map_err(backend)?;
-            let store = jetstream.create_key_value(config).await.map_err(backend)?;
+            // An existing bucket is joined as it is (another host made it, maybe with
+            // other replicas); only a missing one is created.
+            let objects = match jetstream.get_object_store(&objects_config.bucket).await {
+                Ok(objects) => objects,
+                Err(_) => jetstream.create_object_store(objects_config).await.map_err(backend)?,
+            };
+            let mut store = match jetstream.get_key_value(&config.bucket).await {
+                Ok(store) => store,
+                Err(_) => jetstream.create_key_value(config).await.map_err(backend)?,
+            };
+            if store.stream.cached_info().config.allow_direct {
+                // Direct gets may be answered by a replica that is behind: a plugin
+                // would not read its own write. Reads go to the bucket's leader.
+                let mut stream_config = store.stream.cached_info().config.clone();
+                stream_config.allow_direct = false;
+                jetstream.update_stream(stream_config).await.map_err(backend)?;
+                store = jetstream.get_key_value(&store.name).await.map_err(backend)?;
+            }
             // A new bucket's stream elects its leader after it is created: until then
             // its reads answer "no responders". Wait for it here, once.
             let started = std::time::Instant::now();
@@ -385,27 +414,45 @@ impl Bucket for NatsBucket {
     fn watch(&self, prefix: &[u8]) -> Result<Watch, StorageError> {
         let prefix = encode_key(prefix);
         let (changes, received) = tokio::sync::mpsc::unbounded_channel();
-        let mut watching = self.call(|store, _| async move { store.watch(">").await.map_err(backend) })?;
-        let objects = self.objects.clone();
+        // Changes from the bucket's next revision on; when the server behind the watch
+        // goes away, it is started again from the revision after the last one seen, so
+        // no change is missed.
+        let mut next = self.call(|store, _| async move {
+            let mut stream = store.stream.clone();
+            Ok(stream.info().await.map_err(backend)?.state.last_sequence + 1)
+        })?;
+        let (store, objects) = (self.store.clone(), self.objects.clone());
         self.runtime.spawn(async move {
-            while let Some(Ok(entry)) = watching.next().await {
-                if !entry.key.starts_with(&prefix) {
-                    continue;
-                }
-                let Some(key) = decode_key(&entry.key) else { continue };
-                let revision = entry.revision;
-                let entry = if entry.operation == kv::Operation::Put {
-                    match value_of(&objects, &entry.key, &entry.value).await {
-                        Ok(value) => Some(Entry { value, revision }),
-                        // Overwritten or deleted meanwhile: a later change reports that.
-                        Err(_) => continue,
+            while !changes.is_closed() {
+                let mut watching = match store.watch_from_revision(">", next).await {
+                    Ok(watching) => watching,
+                    Err(error) => {
+                        tracing::debug!(%error, "restarting a bucket watch");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        continue;
                     }
-                } else {
-                    None
                 };
-                if changes.send(Change { key, entry }).is_err() {
-                    return;
+                while let Some(Ok(entry)) = watching.next().await {
+                    next = entry.revision + 1;
+                    if !entry.key.starts_with(&prefix) {
+                        continue;
+                    }
+                    let Some(key) = decode_key(&entry.key) else { continue };
+                    let revision = entry.revision;
+                    let entry = if entry.operation == kv::Operation::Put {
+                        match value_of(&objects, &entry.key, &entry.value).await {
+                            Ok(value) => Some(Entry { value, revision }),
+                            // Overwritten or deleted meanwhile: a later change reports that.
+                            Err(_) => continue,
+                        }
+                    } else {
+                        None
+                    };
+                    if changes.send(Change { key, entry }).is_err() {
+                        return;
+                    }
                 }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         });
         Ok(Watch::new(futures::stream::unfold(received, |mut received| async move {

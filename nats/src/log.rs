@@ -153,14 +153,18 @@ impl NatsStorage {
             num_replicas: self.replicas,
             max_age: config.max_age,
             duplicate_window: config.duplicate_window,
-            allow_direct: true,
             ..Default::default()
         };
         let jetstream = self.jetstream.clone();
         let stream = wait(&self.runtime, async move {
             let started = std::time::Instant::now();
             loop {
-                match jetstream.get_or_create_stream(stream_config.clone()).await {
+                // An existing stream is joined as it is; only a missing one is created.
+                let opened = match jetstream.get_stream(&stream_config.name).await {
+                    Ok(stream) => Ok(stream),
+                    Err(_) => jetstream.get_or_create_stream(stream_config.clone()).await,
+                };
+                match opened {
                     Ok(mut stream) => match stream.info().await {
                         Ok(_) => return Ok(stream),
                         Err(error) if started.elapsed() < Duration::from_secs(15) => {

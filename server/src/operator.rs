@@ -6,8 +6,8 @@
 use crate::error::ApiError;
 use crate::roles::Operator;
 use crate::views::{
-    AuditList, AuthErrors, DeadLetterList, DeadLetterView, Disabled, LimitsSet, LimitsView, PluginList, PluginView,
-    Removed, Resumed, TokenCreated,
+    AuditList, AuthErrors, ClusterView, DeadLetterList, DeadLetterView, Disabled, LimitsSet, LimitsView, MemberView,
+    PluginList, PluginView, Removed, Resumed, TokenCreated,
 };
 use crate::{ApiJson, ApiState, auth::Role};
 use axum::Json;
@@ -39,6 +39,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(set_agreement))
         .routes(routes!(set_ranking))
         .routes(routes!(audit_log))
+        .routes(routes!(cluster))
 }
 
 /// The operator's routes that take a component upload (a larger body limit).
@@ -302,6 +303,16 @@ async fn remove_plugin(State(state): State<ApiState>, operator: Operator, Path(i
 #[utoipa::path(get, path = "/v1/audit", tag = "operator", responses((status = 200, body = AuditList, description = "Operator actions, newest first"), AuthErrors))]
 async fn audit_log(State(state): State<ApiState>, _: Operator) -> Answer<AuditList> {
     Ok(Json(AuditList { entries: state.audit.recent(200)? }))
+}
+
+#[utoipa::path(get, path = "/v1/cluster", tag = "operator", responses((status = 200, body = ClusterView, description = "Live hosts and the consumer partitions each delivers"), AuthErrors))]
+async fn cluster(State(state): State<ApiState>, _: Operator) -> Answer<ClusterView> {
+    let (host, members) = state.host.cluster()?;
+    let members = members
+        .into_iter()
+        .map(|member| MemberView { host: member.host, heartbeat_until_ms: member.until_ms, partitions: member.units })
+        .collect();
+    Ok(Json(ClusterView { host, members }))
 }
 
 #[utoipa::path(put, path = "/v1/plugins/{id}/grants", tag = "operator", request_body(content = Object, description = "Capabilities: {kv, notify, commerce, devices, http}, at most what the manifest requests"), responses((status = 200, body = PluginView, description = "Restarted under the grants"), (status = 422, description = "More than requested, or the component needs what was withheld"), AuthErrors))]

@@ -202,6 +202,26 @@ pub struct AuditList {
     pub entries: Vec<crate::audit::AuditEntry>,
 }
 
+/// `GET /v1/cluster`: the hosts sharing this one's state.
+#[derive(Serialize, ToSchema)]
+pub struct ClusterView {
+    /// This host's id; absent when it runs alone on its embedded store.
+    pub host: Option<String>,
+    /// Live members (this one included), by host id.
+    pub members: Vec<MemberView>,
+}
+
+/// One live host of a cluster.
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    /// Its host id.
+    pub host: String,
+    /// Its heartbeat holds until then, ms since the epoch.
+    pub heartbeat_until_ms: u64,
+    /// Consumer partitions it delivers now.
+    pub partitions: usize,
+}
+
 /// The limits a plugin runs under.
 #[derive(Serialize, ToSchema)]
 pub struct LimitsView {

@@ -1,11 +1,112 @@
-//! `hearth serve`: the HTTP API over an embedded host, until SIGINT or SIGTERM.
+//! `hearth serve`: the HTTP API over a host, until SIGINT or SIGTERM. The host keeps
+//! its state in an embedded sled store, or, with `--nats`, in a NATS JetStream cluster
+//! it shares with the other hosts started the same way.
 
-use hearth_host::{Host, HostConfig};
-use std::path::{Path, PathBuf};
+use hearth_host::cluster::ClusterConfig;
+use hearth_host::{Backend, Host, HostConfig};
+use hearth_nats::{LogConfig, NatsConfig, NatsStorage};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `hearth serve`'s cluster options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// Join a cluster: NATS servers (`nats://HOST:PORT`, comma-separated) whose
+    /// JetStream holds all state; `--data` is then unused.
+    #[arg(long, env = "HEARTH_NATS", value_delimiter = ',')]
+    nats: Vec<String>,
+    /// Replicas of every stream and bucket (at most the NATS cluster's size); 3 by
+    /// default with three or more servers given, else 1.
+    #[arg(long)]
+    nats_replicas: Option<usize>,
+    /// This host's id among the cluster's members (unique, and the same across its
+    /// restarts so that it takes its leases back at once); default: the hostname and
+    /// the listen port.
+    #[arg(long)]
+    host_id: Option<String>,
+    /// Partitions each subscription's events are spread over (fixed when the events
+    /// stream is first made).
+    #[arg(long, default_value_t = 8)]
+    partitions: u32,
+    /// Seconds a dead host's partitions wait before another host takes them over.
+    #[arg(long, default_value_t = 5)]
+    lease_secs: u64,
+}
+
+/// Where `hearth serve` keeps its state.
+pub enum Store {
+    /// The embedded store in this directory.
+    Embedded(PathBuf),
+    /// A NATS JetStream cluster.
+    Nats {
+        /// How to reach it and replicate.
+        nats: NatsConfig,
+        /// The events stream.
+        log: LogConfig,
+        /// This host's membership.
+        member: ClusterConfig,
+    },
+}
+
+impl ClusterArgs {
+    /// The store these options choose.
+    pub fn store(self, data: PathBuf, listen: std::net::SocketAddr) -> Store {
+        if self.nats.is_empty() {
+            return Store::Embedded(data);
+        }
+        let replicas = self.nats_replicas.unwrap_or(if self.nats.len() >= 3 { 3 } else { 1 });
+        let host_id = self.host_id.unwrap_or_else(|| format!("{}:{}", hostname(), listen.port()));
+        Store::Nats {
+            nats: NatsConfig { servers: self.nats, replicas },
+            log: LogConfig { partitions: self.partitions, ..LogConfig::default() },
+            member: ClusterConfig { lease: Duration::from_secs(self.lease_secs.max(1)), ..ClusterConfig::new(host_id) },
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "hearth".into())
+}
+
+/// Opens the host on `store`; a cluster is waited for up to a minute (its nodes may
+/// still be electing their JetStream leader).
+async fn open(store: Store, config: HostConfig) -> anyhow::Result<Host> {
+    let (nats, log, member) = match store {
+        Store::Embedded(data) => return Ok(Host::open(&data, config).await?),
+        Store::Nats { nats, log, member } => (nats, log, member),
+    };
+    let started = std::time::Instant::now();
+    let (storage, log) = loop {
+        let (nats, log) = (nats.clone(), log.clone());
+        // The client blocks while it connects: keep it off the runtime's workers.
+        let attempt = tokio::task::spawn_blocking(move || {
+            let storage = NatsStorage::connect(&nats)?;
+            let log = storage.event_log(&log).map_err(|error| anyhow::anyhow!("{error}"))?;
+            anyhow::Ok((storage, log))
+        })
+        .await?;
+        match attempt {
+            Ok(opened) => break opened,
+            Err(error) if started.elapsed() < Duration::from_secs(60) => {
+                eprintln!("waiting for NATS JetStream: {error}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => return Err(error.context("NATS JetStream did not answer within a minute")),
+        }
+    };
+    eprintln!("member {} of the cluster on {}", member.host_id, nats.servers.join(","));
+    let backend = Backend { storage: std::sync::Arc::new(storage), log, cluster: Some(member) };
+    Ok(Host::open_on(backend, config).await?)
+}
 
 /// Serves until a shutdown signal; then lets the plugins finish and flushes.
 pub async fn serve(
-    data: &Path,
+    store: Store,
     listen: std::net::SocketAddr,
     metrics_listen: Option<std::net::SocketAddr>,
     token_file: Option<PathBuf>,
@@ -15,7 +116,7 @@ pub async fn serve(
     if config.dev_allow_unsigned_packages {
         tracing::warn!("accepting unsigned plugins (--dev-allow-unsigned-packages): do not run this in production");
     }
-    let host = Host::open(data, config).await?;
+    let host = open(store, config).await?;
     let mut state = hearth_server::ApiState::new(host.clone())?;
     let given = match token_file {
         Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),

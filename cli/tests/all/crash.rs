@@ -167,23 +167,9 @@ fn start_server(data: &std::path::Path, port: u16) -> Killed {
     Killed(child)
 }
 
-/// One POST; `None` when the connection failed or broke (the server was killed).
+/// One POST of events; `None` when the connection failed or broke (the server was killed).
 fn post_events(port: u16, token: &str, body: &[u8]) -> Option<(u16, serde_json::Value)> {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let head = format!(
-        "POST /v1/events HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body).ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response);
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    Some((status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null)))
+    crate::server::try_post(port, "/v1/events", token, body)
 }
 
 /// What the clients saw.

@@ -5,8 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod attacks;
+mod cluster;
 mod crash;
 mod demo;
+#[path = "../../../nats/tests/support/cluster.rs"]
+mod nats_cluster;
 mod registry;
 mod serve;
 mod server;

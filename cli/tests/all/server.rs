@@ -64,6 +64,8 @@ pub fn stop(mut server: Server) {
 /// One HTTP/1.1 exchange with `Connection: close`; returns status and JSON body.
 pub fn http(port: u16, method: &str, path: &str, token: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A server that stops answering fails the test instead of hanging it.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
@@ -137,4 +139,23 @@ pub fn poll(what: &str, mut check: impl FnMut() -> bool) {
         assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+}
+
+/// One JSON POST that may fail: `None` when the connection failed or broke (the
+/// server was killed), as an appliance sees it.
+pub fn try_post(port: u16, path: &str, token: &str, body: &[u8]) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).ok()?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response);
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
 }

@@ -69,7 +69,7 @@ pub struct CommerceCtx {
 impl Host for CommerceCtx {
     fn propose(&mut self, proposal: wit::OrderProposal) -> wasmtime::Result<Result<(), CommerceError>> {
         let resolved = consenting_household(&self.refs, &self.households, &self.plugin, &proposal.household)
-            .map_err(|error| wasmtime::format_err!("commerce: {error}"))?;
+            .map_err(|error| super::backend_failed("commerce", error))?;
         let Some(household) = resolved else {
             return Ok(Err(CommerceError::UnknownHousehold(format!(
                 "no consenting household with ref {}",
@@ -93,7 +93,7 @@ impl Host for CommerceCtx {
             proposed_ms: crate::clock::now_ms(),
             decided_ms: None,
         };
-        let storage = |error: HostError| wasmtime::format_err!("commerce: {error}");
+        let storage = |error: HostError| super::backend_failed("commerce", error);
         match self.orders.get(&self.plugin, &order.id).map_err(storage)? {
             Some(existing) if existing.same_proposal(&order) => Ok(Ok(())),
             Some(_) => Ok(Err(CommerceError::Conflict(format!("order id {} is used for a different order", order.id)))),

@@ -53,7 +53,7 @@ impl ConfigCtx {
 
 impl Host for ConfigCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.store.get(&self.plugin, &key).map_err(|error| wasmtime::format_err!("config store failed: {error}"))
+        self.store.get(&self.plugin, &key).map_err(|error| super::backend_failed("config", error))
     }
 }
 

@@ -49,7 +49,7 @@ fn command_parts(command: &Command) -> (&'static str, Option<serde_json::Value>)
 
 impl Host for DevicesCtx {
     fn describe(&mut self, device: String) -> wasmtime::Result<Result<DeviceInfo, DeviceError>> {
-        let found = self.device(&device).map_err(|error| wasmtime::format_err!("devices: {error}"))?;
+        let found = self.device(&device).map_err(|error| super::backend_failed("devices", error))?;
         Ok(match found {
             Some(device) => Ok(DeviceInfo { kind: device.kind, model: device.model, region: device.region }),
             None => Err(DeviceError::UnknownDevice(format!("no consenting device with ref {device}"))),
@@ -57,7 +57,7 @@ impl Host for DevicesCtx {
     }
 
     fn send(&mut self, device: String, command: Command) -> wasmtime::Result<Result<String, DeviceError>> {
-        let storage = |error: HostError| wasmtime::format_err!("devices: {error}");
+        let storage = |error: HostError| super::backend_failed("devices", error);
         let Some(target) = self.device(&device).map_err(storage)? else {
             return Ok(Err(DeviceError::UnknownDevice(format!("no consenting device with ref {device}"))));
         };

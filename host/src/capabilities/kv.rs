@@ -109,7 +109,9 @@ impl PluginKv {
             };
             match written {
                 Ok(()) => {
-                    self.add_usage(plugin, delta)?;
+                    if delta != 0 {
+                        self.add_usage(plugin, delta)?;
+                    }
                     return Ok(Written::Yes);
                 }
                 Err(StorageError::Conflict) => continue,
@@ -155,12 +157,15 @@ pub struct KvCtx {
     quota: u64,
     /// Set by a write; the worker flushes and clears it before acknowledging the call.
     pub(crate) dirty: bool,
+    /// Set when the backend failed during the call: if the call then fails, the
+    /// failure is the host's, not the plugin's (the worker clears it).
+    pub(crate) backend_failed: bool,
 }
 
 impl KvCtx {
     /// The context of one store of `plugin`, within `quota` bytes.
     pub fn new(plugin: Arc<str>, store: PluginKv, quota: u64) -> Self {
-        KvCtx { plugin, store, quota, dirty: false }
+        KvCtx { plugin, store, quota, dirty: false, backend_failed: false }
     }
 
     fn write(&mut self, key: &str, value: Option<&[u8]>, precondition: Precondition<'_>) -> Result<bool, KvError> {
@@ -173,7 +178,8 @@ impl KvCtx {
                 value.len()
             )));
         }
-        match self.store.write(&self.plugin, key, value, precondition, self.quota).map_err(unavailable)? {
+        let written = self.store.write(&self.plugin, key, value, precondition, self.quota);
+        match written.map_err(|error| self.unavailable(error))? {
             Written::Yes => {
                 self.dirty = true;
                 Ok(true)
@@ -194,14 +200,19 @@ fn check_key(key: &str) -> Result<(), KvError> {
     Ok(())
 }
 
-fn unavailable(error: StorageError) -> KvError {
-    tracing::error!(%error, "kv backend failed");
-    KvError::Unavailable("storage is unavailable, retry later".into())
+impl KvCtx {
+    fn unavailable(&mut self, error: StorageError) -> KvError {
+        tracing::error!(plugin = %self.plugin, %error, "kv backend failed");
+        self.backend_failed = true;
+        KvError::Unavailable("storage is unavailable, retry later".into())
+    }
 }
 
 impl Host for KvCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
-        Ok(check_key(&key).and_then(|()| self.store.get(&self.plugin, &key).map_err(unavailable)))
+        check_key(&key)?;
+        let read = self.store.get(&self.plugin, &key);
+        Ok(read.map_err(|error| self.unavailable(error)))
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
@@ -213,7 +224,8 @@ impl Host for KvCtx {
     }
 
     fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, KvError>> {
-        Ok(self.store.list_keys(&self.plugin, &prefix).map_err(unavailable))
+        let listed = self.store.list_keys(&self.plugin, &prefix);
+        Ok(listed.map_err(|error| self.unavailable(error)))
     }
 
     fn compare_and_swap(

@@ -144,3 +144,19 @@ capabilities! {
     services: services::ServicesCtx,
     http: http::HttpCtx,
 }
+
+/// A capability's backend (storage) failed in the middle of a call: the call traps with
+/// this, and the worker reports [`crate::CallError::Storage`]: the failure is the
+/// host's, so it is neither counted against the plugin nor dead-lettered; the event
+/// is delivered again once the backend answers.
+#[derive(Debug, thiserror::Error)]
+#[error("{capability}: the host's storage failed: {error}")]
+pub struct BackendFailed {
+    capability: &'static str,
+    error: String,
+}
+
+/// The trap a capability raises when its backend fails.
+pub fn backend_failed(capability: &'static str, error: impl std::fmt::Display) -> wasmtime::Error {
+    wasmtime::Error::new(BackendFailed { capability, error: error.to_string() })
+}

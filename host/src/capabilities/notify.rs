@@ -43,7 +43,7 @@ impl Host for NotifyCtx {
         notification: wit::Notification,
     ) -> wasmtime::Result<Result<String, NotifyError>> {
         let resolved = consenting_household(&self.refs, &self.households, &self.plugin, &household)
-            .map_err(|error| wasmtime::format_err!("notify: {error}"))?;
+            .map_err(|error| super::backend_failed("notify", error))?;
         let Some(real_household) = resolved else {
             return Ok(Err(NotifyError::UnknownHousehold(format!("no consenting household with ref {household}"))));
         };
@@ -77,7 +77,7 @@ impl Host for NotifyCtx {
         let id = self
             .notifications
             .store(&real_household, stored)
-            .map_err(|error| wasmtime::format_err!("notify: {error}"))?;
+            .map_err(|error| super::backend_failed("notify", error))?;
         Ok(Ok(id))
     }
 }

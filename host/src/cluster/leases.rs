@@ -266,10 +266,12 @@ impl Shared {
         for name in names {
             if let Err(error) = self.tick_unit(&name, me, &live, now) {
                 tracing::warn!(unit = %name, %error, "lease round failed");
-                // Cut off from the backend: stop once the lease may have gone to another host.
+                // Cut off from the backend: stop while the lease still holds, so the
+                // work has stopped by the time another host may take it.
+                let margin = self.config.lease.as_millis() as u64 / 2;
                 let mut units = lock(&self.units);
                 if let Some(unit) = units.get_mut(&name)
-                    && unit.held.is_some_and(|(_, until)| until <= now_ms())
+                    && unit.held.is_some_and(|(_, until)| until <= now_ms() + margin)
                 {
                     unit.held = None;
                     unit.owned.send_replace(false);
@@ -299,7 +301,7 @@ impl Shared {
                         drop(units);
                         return self.leases.delete_if(key, revision).or_else(ignore_conflict);
                     }
-                    return Ok(());
+                    // Still finishing: keep the lease until the work stopped.
                 }
                 drop(units);
                 let renewed = self.leases.update(key, &stamp, revision);

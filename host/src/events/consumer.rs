@@ -211,9 +211,9 @@ impl Consumer {
                     _ = self.shutdown.changed() => break,
                 }
             };
-            let handled_through = match self.deliver(batch).await {
-                Progress::Done => last,
-                Progress::StoppedAt(seq) => seq - 1,
+            let (handled_through, interrupted) = match self.deliver(batch).await {
+                Progress::Done => (last, false),
+                Progress::StoppedAt(seq) => (seq - 1, true),
             };
             if handled_through > cursor {
                 cursor = match log.ack(&self.name, handled_through) {
@@ -224,6 +224,14 @@ impl Consumer {
                         handled_through
                     }
                 };
+            }
+            if interrupted && !self.stopping() {
+                // Stopped for a passing reason (the host's storage): pause, then go on
+                // from the event that was not handled.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = self.shutdown.changed() => {}
+                }
             }
         }
     }
@@ -308,7 +316,9 @@ impl Consumer {
                         self.plugin.breaker.record_event_success();
                         counters.delivered.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(CallError::Stopped) => return Progress::StoppedAt(*seq),
+                    // Stopping, or the host's storage failed: not the plugin's doing. The
+                    // event waits in the log and is tried again.
+                    Err(CallError::Stopped | CallError::Storage(_)) => return Progress::StoppedAt(*seq),
                     Err(error) => {
                         let error = error.to_string();
                         if self.record_failure(lane, &error) || !self.retry(lane, *seq, event, error).await {
@@ -379,7 +389,7 @@ impl Consumer {
                     counters.delivered.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
-                Err(CallError::Stopped) => return false,
+                Err(CallError::Stopped | CallError::Storage(_)) => return false,
                 Err(error) => {
                     last_error = error.to_string();
                     if self.record_failure(lane, &last_error) {

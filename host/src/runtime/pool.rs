@@ -103,6 +103,8 @@ impl PluginLink {
         self.counters.service_latency.record(started.elapsed());
         match &result {
             Ok(_) | Err(CallError::Plugin(_)) => self.breaker.record_call_success(caller),
+            // The host's storage failed, not the plugin: nothing to hold against it.
+            Err(CallError::Storage(_)) => {}
             Err(error) => {
                 self.counters.calls_failed.fetch_add(1, Ordering::Relaxed);
                 self.breaker.record_call_failure(caller, &error.to_string());

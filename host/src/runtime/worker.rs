@@ -272,7 +272,11 @@ impl Worker {
         let Some(live) = self.live.as_mut() else {
             return Err(CallError::Stopped);
         };
+        let backend_failed = std::mem::take(&mut live.store.data_mut().capabilities.kv.backend_failed);
         let result = match outcome {
+            Ok(Ok(Err(_))) if backend_failed => {
+                CallError::Storage("storage was unavailable during the call; it will be retried".into())
+            }
             Ok(Ok(returned)) => {
                 // Durable before acknowledged: one flush for all writes of the call.
                 let dirty = std::mem::take(&mut live.store.data_mut().capabilities.kv.dirty);
@@ -282,6 +286,9 @@ impl Worker {
                     return Err(CallError::Storage("the plugin's writes could not be made durable".into()));
                 }
                 return returned.map_err(|error| CallError::Plugin(cap_message(error)));
+            }
+            Ok(Err(_)) if backend_failed => {
+                CallError::Storage("storage was unavailable during the call; it will be retried".into())
             }
             Ok(Err(error)) => {
                 if self.runtime.log.admit() {
@@ -354,6 +361,9 @@ fn record_outcome<T>(result: &Result<T, CallError>, elapsed: Duration) {
 fn classify(store: &Store<PluginState>, error: &wasmtime::Error, timeout: Duration) -> CallError {
     if store.data().limiter.exceeded {
         return CallError::MemoryExhausted { limit_bytes: store.data().limiter.limit_bytes() };
+    }
+    if let Some(failed) = error.downcast_ref::<crate::capabilities::BackendFailed>() {
+        return CallError::Storage(failed.to_string());
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::Timeout(timeout),
