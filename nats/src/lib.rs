@@ -19,6 +19,7 @@ use hearth_host::storage::{Bucket, Change, Entry, Revision, Storage, StorageErro
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Keys become `k` + hex of their bytes: a valid KV key for any bytes, and a byte prefix
 /// stays a prefix.
@@ -72,18 +73,27 @@ impl std::fmt::Debug for NatsStorage {
     }
 }
 
-/// The longest a storage call may take before it fails (and is retried by its caller).
-const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// The longest a bucket operation may take before it fails. Plugins call buckets in
+/// the middle of delivering an event, and a host must stop delivering well within its
+/// lease when it is cut off: an operation that hangs longer than the lease margin
+/// could let two hosts deliver the same partition. A failed operation is retried by
+/// its caller (an event is delivered again).
+pub(crate) const BUCKET_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest a large value's transfer to or from the object store may take.
+pub(crate) const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest connecting, or creating a bucket or stream, may take.
+pub(crate) const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs `work` on the client's runtime and waits for it.
+/// Runs `work` on the client's runtime and waits for it, at most `limit`.
 pub(crate) fn wait<T: Send + 'static>(
     runtime: &tokio::runtime::Handle,
+    limit: Duration,
     work: impl Future<Output = Result<T, StorageError>> + Send + 'static,
 ) -> Result<T, StorageError> {
     let (reply, answer) = std::sync::mpsc::channel();
     runtime.spawn(async move {
         // Every call is bounded: a server that went away mid-call must not hang a host.
-        let answered = tokio::time::timeout(CALL_TIMEOUT, work).await;
+        let answered = tokio::time::timeout(limit, work).await;
         let _ = reply.send(answered.unwrap_or_else(|_| Err(StorageError::Backend("timed out".into()))));
     });
     let stopped = |_| StorageError::Backend("the NATS client stopped".into());
@@ -115,10 +125,14 @@ impl NatsStorage {
         let runtime: tokio::runtime::Handle =
             runtime.recv().map_err(|_| StorageError::Backend("the NATS runtime did not start".into()))?;
         let servers = config.servers.clone();
-        let client = wait(&runtime, async move { async_nats::connect(servers).await.map_err(backend) })?;
+        let client = wait(&runtime, SETUP_TIMEOUT, async move { async_nats::connect(servers).await.map_err(backend) })?;
         Ok(NatsStorage {
             runtime,
-            jetstream: jetstream::new(client.clone()),
+            jetstream: {
+                let mut jetstream = jetstream::new(client.clone());
+                jetstream.set_timeout(BUCKET_TIMEOUT);
+                jetstream
+            },
             client,
             replicas: config.replicas.max(1),
             buckets: Mutex::default(),
@@ -141,7 +155,7 @@ impl NatsStorage {
             num_replicas: self.replicas,
             ..Default::default()
         };
-        let (store, objects) = wait(&self.runtime, async move {
+        let (store, objects) = wait(&self.runtime, SETUP_TIMEOUT, async move {
             // An existing bucket is joined as it is (another host made it, maybe with
             // other replicas); only a missing one is created.
             let objects = match jetstream.get_object_store(&objects_config.bucket).await {
@@ -258,7 +272,7 @@ async fn drop_object(objects: &object_store::ObjectStore, key: &str, stored: &[u
 }
 
 /// How long a read is retried while the cluster moves a bucket's leader (a node died).
-const READ_RETRY: std::time::Duration = std::time::Duration::from_secs(15);
+const READ_RETRY: Duration = Duration::from_secs(2);
 
 fn transient(error: &StorageError) -> bool {
     matches!(error, StorageError::Backend(text) if text.contains("timed out") || text.contains("no responders"))
@@ -272,7 +286,9 @@ impl NatsBucket {
     where
         F: Future<Output = Result<T, StorageError>> + Send + 'static,
     {
-        wait(&self.runtime, work(self.store.clone(), self.objects.clone()))
+        // Each request inside is bounded by the client's timeout (BUCKET_TIMEOUT); this
+        // bounds the whole operation, large transfers included.
+        wait(&self.runtime, TRANSFER_TIMEOUT, work(self.store.clone(), self.objects.clone()))
     }
 
     /// A read, retried while the bucket has no leader: reads change nothing, so they

@@ -19,7 +19,7 @@
 //! every host follows) that is part of its events' message ids: after an erasure, the
 //! household's ids are new ids.
 
-use crate::{NatsStorage, backend, wait};
+use crate::{NatsStorage, SETUP_TIMEOUT, TRANSFER_TIMEOUT, backend, wait};
 use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream;
@@ -75,6 +75,7 @@ type Readers = HashMap<Option<u32>, Vec<(Seq, Reader)>>;
 pub struct NatsLog {
     runtime: tokio::runtime::Handle,
     client: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
     stream: stream::Stream,
     name: String,
     partitions: u32,
@@ -156,7 +157,7 @@ impl NatsStorage {
             ..Default::default()
         };
         let jetstream = self.jetstream.clone();
-        let stream = wait(&self.runtime, async move {
+        let stream = wait(&self.runtime, SETUP_TIMEOUT, async move {
             let started = std::time::Instant::now();
             loop {
                 // An existing stream is joined as it is; only a missing one is created.
@@ -186,6 +187,7 @@ impl NatsStorage {
         Ok(Arc::new(NatsLog {
             runtime: self.runtime.clone(),
             client: self.client.clone(),
+            jetstream: self.jetstream.clone(),
             stream,
             name: config.stream.clone(),
             partitions: config.partitions.max(1),
@@ -249,7 +251,7 @@ impl NatsLog {
         &self,
         work: impl Future<Output = Result<T, StorageError>> + Send + 'static,
     ) -> Result<T, LogError> {
-        wait(&self.runtime, work).map_err(log_error)
+        wait(&self.runtime, TRANSFER_TIMEOUT, work).map_err(log_error)
     }
 
     /// A kept reader positioned at or a little before `wanted`: the one furthest on.
@@ -404,7 +406,7 @@ impl EventLog for NatsLog {
                 .collect()
         };
         let client = self.client.clone();
-        let jetstream = async_nats::jetstream::new(client.clone());
+        let jetstream = self.jetstream.clone();
         let tick = format!("{}.tick", self.name);
         Box::pin(async move {
             let messages = messages?;

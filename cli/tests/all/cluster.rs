@@ -29,7 +29,7 @@ const DEVICES: usize = 8;
 const BATCH: usize = 250;
 /// The recorder's consumers (two topic patterns and the host events) times the partitions.
 const UNITS: u64 = 3 * 8;
-const LEASE_SECS: u64 = 3;
+const LEASE_SECS: u64 = 4;
 
 /// One `hearth serve --nats` host on a fixed port (kept across its restarts).
 struct ClusterHost {
@@ -80,8 +80,12 @@ fn members(port: u16) -> Vec<(String, u64)> {
         .collect()
 }
 
+fn runs(port: u16, plugin: &str) -> bool {
+    json_call(port, "GET", &format!("/v1/plugins/{plugin}"), OPERATOR, Value::Null).0 == 200
+}
+
 fn plugin_runs(port: u16) -> bool {
-    json_call(port, "GET", &format!("/v1/plugins/{RECORDER}"), OPERATOR, Value::Null).0 == 200
+    runs(port, RECORDER)
 }
 
 fn poll_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
@@ -273,4 +277,76 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
     }
     let names: Vec<String> = hosts.lock().unwrap().iter().map(|host| host.id.clone()).collect();
     assert_eq!(names, ["host-a", "host-b", "host-c"]);
+}
+
+/// Two hosts: one order confirmed through both at once is booked once; a service is
+/// answered through either; a household erased through one is gone on the other.
+#[test]
+fn two_hosts_book_an_order_once_and_erase_a_household_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_nodes, nats) = start_cluster(dir.path());
+    let (a, b) = (free_port(), free_port());
+    let _hosts =
+        [ClusterHost::start("host-a", a, &nats, dir.path()), ClusterHost::start("host-b", b, &nats, dir.path())];
+    const SHOP: &str = "com.freshcart.ingredient-shop";
+    install_files(
+        a,
+        OPERATOR,
+        hearth_test_components::INGREDIENT_SHOP,
+        hearth_test_components::INGREDIENT_SHOP_MANIFEST,
+    );
+    poll_for("the shop runs on host B", Duration::from_secs(30), || runs(b, SHOP));
+    register(b, OPERATOR, "house-1", &[("fridge-1", "fridge")]);
+    let (device, user, partner) = (
+        token(a, OPERATOR, "device", "fridge-1"),
+        token(b, OPERATOR, "user", "house-1"),
+        token(a, OPERATOR, "partner", "freshcart"),
+    );
+    let grant = json!({"device_kinds": ["fridge"], "devices": []});
+    assert_eq!(json_call(a, "PUT", &format!("/v1/me/grants/{SHOP}"), &user, grant).0, 204);
+
+    // The quote service answers through either host.
+    for port in [a, b] {
+        let (status, body) = json_call(port, "POST", "/v1/services/shop/quote", &user, json!({"item": "whole milk"}));
+        assert!(status == 200 || status == 422, "host {port}: {status} {body}");
+    }
+
+    let low_milk = json!({"id": "m1", "topic": "appliance.fridge.inventory",
+        "body": {"item": "whole milk", "action": "counted", "quantity": {"amount": 200, "unit": "millilitres"}}});
+    assert_eq!(json_call(b, "POST", "/v1/events", &device, low_milk).0, 202);
+    let mut offers = Value::Null;
+    poll_for("the offer is made", Duration::from_secs(30), || {
+        offers = json_call(a, "GET", "/v1/me/offers", &user, Value::Null).1;
+        offers["offers"].as_array().is_some_and(|offers| !offers.is_empty())
+    });
+    let offer = &offers["offers"][0];
+    let path = format!("/v1/me/orders/{}/{}/confirm", offer["plugin"].as_str().unwrap(), offer["id"].as_str().unwrap());
+    // Both hosts confirm the same order at the same moment.
+    let confirmations: Vec<_> = [a, b]
+        .into_iter()
+        .map(|port| {
+            let (path, user) = (path.clone(), user.clone());
+            std::thread::spawn(move || json_call(port, "POST", &path, &user, Value::Null))
+        })
+        .collect();
+    for confirmation in confirmations {
+        let (status, body) = confirmation.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let month = hearth_host::commerce::ledger::month_of(hearth_host::clock::now_ms());
+    for port in [a, b] {
+        let (status, statement) =
+            json_call(port, "GET", &format!("/v1/partner/statements/{month}"), &partner, Value::Null);
+        assert_eq!(status, 200, "{statement}");
+        assert_eq!(statement["totals"]["EUR"]["orders"], 1, "booked twice: {statement}");
+    }
+
+    // Erased through host A: host B no longer knows the household, its tokens or devices.
+    let (status, erased) = json_call(a, "DELETE", "/v1/me", &user, Value::Null);
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(json_call(b, "GET", "/v1/me/offers", &user, Value::Null).0, 401);
+    let again = json!({"id": "m2", "topic": "appliance.fridge.door", "body": {"state": "open"}});
+    assert_eq!(json_call(b, "POST", "/v1/events", &device, again).0, 401);
+    let (status, body) = json_call(b, "POST", "/v1/households", OPERATOR, json!({"id": "house-1"}));
+    assert_eq!(status, 201, "the erased id is free again on host B: {body}");
 }

@@ -291,11 +291,12 @@ impl Worker {
                 CallError::Storage("storage was unavailable during the call; it will be retried".into())
             }
             Ok(Err(error)) => {
+                let failure = classify(&live.store, &error, timeout);
                 if self.runtime.log.admit() {
-                    let error = format!("{error:#}");
-                    tracing::warn!(plugin = %self.runtime.id, error = crate::capabilities::log::cut(&error), "plugin call failed");
+                    let failure = failure.to_string();
+                    tracing::warn!(plugin = %self.runtime.id, error = crate::capabilities::log::cut(&failure), "plugin call failed");
                 }
-                classify(&live.store, &error, timeout)
+                failure
             }
             Err(_) => CallError::Timeout(timeout),
         };
@@ -368,6 +369,6 @@ fn classify(store: &Store<PluginState>, error: &wasmtime::Error, timeout: Durati
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::Timeout(timeout),
         Some(trap) => CallError::Trap(trap.to_string()),
-        None => CallError::Trap(error.to_string()),
+        None => CallError::Trap(error.root_cause().to_string()),
     }
 }
