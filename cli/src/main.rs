@@ -4,7 +4,7 @@ mod client;
 mod commands;
 mod registry;
 
-use commands::{demo, events, ingest, keys, plugin, serve, services, token};
+use commands::{cluster_demo, demo, events, ingest, keys, plugin, serve, services, token};
 
 use clap::{Parser, Subcommand};
 use hearth_host::HostConfig;
@@ -34,6 +34,13 @@ enum Command {
         /// Where the example plugins' components are (`cargo xtask plugins` builds them).
         #[arg(long, default_value = "target/plugins/wasm32-wasip2/release")]
         plugins: PathBuf,
+        /// Run it on a local cluster instead: 3 NATS JetStream nodes and 3 hosts, one of
+        /// them SIGKILLed half way (`cargo xtask cluster`).
+        #[arg(long)]
+        cluster: bool,
+        /// The `nats-server` binary for `--cluster`.
+        #[arg(long, default_value = "target/tools/bin/nats-server")]
+        nats_server: PathBuf,
     },
     /// Serve the HTTP API (operator, appliance, household and partner routes).
     Serve {
@@ -99,7 +106,11 @@ async fn main() -> anyhow::Result<()> {
         logs.init();
     }
     match cli.command {
-        Command::Demo { data, plugins } => {
+        Command::Demo { plugins, cluster: true, nats_server, .. } => {
+            let options = cluster_demo::ClusterDemoOptions { plugins, nats_server };
+            blocking(move || cluster_demo::run(&options, &mut std::io::stdout().lock())).await
+        }
+        Command::Demo { data, plugins, .. } => {
             let mut stdout = std::io::stdout().lock();
             demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
         }

@@ -21,6 +21,8 @@ usage: cargo xtask <command>
   bench [SECTION]  the side-by-side benchmarks (all, dispatch, cold-start, restart, density, http;
                    extism builds the Extism host with a second wasmtime and compares)
   crash [N] [K]  N events (200000) over HTTP to `hearth serve`, SIGKILLed K (40) times: lost and duplicates
+  cluster   setup + plugins, then a local cluster: 3 NATS JetStream nodes and 3 `hearth serve --nats`
+            hosts; appliances send through all three, one host is SIGKILLed half way
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +37,25 @@ fn main() -> anyhow::Result<()> {
             setup()?;
             build_plugins()?;
             run("cargo", &["run", "--release", "--quiet", "--package", "hearth-cli", "--bin", "hearth", "--", "demo"])
+        }
+        "cluster" => {
+            setup()?;
+            build_plugins()?;
+            run(
+                "cargo",
+                &[
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "--package",
+                    "hearth-cli",
+                    "--bin",
+                    "hearth",
+                    "--",
+                    "demo",
+                    "--cluster",
+                ],
+            )
         }
         "test" => {
             setup()?;
@@ -84,12 +105,12 @@ fn main() -> anyhow::Result<()> {
                     "test",
                     "--release",
                     "-p",
-                    "hearth-host",
+                    "hearth-cli",
                     "--test",
-                    "crash",
+                    "all",
                     "--",
                     "--nocapture",
-                    "acknowledged_http_batches_survive_sigkill_of_the_server",
+                    "crash::acknowledged_http_batches_survive_sigkill_of_the_server",
                 ])
                 .env("HEARTH_CRASH_EVENTS", &events)
                 .env("HEARTH_CRASH_KILLS", &kills)

@@ -1,5 +1,6 @@
 //! One module per `hearth` command.
 
+pub mod cluster_demo;
 pub mod demo;
 pub mod develop;
 pub mod events;

@@ -67,3 +67,28 @@ fn json_logs_carry_a_span_per_plugin_call() {
     assert!(event_call["fields"]["elapsed"].is_string());
     assert!(calls.iter().any(|c| c["span"]["operation"] == "recipes.suggest"));
 }
+
+/// `hearth demo --cluster` (what `cargo xtask cluster` runs): real NATS nodes and
+/// `hearth serve --nats` hosts, one SIGKILLed half way; it reports the takeover and
+/// that every plugin caught up with nothing dead-lettered.
+#[test]
+fn the_cluster_demo_shows_a_takeover_and_nothing_left_behind() {
+    let plugins = std::path::Path::new(hearth_test_components::RECIPE_SERVICE).parent().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["demo", "--cluster", "--plugins"])
+        .arg(plugins)
+        .arg("--nats-server")
+        .arg(crate::nats_cluster::nats_server())
+        .env("RUST_LOG", "error")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for expected in ["Half way: SIGKILL host-2", "takeover after", "0 events left behind, 0 dead-lettered"] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    let members = stdout.lines().filter(|line| line.starts_with("  cluster:")).collect::<Vec<_>>();
+    assert!(members.len() == 2 && members[0].matches("delivers").count() == 3, "{stdout}");
+    assert_eq!(members[1].matches("delivers").count(), 2, "{stdout}");
+}
