@@ -2,7 +2,10 @@
 //! shared and noisy: absolute times drift, ratios hold). Run with `cargo xtask bench`
 //! (RUST_BACKTRACE unset). Sections: the wasmtime floor against Hearth's dispatch,
 //! cold start, restart with 100 plugins, density with 1,000 plugins (in a child
-//! process, so its RSS is its own), HTTP ingest on loopback.
+//! process, so its RSS is its own), HTTP ingest on loopback, and 1 vs 2 vs 3 hosts
+//! on a real NATS JetStream cluster.
+
+mod cluster;
 
 use anyhow::{Context as _, bail};
 use hearth_host::bindings::{Event, EventBody, OtherEvent};
@@ -471,6 +474,9 @@ fn main() -> anyhow::Result<()> {
     if wants("http") {
         runtime.block_on(http_ingest(true))?;
         runtime.block_on(http_ingest(false))?;
+    }
+    if wants("cluster") {
+        runtime.block_on(cluster::cluster())?;
     }
     #[cfg(feature = "extism")]
     if wants("extism") {

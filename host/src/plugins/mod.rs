@@ -225,6 +225,7 @@ impl Plugins {
         for bucket in [&self.backlog_skipped, &self.counters, &self.quarantine] {
             bucket.delete(plugin.as_bytes())?;
         }
+        self.counters.delete_prefix(&crate::storage::scoped_key(plugin, ""))?;
         self.delivery.dead_letters.remove_plugin(plugin)?;
         self.delivery.households.remove_plugin(plugin)?;
         self.delivery.refs.remove_plugin(plugin)?;
@@ -327,7 +328,7 @@ impl Plugins {
         // Not the link: its instance handles would keep the workers from stopping.
         let counters = running.link.counters.clone();
         running.stop().await;
-        counters::store(&*self.counters, plugin, &counters)?;
+        counters::store(&*self.counters, &self.counters_key(plugin), &counters)?;
         self.release_component(&hash);
         Ok(true)
     }
@@ -386,7 +387,7 @@ impl Plugins {
         // The counters go on across upgrades, restarts and enabling (they are stored).
         let counters = match self.directory.link(&id) {
             Some(running) => running.counters,
-            None => Arc::new(counters::stored(&*self.counters, &id)),
+            None => Arc::new(counters::stored(&*self.counters, &self.counters_key(&id))),
         };
         let link =
             PluginLink { id: id.clone(), pool: PluginPool::new(handles), breaker: Arc::new(breaker), counters, log };
@@ -422,6 +423,14 @@ impl Plugins {
             self.release_component(&old_hash);
         }
         Ok(info)
+    }
+
+    /// Where a plugin's counters are stored: each host of a cluster keeps its own.
+    pub(super) fn counters_key(&self, plugin: &str) -> Vec<u8> {
+        match self.delivery.leases.host_id() {
+            Some(host) => crate::storage::scoped_key(plugin, host),
+            None => plugin.as_bytes().to_vec(),
+        }
     }
 
     /// Drops the in-memory copy of a component once no running plugin uses it.

@@ -98,7 +98,7 @@ impl Plugins {
     /// Stores every running plugin's counters.
     pub fn store_counters(&self) {
         for link in self.directory.links() {
-            if let Err(error) = counters::store(&*self.counters, &link.id, &link.counters) {
+            if let Err(error) = counters::store(&*self.counters, &self.counters_key(&link.id), &link.counters) {
                 tracing::error!(plugin = %link.id, %error, "storing the plugin's counters failed");
             }
         }

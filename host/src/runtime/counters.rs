@@ -71,13 +71,13 @@ impl PluginCounters {
 }
 
 /// Stores a plugin's counters.
-pub fn store(bucket: &dyn Bucket, plugin: &str, counters: &PluginCounters) -> Result<(), HostError> {
-    bucket.put_json(plugin.as_bytes(), &counters.snapshot())?;
+pub fn store(bucket: &dyn Bucket, key: &[u8], counters: &PluginCounters) -> Result<(), HostError> {
+    bucket.put_json(key, &counters.snapshot())?;
     Ok(())
 }
 
-/// The counters stored for `plugin`, or zeros.
-pub fn stored(bucket: &dyn Bucket, plugin: &str) -> PluginCounters {
-    let snapshot = bucket.get_json(plugin.as_bytes()).ok().flatten().unwrap_or_default();
+/// The counters stored under `key`, or zeros.
+pub fn stored(bucket: &dyn Bucket, key: &[u8]) -> PluginCounters {
+    let snapshot = bucket.get_json(key).ok().flatten().unwrap_or_default();
     PluginCounters::restore(&snapshot)
 }

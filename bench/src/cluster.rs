@@ -1,0 +1,171 @@
+//! The clustered backend side by side: 1, 2 and 3 hosts on one 3-node NATS JetStream
+//! cluster (R3, real `nats-server` processes), each run on a fresh cluster; events
+//! per second, CPU per event (the hosts' and the NATS nodes'), and ingest-to-delivery
+//! latency clustered against embedded. Everything shares this machine's cores, so
+//! more hosts add no cores: the ratio shows the cost of sharing, not a speed-up.
+
+use super::{NOOP, noop_component, noop_manifest};
+use hearth_host::cluster::ClusterConfig;
+use hearth_host::households::{Device, Grant};
+use hearth_host::{Backend, Host, HostConfig};
+use hearth_nats::LogConfig;
+use std::time::{Duration, Instant};
+
+#[path = "../../nats/tests/support/cluster.rs"]
+mod nats_cluster;
+
+const DEVICES: usize = 8;
+const EVENTS: usize = 20_000;
+const RECORDER: &str = "test.hearth.recorder";
+
+/// CPU time (user + system) of a process so far, from /proc (Linux).
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after ") ".
+    let fields: Vec<&str> = stat.rsplit_once(") ").map_or(vec![], |(_, rest)| rest.split(' ').collect());
+    let ticks: u64 = [11, 12].iter().filter_map(|&index| fields.get(index)?.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// `hosts` hosts on a fresh cluster, the noop and recorder plugins installed through
+/// the first, the household's devices granted; returns once every host runs them.
+async fn cluster_of(hosts: usize, dir: &std::path::Path) -> anyhow::Result<(Vec<nats_cluster::Node>, Vec<Host>)> {
+    let (nodes, servers) = nats_cluster::start_cluster(dir);
+    let mut opened = Vec::new();
+    for n in 0..hosts {
+        let servers = servers.clone();
+        let storage = tokio::task::spawn_blocking(move || nats_cluster::connect(servers)).await?;
+        let log = storage.event_log(&LogConfig::default()).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let backend = Backend {
+            storage: std::sync::Arc::new(storage),
+            log,
+            cluster: Some(ClusterConfig::new(format!("bench-{n}"))),
+        };
+        opened.push(Host::open_on(backend, HostConfig::default()).await?);
+    }
+    set_up(&opened[0]).await?;
+    for host in &opened {
+        while host.status(NOOP).is_none() || host.status(RECORDER).is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Every partition has its host.
+    let units = 2 * 2 * 8;
+    while opened[0].cluster()?.1.iter().map(|member| member.units).sum::<usize>() < units {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((nodes, opened))
+}
+
+async fn set_up(host: &Host) -> anyhow::Result<()> {
+    host.add_household("h")?;
+    for n in 0..DEVICES {
+        let device = Device {
+            id: format!("device-{n}"),
+            household: "h".into(),
+            kind: "sensor".into(),
+            model: "bench".into(),
+            region: "DE".into(),
+        };
+        host.add_device(device)?;
+    }
+    host.install(noop_manifest(NOOP)?, noop_component()).await?;
+    let recorder: hearth_package::Manifest =
+        std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST)?.parse()?;
+    host.install(recorder, hearth_test_components::read(hearth_test_components::RECORDER_PLUGIN)).await?;
+    let grant = Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() };
+    host.grant("h", NOOP, &grant).await?;
+    host.grant("h", RECORDER, &grant).await?;
+    Ok(())
+}
+
+/// EVENTS to the noop plugin from 8 devices, spread over the hosts: (events/s, CPU per event).
+async fn throughput(hosts: &[Host], nodes: &[nats_cluster::Node]) -> anyhow::Result<(f64, Duration)> {
+    let pids: Vec<u32> = nodes.iter().map(|node| node.0.id()).chain([std::process::id()]).collect();
+    let cpu_before: Duration = pids.iter().map(|pid| cpu_of(*pid)).sum();
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for device in 0..DEVICES {
+        let hosts = hosts.to_vec();
+        senders.push(tokio::spawn(async move {
+            for (batch, first) in (0..EVENTS / DEVICES).step_by(100).enumerate() {
+                let events: Vec<_> = (first..first + 100)
+                    .map(|n| serde_json::json!({"id": format!("t{device}-{n}"), "topic": "ext.bench.tick", "body": {}}))
+                    .collect();
+                let host = &hosts[(device + batch) % hosts.len()];
+                host.ingest(&format!("device-{device}"), &serde_json::to_vec(&events)?).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    loop {
+        let delivered: u64 = hosts.iter().filter_map(|host| host.status(NOOP)).map(|status| status.delivered).sum();
+        if delivered >= EVENTS as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    let cpu: Duration = pids.iter().map(|pid| cpu_of(*pid)).sum::<Duration>() - cpu_before;
+    Ok((EVENTS as f64 / elapsed.as_secs_f64(), cpu / EVENTS as u32))
+}
+
+/// Single events sent one after another through `hosts` in turn: time until the
+/// recorder (on whichever host delivers) has recorded each; (p50, p99).
+async fn latency(hosts: &[Host]) -> anyhow::Result<(Duration, Duration)> {
+    let mut times = Vec::new();
+    for n in 0..200 {
+        let id = format!("lat-{n}");
+        let event = serde_json::json!([{"id": id, "topic": "ext.test.latency", "body": {}}]);
+        let host = &hosts[n % hosts.len()];
+        let started = Instant::now();
+        host.ingest(&format!("device-{}", n % DEVICES), &serde_json::to_vec(&event)?).await?;
+        while host.kv_get(RECORDER, &format!("seen/{id}"))?.is_none() {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok((times[times.len() / 2], times[times.len() * 99 / 100]))
+}
+
+/// The section: throughput and CPU for 1, 2, 3 hosts, latency clustered vs embedded.
+pub async fn cluster() -> anyhow::Result<()> {
+    println!("cluster: {EVENTS} events from {DEVICES} devices to the noop plugin, 3 NATS nodes (R3) on this machine");
+    let mut single = None;
+    let mut clustered_latency = None;
+    for hosts in 1..=3 {
+        let dir = tempfile::tempdir()?;
+        let (nodes, opened) = cluster_of(hosts, dir.path()).await?;
+        let (rate, cpu) = throughput(&opened, &nodes).await?;
+        let base = *single.get_or_insert(rate);
+        println!(
+            "  {hosts} host(s): {rate:>8.0} events/s ({:.2}× one host), {cpu:?} CPU per event (hosts + NATS)",
+            rate / base
+        );
+        if hosts == 3 {
+            clustered_latency = Some(latency(&opened).await?);
+        }
+        for host in opened {
+            host.shutdown().await?;
+        }
+        drop(nodes);
+    }
+    let dir = tempfile::tempdir()?;
+    let embedded = Host::open(dir.path(), HostConfig::default()).await?;
+    set_up(&embedded).await?;
+    let (p50, p99) = latency(std::slice::from_ref(&embedded)).await?;
+    embedded.shutdown().await?;
+    if let Some((cluster_p50, cluster_p99)) = clustered_latency {
+        println!(
+            "  ingest to delivery (recorder, one event at a time): clustered p50 {cluster_p50:?} p99 {cluster_p99:?}, \
+             embedded p50 {p50:?} p99 {p99:?} ({:.1}× / {:.1}×)",
+            cluster_p50.as_secs_f64() / p50.as_secs_f64(),
+            cluster_p99.as_secs_f64() / p99.as_secs_f64()
+        );
+    }
+    Ok(())
+}
