@@ -46,6 +46,9 @@ pub struct LogConfig {
     pub max_age: Duration,
     /// How long a resent event id is recognised as a duplicate.
     pub duplicate_window: Duration,
+    /// The most the stream may hold, in bytes; the oldest events go first past it
+    /// (`None`: no limit but `max_age`).
+    pub max_bytes: Option<i64>,
 }
 
 impl Default for LogConfig {
@@ -55,6 +58,7 @@ impl Default for LogConfig {
             partitions: 8,
             max_age: Duration::from_secs(7 * 24 * 3600),
             duplicate_window: Duration::from_secs(120),
+            max_bytes: None,
         }
     }
 }
@@ -154,6 +158,7 @@ impl NatsStorage {
             num_replicas: self.replicas,
             max_age: config.max_age,
             duplicate_window: config.duplicate_window,
+            max_bytes: config.max_bytes.unwrap_or(-1),
             ..Default::default()
         };
         let jetstream = self.jetstream.clone();
@@ -276,7 +281,30 @@ impl NatsLog {
         kept.push((next, reader));
     }
 
+    /// A read; a reader that just got no answer (its consumer has no leader yet, or
+    /// lost its server) is dropped and the read tried again with a new one, briefly.
     fn read(&self, partition: Option<u32>, after: Seq, max: usize) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.read_once(partition, after, max) {
+                Err(LogError::Storage(error))
+                    if (error.contains("503") || error.contains("no responders") || error.contains("timed out"))
+                        && started.elapsed() < Duration::from_secs(3) =>
+                {
+                    tracing::debug!(%error, "reading again with a new reader");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn read_once(
+        &self,
+        partition: Option<u32>,
+        after: Seq,
+        max: usize,
+    ) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
         let kept = self.take_reader(partition, after + 1);
         let (stream, filter) = (self.stream.clone(), self.filter(partition));
         let (next, reader, events) = self.call(async move {
@@ -514,12 +542,18 @@ impl EventLog for NatsLog {
         }
     }
 
+    fn cursor(&self, consumer: &str) -> Result<Option<Seq>, LogError> {
+        let stored = self.cursors.value(consumer.as_bytes()).map_err(log_error)?;
+        Ok(stored.map(|cursor| decode_u64(Some(&cursor))))
+    }
+
     fn ack(&self, consumer: &str, seq: Seq) -> Result<Seq, LogError> {
         let stored = self
             .cursors
-            .modify(consumer.as_bytes(), &mut |old| Some(decode_u64(old).max(seq).to_be_bytes().to_vec()))
+            // A removed consumer stays removed: an ack never creates a cursor.
+            .modify(consumer.as_bytes(), &mut |old| Some(decode_u64(Some(old?)).max(seq).to_be_bytes().to_vec()))
             .map_err(log_error)?;
-        Ok(decode_u64(stored.as_deref()))
+        Ok(stored.map_or(seq, |stored| decode_u64(Some(&stored))))
     }
 
     fn bound_backlogs(&self, max_backlog: u64) -> Result<Vec<(String, u64)>, LogError> {

@@ -31,6 +31,18 @@ pub struct ClusterArgs {
     /// Seconds a dead host's partitions wait before another host takes them over.
     #[arg(long, default_value_t = 5)]
     lease_secs: u64,
+    /// Hours an event stays in the stream at most, delivered or not (when the stream
+    /// is first made).
+    #[arg(long, default_value_t = 168)]
+    stream_max_age_hours: u64,
+    /// Bytes the stream may hold at most; past it the oldest events go (when the
+    /// stream is first made; default: no limit but the age).
+    #[arg(long)]
+    stream_max_bytes: Option<i64>,
+    /// Seconds a resent event id is recognised as a duplicate (when the stream is
+    /// first made).
+    #[arg(long, default_value_t = 120)]
+    duplicate_window_secs: u64,
 }
 
 /// Where `hearth serve` keeps its state.
@@ -58,7 +70,13 @@ impl ClusterArgs {
         let host_id = self.host_id.unwrap_or_else(|| format!("{}:{}", hostname(), listen.port()));
         Store::Nats {
             nats: NatsConfig { servers: self.nats, replicas },
-            log: LogConfig { partitions: self.partitions, ..LogConfig::default() },
+            log: LogConfig {
+                partitions: self.partitions,
+                max_age: Duration::from_secs(self.stream_max_age_hours.max(1) * 3600),
+                duplicate_window: Duration::from_secs(self.duplicate_window_secs.max(1)),
+                max_bytes: self.stream_max_bytes,
+                ..LogConfig::default()
+            },
             member: ClusterConfig { lease: Duration::from_secs(self.lease_secs.max(1)), ..ClusterConfig::new(host_id) },
         }
     }

@@ -185,7 +185,9 @@ impl Consumer {
             }
             let end = *appended.borrow_and_update();
             // The backlog bound may have moved the stored cursor on while this one waited.
-            if let Ok(stored) = log.open_consumer(&self.name) {
+            // (Read only: a plugin removed through another host must not get its
+            // cursor back from a consumer that is about to stop.)
+            if let Ok(Some(stored)) = log.cursor(&self.name) {
                 cursor = cursor.max(stored);
             }
             let batch = match log.read_partition(self.partition, cursor, self.delivery.config.batch_size) {

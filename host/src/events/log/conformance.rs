@@ -98,8 +98,11 @@ pub async fn check(log: &dyn EventLog, seed: u64) -> Result<(), Violation> {
     let reused = log.append(vec![event("e1", "d1", "h1")]).await.map_err(failed)?;
     expect(!reused[0].duplicate, || "an erased device's id is still taken".into())?;
 
-    // Forgetting a plugin's consumers.
+    // Forgetting a plugin's consumers: a late ack or read does not bring one back.
     expect(log.remove_consumers("p|").map_err(failed)? == 1, || "remove_consumers".into())?;
+    log.ack("p|a", end).map_err(failed)?;
+    expect(log.cursor("p|a").map_err(failed)?.is_none(), || "an ack recreated a removed cursor".into())?;
+    expect(log.cursor("q|b").map_err(failed)?.is_some_and(|seq| seq >= 3), || "cursor() of a live consumer".into())?;
     Ok(())
 }
 

@@ -202,6 +202,8 @@ pub trait EventLog: Send + Sync + 'static {
     fn watch(&self) -> watch::Receiver<Seq>;
     /// The consumer's cursor, creating the consumer at the end of the log if new.
     fn open_consumer(&self, consumer: &str) -> Result<Seq, LogError>;
+    /// The consumer's stored cursor, without creating it (`None` once it was removed).
+    fn cursor(&self, consumer: &str) -> Result<Option<Seq>, LogError>;
     /// Moves the consumer's cursor forward to `seq` (everything up to it is handled);
     /// never backwards. Returns the cursor now stored, which is past `seq` when the
     /// backlog bound moved it on meanwhile.

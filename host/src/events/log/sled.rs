@@ -222,12 +222,17 @@ impl EventLog for SledLog {
         Ok(start)
     }
 
+    fn cursor(&self, consumer: &str) -> Result<Option<Seq>, LogError> {
+        self.cursors.get(consumer)?.map(|cursor| key_seq(&cursor)).transpose()
+    }
+
     fn ack(&self, consumer: &str, seq: Seq) -> Result<Seq, LogError> {
         // Durable with the next flush: every plugin call that wrote state and every
         // durable append flushes the whole database. A crash before that redelivers
         // the last batch, which at-least-once allows.
+        // A removed consumer stays removed: an ack never creates a cursor.
         let stored = self.cursors.update_and_fetch(consumer, |old| {
-            let old = old.and_then(|old| key_seq(old).ok()).unwrap_or(0);
+            let old = key_seq(old?).unwrap_or(0);
             Some(seq_key(old.max(seq)).to_vec())
         })?;
         stored.map_or(Ok(seq), |stored| key_seq(&stored))
