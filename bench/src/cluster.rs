@@ -4,9 +4,9 @@
 //! latency clustered against embedded. Everything shares this machine's cores, so
 //! more hosts add no cores: the ratio shows the cost of sharing, not a speed-up.
 
-use super::{NOOP, noop_component, noop_manifest};
+use super::{NOOP, add_sensors, noop_component, noop_manifest};
 use hearth_host::cluster::ClusterConfig;
-use hearth_host::households::{Device, Grant};
+use hearth_host::households::Grant;
 use hearth_host::{Backend, Host, HostConfig};
 use hearth_nats::LogConfig;
 use std::time::{Duration, Instant};
@@ -58,17 +58,7 @@ async fn cluster_of(hosts: usize, dir: &std::path::Path) -> anyhow::Result<(Vec<
 }
 
 async fn set_up(host: &Host) -> anyhow::Result<()> {
-    host.add_household("h")?;
-    for n in 0..DEVICES {
-        let device = Device {
-            id: format!("device-{n}"),
-            household: "h".into(),
-            kind: "sensor".into(),
-            model: "bench".into(),
-            region: "DE".into(),
-        };
-        host.add_device(device)?;
-    }
+    add_sensors(host, DEVICES)?;
     host.install(noop_manifest(NOOP)?, noop_component()).await?;
     let recorder: hearth_package::Manifest =
         std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST)?.parse()?;
@@ -81,7 +71,7 @@ async fn set_up(host: &Host) -> anyhow::Result<()> {
 
 /// EVENTS to the noop plugin from 8 devices, spread over the hosts: (events/s, CPU per event).
 async fn throughput(hosts: &[Host], nodes: &[nats_cluster::Node]) -> anyhow::Result<(f64, Duration)> {
-    let pids: Vec<u32> = nodes.iter().map(|node| node.0.id()).chain([std::process::id()]).collect();
+    let pids: Vec<u32> = nodes.iter().map(|node| node.pid()).chain([std::process::id()]).collect();
     let cpu_before: Duration = pids.iter().map(|pid| cpu_of(*pid)).sum();
     let started = Instant::now();
     let mut senders = Vec::new();

@@ -40,6 +40,14 @@ fn event(n: usize) -> Event {
 /// A host with the noop plugin, one household and `devices` sensors granted to it.
 async fn host_with_noop(dir: &std::path::Path, config: HostConfig, devices: usize) -> anyhow::Result<Host> {
     let host = Host::open(dir, config).await?;
+    add_sensors(&host, devices)?;
+    host.install(noop_manifest(NOOP)?, noop_component()).await?;
+    host.grant("h", NOOP, &Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() }).await?;
+    Ok(host)
+}
+
+/// Household `h` with `devices` sensors `device-N`.
+fn add_sensors(host: &Host, devices: usize) -> anyhow::Result<()> {
     host.add_household("h")?;
     for n in 0..devices {
         let device = Device {
@@ -51,9 +59,7 @@ async fn host_with_noop(dir: &std::path::Path, config: HostConfig, devices: usiz
         };
         host.add_device(device)?;
     }
-    host.install(noop_manifest(NOOP)?, noop_component()).await?;
-    host.grant("h", NOOP, &Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() }).await?;
-    Ok(host)
+    Ok(())
 }
 
 fn per_event(elapsed: Duration, events: usize) -> Duration {

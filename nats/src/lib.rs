@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+pub mod local;
 mod log;
 
 pub use log::{LogConfig, NatsLog};

@@ -206,6 +206,15 @@ impl NatsStorage {
     }
 }
 
+/// Moves the last sequence seen forward to `seq` (never back), waking watchers.
+fn raise(last: &watch::Sender<Seq>, seq: Seq) {
+    last.send_if_modified(|current| {
+        let newer = seq > *current;
+        *current = (*current).max(seq);
+        newer
+    });
+}
+
 /// Follows the stream's last sequence: every host's notices, and the stream's state
 /// once a second (a notice is a core-NATS message and may be lost).
 async fn watch_appends(client: async_nats::Client, mut stream: stream::Stream, last: watch::Sender<Seq>) {
@@ -226,11 +235,7 @@ async fn watch_appends(client: async_nats::Client, mut stream: stream::Stream, l
             _ = poll.tick() => stream.info().await.ok().map(|info| info.state.last_sequence),
         };
         if let Some(seq) = seen {
-            last.send_if_modified(|current| {
-                let newer = seq > *current;
-                *current = (*current).max(seq);
-                newer
-            });
+            raise(&last, seq);
         }
     }
 }
@@ -368,11 +373,7 @@ impl NatsLog {
     fn stream_last(&self) -> Result<Seq, LogError> {
         let mut stream = self.stream.clone();
         let last = self.call(async move { Ok(stream.info().await.map_err(backend)?.state.last_sequence) })?;
-        self.last.send_if_modified(|current| {
-            let newer = last > *current;
-            *current = (*current).max(last);
-            newer
-        });
+        raise(&self.last, last);
         Ok(last)
     }
 }
@@ -473,11 +474,7 @@ impl EventLog for NatsLog {
                 .await
                 .map_err(|_| LogError::Closed)??;
             if let Some(last) = appended.iter().map(|appended| appended.seq).max() {
-                self.last.send_if_modified(|current| {
-                    let newer = last > *current;
-                    *current = (*current).max(last);
-                    newer
-                });
+                raise(&self.last, last);
             }
             Ok(appended)
         })

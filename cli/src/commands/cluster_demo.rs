@@ -4,6 +4,7 @@
 //! SIGKILLed. It shows the cluster before and after, how long the takeover took, and
 //! that every plugin caught up with nothing left behind and nothing dead-lettered.
 
+use super::demo::PLUGINS;
 use crate::client::Client;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
@@ -14,12 +15,6 @@ use std::time::{Duration, Instant};
 
 const OPERATOR: &str = "hth_cluster_demo_operator_token_0123456789";
 const HOUSEHOLD: &str = "kim-household";
-const PLUGINS: &[(&str, &str)] = &[
-    ("recipe_service.wasm", include_str!("../../../example-plugins/recipe-service/hearth.toml")),
-    ("ingredient_shop.wasm", include_str!("../../../example-plugins/ingredient-shop/hearth.toml")),
-    ("water_filter.wasm", include_str!("../../../example-plugins/water-filter/hearth.toml")),
-    ("air_care.wasm", include_str!("../../../example-plugins/air-care/hearth.toml")),
-];
 const DEVICES: &[(&str, &str)] =
     &[("kim-fridge", "fridge"), ("kim-purifier", "water-purifier"), ("kim-aircon", "air-conditioner")];
 /// Rounds of appliance events; the second host dies half way.
@@ -45,30 +40,7 @@ impl Drop for Process {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Three JetStream nodes routed to each other; their client URLs.
-fn start_nats(binary: &Path, dir: &Path) -> anyhow::Result<(Vec<Process>, Vec<String>)> {
-    let clients = (0..3).map(|_| free_port()).collect::<anyhow::Result<Vec<u16>>>()?;
-    let routes: Vec<String> =
-        (0..3).map(|_| free_port().map(|port| format!("nats://127.0.0.1:{port}"))).collect::<anyhow::Result<_>>()?;
-    let mut nodes = Vec::new();
-    for (n, port) in clients.iter().enumerate() {
-        let store = dir.join(format!("nats-{n}"));
-        std::fs::create_dir_all(&store)?;
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(&store)
-            .args(["--server_name", &format!("n{n}"), "--cluster_name", "hearth-demo"])
-            .args(["--cluster", &routes[n], "--routes", &routes.join(",")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} (run `cargo xtask setup`)", binary.display()))?;
-        nodes.push(Process(child));
-    }
-    Ok((nodes, clients.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect()))
+    Ok(hearth_nats::local::free_port()?)
 }
 
 /// `hearth serve --nats` as a child; returns it once it listens.
@@ -133,7 +105,8 @@ fn events_of(round: usize) -> Vec<(&'static str, Value)> {
 pub fn run(options: &ClusterDemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     writeln!(out, "Starting 3 NATS JetStream nodes and 3 Hearth hosts on loopback (logs in {})", dir.path().display())?;
-    let (_nodes, nats) = start_nats(&options.nats_server, dir.path())?;
+    let (_nodes, nats) = hearth_nats::local::start(&options.nats_server, dir.path(), 3)
+        .context("starting nats-server (run `cargo xtask setup`)")?;
     let ports = (0..3).map(|_| free_port()).collect::<anyhow::Result<Vec<u16>>>()?;
     let mut hosts: Vec<Option<Process>> = Vec::new();
     for (n, port) in ports.iter().enumerate() {
@@ -184,8 +157,8 @@ pub fn run(options: &ClusterDemoOptions, out: &mut dyn Write) -> anyhow::Result<
         if now.len() == 3 && now.iter().map(|(_, held)| held).sum::<u64>() == units {
             break;
         }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the hosts did not share the work within 30 s: {now:?}");
+        if started.elapsed() > Duration::from_secs(90) {
+            bail!("the hosts did not share the work within 90 s: {now:?}");
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -203,8 +176,8 @@ pub fn run(options: &ClusterDemoOptions, out: &mut dyn Write) -> anyhow::Result<
                 if now.len() == 2 && now.iter().map(|(_, units)| units).sum::<u64>() == units {
                     break;
                 }
-                if killed.elapsed() > Duration::from_secs(30) {
-                    bail!("host-2's partitions were not taken over within 30 s");
+                if killed.elapsed() > Duration::from_secs(60) {
+                    bail!("host-2's partitions were not taken over within 60 s");
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -244,7 +217,7 @@ pub fn run(options: &ClusterDemoOptions, out: &mut dyn Write) -> anyhow::Result<
         let listed = operator.json("GET", "/v1/plugins", Value::Null)?;
         let plugins = listed["plugins"].as_array().cloned().unwrap_or_default();
         if plugins.iter().all(|plugin| plugin["status"]["lag"].as_u64() == Some(0))
-            || caught_up.elapsed() > Duration::from_secs(60)
+            || caught_up.elapsed() > Duration::from_secs(120)
         {
             break plugins;
         }

@@ -22,7 +22,7 @@ const WATER: &str = "com.clearflow.water-filter";
 const AIR: &str = "com.breeze.air-care";
 
 /// The example plugins: (component file name, manifest).
-const PLUGINS: &[(&str, &str)] = &[
+pub(crate) const PLUGINS: &[(&str, &str)] = &[
     ("recipe_service.wasm", include_str!("../../../example-plugins/recipe-service/hearth.toml")),
     ("ingredient_shop.wasm", include_str!("../../../example-plugins/ingredient-shop/hearth.toml")),
     ("water_filter.wasm", include_str!("../../../example-plugins/water-filter/hearth.toml")),

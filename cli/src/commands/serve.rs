@@ -91,6 +91,11 @@ fn hostname() -> String {
         .unwrap_or_else(|| "hearth".into())
 }
 
+/// A plugin's deadline per event in a cluster (100 ms on the embedded store).
+const CLUSTER_EVENT_TIMEOUT: Duration = Duration::from_secs(1);
+/// A plugin's deadline per service call in a cluster (500 ms on the embedded store).
+const CLUSTER_SERVICE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens the host on `store`; a cluster is waited for up to a minute (its nodes may
 /// still be electing their JetStream leader).
 async fn open(store: Store, config: HostConfig) -> anyhow::Result<Host> {
@@ -98,6 +103,13 @@ async fn open(store: Store, config: HostConfig) -> anyhow::Result<Host> {
         Store::Embedded(data) => return Ok(Host::open(&data, config).await?),
         Store::Nats { nats, log, member } => (nats, log, member),
     };
+    // A plugin's storage calls are network round trips to NATS here, and the time
+    // they take counts against the plugin's deadline: allow for them.
+    let mut config = config;
+    for limits in [&mut config.default_limits, &mut config.max_limits] {
+        limits.event_timeout = limits.event_timeout.max(CLUSTER_EVENT_TIMEOUT);
+        limits.service_timeout = limits.service_timeout.max(CLUSTER_SERVICE_TIMEOUT);
+    }
     let started = std::time::Instant::now();
     let (storage, log) = loop {
         let (nats, log) = (nats.clone(), log.clone());

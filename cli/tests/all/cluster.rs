@@ -142,7 +142,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
         + "\n[limits]\nconcurrency = 4\n";
     install_unsigned(ports[0], OPERATOR, hearth_test_components::RECORDER_PLUGIN, &manifest);
     for port in &ports {
-        poll_for("the plugin runs on every host", Duration::from_secs(30), || plugin_runs(*port));
+        poll_for("the plugin runs on every host", Duration::from_secs(90), || plugin_runs(*port));
     }
     let devices: Vec<String> = (0..DEVICES).map(|n| format!("appliance-{n}")).collect();
     let kinds: Vec<(&str, &str)> = devices.iter().map(|device| (device.as_str(), "fridge")).collect();
@@ -151,7 +151,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
     let grant = json!({"device_kinds": ["fridge"], "devices": []});
     assert_eq!(json_call(ports[0], "PUT", &format!("/v1/me/grants/{RECORDER}"), &user, grant).0, 204);
     let device_tokens: Vec<String> = devices.iter().map(|device| token(ports[0], OPERATOR, "device", device)).collect();
-    poll_for("the partitions are spread over three hosts", Duration::from_secs(30), || {
+    poll_for("the partitions are spread over three hosts", Duration::from_secs(90), || {
         let members = members(ports[0]);
         members.len() == 3 && members.iter().all(|(_, units)| *units > 0)
     });
@@ -203,7 +203,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
     }
     let killed_at = Instant::now();
     hosts.lock().unwrap()[1].sigkill();
-    let takeover = poll_for("A and C take over B's partitions", Duration::from_secs(30), || {
+    let takeover = poll_for("A and C take over B's partitions", Duration::from_secs(60), || {
         let members = members(ports[0]);
         members.len() == 2 && members.iter().map(|(_, units)| units).sum::<u64>() == UNITS
     });
@@ -264,7 +264,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
     // Host B comes back (same id) and gets its share again.
     let back = ClusterHost::start("host-b", ports[1], &nats[..2], dir.path());
     hosts.lock().unwrap()[1] = back;
-    poll_for("host B delivers again", Duration::from_secs(30), || {
+    poll_for("host B delivers again", Duration::from_secs(90), || {
         let members = members(ports[0]);
         members.len() == 3 && members.iter().all(|(_, units)| *units > 0)
     });
@@ -273,7 +273,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
     let (status, body) = json_call(ports[2], "POST", &format!("/v1/plugins/{RECORDER}/disable"), OPERATOR, Value::Null);
     assert_eq!(status, 200, "{body}");
     for port in &ports {
-        poll_for("the plugin stops on every host", Duration::from_secs(30), || !plugin_runs(*port));
+        poll_for("the plugin stops on every host", Duration::from_secs(90), || !plugin_runs(*port));
     }
     let names: Vec<String> = hosts.lock().unwrap().iter().map(|host| host.id.clone()).collect();
     assert_eq!(names, ["host-a", "host-b", "host-c"]);
@@ -283,6 +283,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
 /// answered through either; a household erased through one is gone on the other.
 #[test]
 fn two_hosts_book_an_order_once_and_erase_a_household_everywhere() {
+    let _cluster = crate::one_cluster_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (_nodes, nats) = start_cluster(dir.path());
     let (a, b) = (free_port(), free_port());
@@ -295,7 +296,7 @@ fn two_hosts_book_an_order_once_and_erase_a_household_everywhere() {
         hearth_test_components::INGREDIENT_SHOP,
         hearth_test_components::INGREDIENT_SHOP_MANIFEST,
     );
-    poll_for("the shop runs on host B", Duration::from_secs(30), || runs(b, SHOP));
+    poll_for("the shop runs on host B", Duration::from_secs(90), || runs(b, SHOP));
     register(b, OPERATOR, "house-1", &[("fridge-1", "fridge")]);
     let (device, user, partner) = (
         token(a, OPERATOR, "device", "fridge-1"),
@@ -315,7 +316,7 @@ fn two_hosts_book_an_order_once_and_erase_a_household_everywhere() {
         "body": {"item": "whole milk", "action": "counted", "quantity": {"amount": 200, "unit": "millilitres"}}});
     assert_eq!(json_call(b, "POST", "/v1/events", &device, low_milk).0, 202);
     let mut offers = Value::Null;
-    poll_for("the offer is made", Duration::from_secs(30), || {
+    poll_for("the offer is made", Duration::from_secs(90), || {
         offers = json_call(a, "GET", "/v1/me/offers", &user, Value::Null).1;
         offers["offers"].as_array().is_some_and(|offers| !offers.is_empty())
     });

@@ -15,3 +15,10 @@ mod serve;
 mod server;
 #[path = "../../../host/tests/all/support/mod.rs"]
 mod support;
+
+/// Held by the tests that run a whole cluster of processes: on two cores, two of them at
+/// once would each measure the other's load.
+pub fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CLUSTERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -7,7 +7,6 @@
 use hearth_host::storage::Storage as _;
 use hearth_nats::{NatsConfig, NatsStorage};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `nats-server`: `HEARTH_NATS_SERVER`, else what `cargo xtask setup` installed, else PATH.
@@ -20,43 +19,16 @@ pub fn nats_server() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    hearth_nats::local::free_port().unwrap()
 }
 
 /// A node; killed when dropped.
-pub struct Node(pub Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub type Node = hearth_nats::local::LocalNode;
 
 /// Three JetStream nodes routed to each other; returns them and their client URLs.
 pub fn start_cluster(dir: &std::path::Path) -> (Vec<Node>, Vec<String>) {
-    let clients: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let route_urls: Vec<String> = routes.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect();
-    let nodes = (0..3)
-        .map(|n| {
-            let store = dir.join(format!("n{n}"));
-            std::fs::create_dir_all(&store).unwrap();
-            let child = Command::new(nats_server())
-                .args(["-a", "127.0.0.1", "-p", &clients[n].to_string(), "-js", "-sd"])
-                .arg(&store)
-                .args(["--server_name", &format!("n{n}"), "--cluster_name", "hearth"])
-                .args(["--cluster", &route_urls[n], "--routes", &route_urls.join(",")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|error| {
-                    panic!("starting {}: {error} (run `cargo xtask setup`)", nats_server().display())
-                });
-            Node(child)
-        })
-        .collect();
-    (nodes, clients.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect())
+    hearth_nats::local::start(&nats_server(), dir, 3)
+        .unwrap_or_else(|error| panic!("{error} (run `cargo xtask setup`)"))
 }
 
 /// Connects once the cluster has elected its JetStream leader (an R3 bucket can be made).
