@@ -283,7 +283,7 @@ fn three_hosts_share_delivery_and_lose_nothing_when_a_host_or_a_nats_node_dies()
 /// answered through either; a household erased through one is gone on the other.
 #[test]
 fn two_hosts_book_an_order_once_and_erase_a_household_everywhere() {
-    let _cluster = crate::one_cluster_at_a_time();
+    let _cluster = crate::one_heavy_test_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (_nodes, nats) = start_cluster(dir.path());
     let (a, b) = (free_port(), free_port());

@@ -187,6 +187,7 @@ struct Sent {
 /// they sent their share of the events. Every acknowledged event is delivered.
 #[test]
 fn acknowledged_http_batches_survive_sigkill_of_the_server() {
+    let _heavy = crate::one_heavy_test_at_a_time();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let devices: Vec<String> = (0..CLIENTS).map(|n| format!("fridge-{n}")).collect();

@@ -73,7 +73,7 @@ fn json_logs_carry_a_span_per_plugin_call() {
 /// that every plugin caught up with nothing dead-lettered.
 #[test]
 fn the_cluster_demo_shows_a_takeover_and_nothing_left_behind() {
-    let _cluster = crate::one_cluster_at_a_time();
+    let _cluster = crate::one_heavy_test_at_a_time();
     let plugins = std::path::Path::new(hearth_test_components::RECIPE_SERVICE).parent().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["demo", "--cluster", "--plugins"])

@@ -16,9 +16,10 @@ mod server;
 #[path = "../../../host/tests/all/support/mod.rs"]
 mod support;
 
-/// Held by the tests that run a whole cluster of processes: on two cores, two of them at
-/// once would each measure the other's load.
-pub fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    CLUSTERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Held by the tests that load the machine for a long time (clusters of processes,
+/// the crash run, a whole plugin build): on two cores, two of them at once would each
+/// measure the other's load and stretch every timing past its bound.
+pub fn one_heavy_test_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -238,6 +238,7 @@ fn wait_for_offers(port: u16, user: &str) -> Vec<Value> {
 
 #[test]
 fn the_plugin_template_builds_and_passes_its_own_tests() {
+    let _heavy = crate::one_heavy_test_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join("door-counter");
     let crate_arg = crate_dir.display().to_string();
