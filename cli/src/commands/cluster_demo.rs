@@ -82,6 +82,21 @@ fn members(port: u16) -> anyhow::Result<Vec<(String, u64)>> {
         .unwrap_or_default())
 }
 
+/// Waits until `hosts` members deliver all `units` between them; returns how long it took.
+fn wait_for_members(port: u16, hosts: usize, units: u64, limit: Duration) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    loop {
+        let now = members(port)?;
+        if now.len() == hosts && now.iter().map(|(_, held)| held).sum::<u64>() == units {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            bail!("not within {limit:?}: {now:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn show_members(out: &mut dyn Write, port: u16) -> anyhow::Result<u64> {
     let members = members(port)?;
     let listed: Vec<String> = members.iter().map(|(host, units)| format!("{host} delivers {units}")).collect();
@@ -151,17 +166,7 @@ pub fn run(options: &ClusterDemoOptions, out: &mut dyn Write) -> anyhow::Result<
     let units: u64 = listed["plugins"].as_array().map_or(0, |plugins| {
         plugins.iter().map(|plugin| (plugin["subscriptions"].as_array().map_or(0, Vec::len) as u64 + 1) * 8).sum()
     });
-    let started = Instant::now();
-    loop {
-        let now = members(ports[0])?;
-        if now.len() == 3 && now.iter().map(|(_, held)| held).sum::<u64>() == units {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(90) {
-            bail!("the hosts did not share the work within 90 s: {now:?}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_members(ports[0], 3, units, Duration::from_secs(90)).context("the hosts did not share the work")?;
     show_members(out, ports[0])?;
 
     let mut accepted = 0;
@@ -170,19 +175,10 @@ pub fn run(options: &ClusterDemoOptions, out: &mut dyn Write) -> anyhow::Result<
         if round == ROUNDS / 2 {
             writeln!(out, "Half way: SIGKILL host-2")?;
             drop(hosts[1].take());
-            let killed = Instant::now();
-            loop {
-                let now = members(ports[0])?;
-                if now.len() == 2 && now.iter().map(|(_, units)| units).sum::<u64>() == units {
-                    break;
-                }
-                if killed.elapsed() > Duration::from_secs(60) {
-                    bail!("host-2's partitions were not taken over within 60 s");
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            takeover = Some(killed.elapsed());
-            writeln!(out, "  takeover after {:.1} s", killed.elapsed().as_secs_f64())?;
+            let took = wait_for_members(ports[0], 2, units, Duration::from_secs(60))
+                .context("host-2's partitions were not taken over")?;
+            takeover = Some(took);
+            writeln!(out, "  takeover after {:.1} s", took.as_secs_f64())?;
             show_members(out, ports[0])?;
         }
         for (index, (device, event)) in events_of(round).into_iter().enumerate() {
