@@ -5,13 +5,14 @@
 use crate::topic;
 use serde::{Deserialize, Serialize};
 
-/// The version of the WIT package `hearth:plugin` this release speaks, `MAJOR.MINOR`
-/// (a macro, so other crates build constant names from it; the WIT files under `wit/`
-/// declare the same version, which a test checks).
+/// The newest version of the WIT package `hearth:plugin` this release speaks,
+/// `MAJOR.MINOR` (a macro, so other crates build constant names from it; the WIT files
+/// under `wit/` declare the same version, which a test checks). New plugins are built
+/// against it; older versions stay loadable ([`SUPPORTED_APIS`]).
 #[macro_export]
 macro_rules! api_version {
     () => {
-        "0.1"
+        "0.2"
     };
 }
 
@@ -23,8 +24,9 @@ macro_rules! wit_version {
     };
 }
 
-/// WIT API versions (`hearth:plugin@X.Y`) this release can load.
-pub const SUPPORTED_APIS: &[&str] = &[api_version!()];
+/// WIT API versions (`hearth:plugin@X.Y`) this release can load, oldest first. Each
+/// older one is frozen under `wit/vX.Y/`.
+pub const SUPPORTED_APIS: &[&str] = &["0.1", api_version!()];
 
 /// Why a manifest was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

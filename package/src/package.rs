@@ -282,7 +282,7 @@ mod tests {
     use super::*;
 
     const MANIFEST: &str =
-        "[plugin]\nid = \"com.example.recipes\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.1\"\n";
+        "[plugin]\nid = \"com.example.recipes\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.2\"\n";
     fn component() -> Vec<u8> {
         hearth_test_components::read(hearth_test_components::NOOP_PLUGIN)
     }
@@ -369,6 +369,14 @@ mod tests {
         assert!(error(&truncated, MANIFEST).contains("cannot be parsed"));
         // Nested core modules are skipped: only the component's own exports count.
         assert!(Package::read(&Package::build(MANIFEST, &component(), None).unwrap()).is_ok());
+        // A plugin built against 0.1 packs with `api = "0.1"`, and only with it.
+        let old = hearth_test_components::read(hearth_test_components::V0_1_RECORDER);
+        let old_manifest = MANIFEST.replace("api = \"0.2\"", "api = \"0.1\"");
+        assert!(Package::read(&Package::build(&old_manifest, &old, None).unwrap()).is_ok());
+        assert!(
+            error(&old, MANIFEST).contains("built against hearth:plugin@0.1.0, but hearth.toml says api = \"0.2\"")
+        );
+        assert!(error(&component(), &old_manifest).contains("built against hearth:plugin@0.2.0"));
     }
 
     #[test]

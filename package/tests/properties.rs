@@ -30,7 +30,7 @@ fn manifest() -> impl Strategy<Value = String> {
             let topics: Vec<String> = topics.iter().map(|tokens| format!("\"{}\"", tokens.join("."))).collect();
             let memory = memory.map(|mb| format!("[limits]\nmemory_mb = {mb}\n")).unwrap_or_default();
             format!(
-                "[plugin]\nid = \"{}\"\nversion = \"{major}.{minor}.{patch}\"\npublisher = \"{publisher}\"\napi = \"0.1\"\n\
+                "[plugin]\nid = \"{}\"\nversion = \"{major}.{minor}.{patch}\"\npublisher = \"{publisher}\"\napi = \"0.2\"\n\
                  [subscriptions]\ntopics = [{}]\n[capabilities]\nkv = {kv}\n{memory}",
                 id.join("."),
                 topics.join(", ")
@@ -90,7 +90,7 @@ proptest! {
     #[test]
     fn no_single_byte_change_forges_a_package(position in any::<proptest::sample::Index>(), flip in 1u8..=255) {
         let key = SigningKey::from_bytes(&[5; 32]);
-        let manifest = "[plugin]\nid = \"com.example.p\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.1\"\n";
+        let manifest = "[plugin]\nid = \"com.example.p\"\nversion = \"1.0.0\"\npublisher = \"example\"\napi = \"0.2\"\n";
         let component = hearth_test_components::read(hearth_test_components::NOOP_PLUGIN);
         let original = Package::build(manifest, &component, Some(&key)).unwrap();
         let mut changed = original.clone();
@@ -105,14 +105,19 @@ proptest! {
     }
 }
 
-/// The WIT files and the crates declare one version of `hearth:plugin`.
+/// The WIT files and the crates declare the same versions of `hearth:plugin`: the
+/// newest in `wit/`, every older supported one frozen in `wit/vX.Y/`.
 #[test]
-fn the_wit_files_declare_the_version_the_crates_speak() {
+fn the_wit_files_declare_the_versions_the_crates_speak() {
     let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-    let declaration = format!("package hearth:plugin@{};", hearth_package::wit_version!());
-    for file in ["types.wit", "capabilities.wit"] {
-        let text = std::fs::read_to_string(wit.join(file)).unwrap();
-        assert!(text.contains(&declaration), "{file} does not declare {declaration}");
+    let newest = hearth_package::api_version!();
+    assert_eq!(hearth_package::SUPPORTED_APIS.last(), Some(&newest));
+    for api in hearth_package::SUPPORTED_APIS {
+        let folder = if *api == newest { wit.clone() } else { wit.join(format!("v{api}")) };
+        let declaration = format!("package hearth:plugin@{api}.0;");
+        for file in ["types.wit", "capabilities.wit"] {
+            let text = std::fs::read_to_string(folder.join(file)).unwrap();
+            assert!(text.contains(&declaration), "{}/{file} does not declare {declaration}", folder.display());
+        }
     }
-    assert_eq!(hearth_package::SUPPORTED_APIS, [hearth_package::api_version!()]);
 }

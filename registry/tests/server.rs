@@ -56,7 +56,7 @@ impl Registry {
 
 fn package(id: &str, version: &str, publisher: &str, seed: u8) -> Vec<u8> {
     let manifest =
-        format!("[plugin]\nid = \"{id}\"\nversion = \"{version}\"\npublisher = \"{publisher}\"\napi = \"0.1\"\n");
+        format!("[plugin]\nid = \"{id}\"\nversion = \"{version}\"\npublisher = \"{publisher}\"\napi = \"0.2\"\n");
     let component = hearth_test_components::read(hearth_test_components::NOOP_PLUGIN);
     Package::build(&manifest, &component, Some(&SigningKey::from_bytes(&[seed; 32]))).unwrap()
 }

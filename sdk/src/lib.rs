@@ -62,11 +62,16 @@ pub mod notify;
 mod service;
 pub mod services;
 
+mod event;
+
+pub use event::EXTENSION_PREFIX;
+
 pub use bindings::hearth::plugin::types::{
-    AirQuality, AirTelemetry, Caller, ChangeIndication, Date, DeviceRef, DoorState, Event, EventBody, FilterStatus,
-    InventoryAction, InventoryChange, OperationalState, OrderConfirmation, OtherEvent, OvenMode, OvenState,
-    PluginError, ProgramFinished, PurifierFault, PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit,
-    ServiceRequest, ServiceResponse, UserRef,
+    AirQuality, AirTelemetry, ApplianceFault, Caller, ChangeIndication, Consumable, ConsumableKind, CooktopState, Date,
+    DeviceRef, DoorState, Event, EventBody, FaultSeverity, FilterStatus, HoodState, InventoryAction, InventoryChange,
+    OperationalState, OrderConfirmation, OtherEvent, OvenMode, OvenState, PluginError, ProgramFinished, ProgramState,
+    PurifierFault, PurifierFaultKind, PurifierTelemetry, Quantity, QuantityUnit, ServiceRequest, ServiceResponse,
+    UserRef, VacuumActivity, VacuumState,
 };
 
 /// The result type of plugin entry points and SDK helpers.
@@ -89,6 +94,27 @@ pub trait Plugin: Default + 'static {
     fn on_event(&mut self, event: Event) -> Result<()> {
         let _ = event;
         Ok(())
+    }
+
+    /// Handles several events in delivery order (each device's in the order it sent
+    /// them): the host delivers what is waiting for this instance in one call. The
+    /// default calls [`Plugin::on_event`] for each and stops at the first error: the
+    /// host retries that event and delivers the ones after it again, after it.
+    ///
+    /// Override it to handle a batch at once (e.g. one kv write for many events).
+    /// Return one result per event handled, in order; returning fewer results than
+    /// events leaves the rest to be delivered again.
+    fn on_events(&mut self, events: Vec<Event>) -> Vec<Result<()>> {
+        let mut results = Vec::with_capacity(events.len());
+        for event in events {
+            let result = self.on_event(event);
+            let failed = result.is_err();
+            results.push(result);
+            if failed {
+                break;
+            }
+        }
+        results
     }
 
     /// Serves a call of one of the services this plugin provides.
@@ -122,6 +148,10 @@ macro_rules! register_plugin {
                     $crate::__private::with_plugin(&INSTANCE, |plugin| $crate::Plugin::on_event(plugin, event))
                 }
 
+                fn on_events(events: ::std::vec::Vec<$crate::Event>) -> ::std::vec::Vec<$crate::Result<()>> {
+                    $crate::__private::with_plugin_batch(&INSTANCE, events)
+                }
+
                 fn handle(request: $crate::ServiceRequest) -> $crate::Result<$crate::ServiceResponse> {
                     $crate::__private::with_plugin(&INSTANCE, |plugin| $crate::Plugin::handle(plugin, request))
                 }
@@ -130,12 +160,15 @@ macro_rules! register_plugin {
             // Natively nothing calls the exports; naming them keeps the plugin's
             // code live for dead-code analysis.
             #[cfg(not(target_arch = "wasm32"))]
-            const _: [fn(); 3] = [
+            const _: [fn(); 4] = [
                 || {
                     let _ = <HearthExports as $crate::__private::Guest>::init();
                 },
                 || {
                     let _ = <HearthExports as $crate::__private::Guest>::on_event;
+                },
+                || {
+                    let _ = <HearthExports as $crate::__private::Guest>::on_events;
                 },
                 || {
                     let _ = <HearthExports as $crate::__private::Guest>::handle;
@@ -179,5 +212,16 @@ pub mod __private {
             Some(plugin) => call(plugin),
             None => Err(crate::PluginError::Internal("plugin instance missing after init".to_owned())),
         })
+    }
+
+    /// A batch of events: a failed `init` fails the first event (the host retries it).
+    pub fn with_plugin_batch<P: Plugin>(
+        instance: &'static LocalKey<RefCell<Option<P>>>,
+        events: Vec<crate::Event>,
+    ) -> Vec<Result<()>> {
+        match with_plugin(instance, |plugin| Ok(plugin.on_events(events))) {
+            Ok(results) => results,
+            Err(error) => vec![Err(error)],
+        }
     }
 }

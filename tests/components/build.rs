@@ -21,6 +21,15 @@ const COMPONENTS: &[(&str, &str, Option<&str>)] = &[
     ("other-world", "OTHER_WORLD", None),
 ];
 
+/// (folder under `tests/frozen/v0.1`, constant name) of the plugins built against WIT 0.1.
+const V0_1_FIXTURES: &[(&str, &str)] = &[
+    ("recipe-service", "RECIPE_SERVICE"),
+    ("ingredient-shop", "INGREDIENT_SHOP"),
+    ("water-filter", "WATER_FILTER"),
+    ("air-care", "AIR_CARE"),
+    ("recorder", "RECORDER"),
+];
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir.join("../..").canonicalize().expect("workspace root");
@@ -65,6 +74,17 @@ fn main() {
         }
         for dependency in dep_info(&release.join(format!("{artifact}.d"))) {
             println!("cargo:rerun-if-changed={}", dependency.display());
+        }
+    }
+    // Plugins built against older WIT versions, kept as binaries (never rebuilt).
+    for (folder, constant) in V0_1_FIXTURES {
+        let dir = workspace.join("tests/frozen/v0.1").join(folder);
+        for (suffix, file) in [("", "plugin.wasm"), ("_MANIFEST", "hearth.toml")] {
+            let path = dir.join(file);
+            assert!(path.exists(), "{} is missing", path.display());
+            writeln!(constants, "/// `tests/frozen/v0.1/{folder}/{file}`: built against WIT 0.1.").unwrap();
+            writeln!(constants, "pub const V0_1_{constant}{suffix}: &str = {:?};", path.display().to_string()).unwrap();
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
     // The memory hog: the recorder with extra core modules, each with a memory of its

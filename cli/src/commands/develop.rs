@@ -200,6 +200,7 @@ fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: &Path) -> 
             .replace("{{id}}", id)
             .replace("{{publisher}}", publisher)
             .replace("{{sdk}}", &sdk.display().to_string())
+            .replace("{{api}}", hearth_package::api_version!())
     };
     let manifest = fill(TEMPLATE_MANIFEST);
     let _: Manifest = manifest.parse().with_context(|| format!("--id {id:?} or --publisher {publisher:?}"))?;
@@ -246,7 +247,7 @@ const TEMPLATE_MANIFEST: &str = r#"[plugin]
 id = "{{id}}"
 version = "0.1.0"
 publisher = "{{publisher}}"
-api = "0.1"
+api = "{{api}}"
 description = "Counts how often each household opens its fridge"
 
 [subscriptions]

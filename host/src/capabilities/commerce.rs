@@ -122,6 +122,8 @@ impl Capability for CommerceCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::commerce::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "commerce", |instance| {
+            crate::bindings::hearth::plugin::commerce::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }

@@ -67,6 +67,8 @@ impl Capability for ConfigCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::config::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "config", |instance| {
+            crate::bindings::hearth::plugin::config::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }

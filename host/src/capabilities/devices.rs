@@ -111,6 +111,8 @@ impl Capability for DevicesCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::devices::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "devices", |instance| {
+            crate::bindings::hearth::plugin::devices::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }

@@ -248,7 +248,9 @@ impl Capability for KvCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::kv::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "kv", |instance| {
+            crate::bindings::hearth::plugin::kv::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }
 

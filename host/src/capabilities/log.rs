@@ -203,6 +203,8 @@ impl Capability for LogCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::log::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "log", |instance| {
+            crate::bindings::hearth::plugin::log::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }

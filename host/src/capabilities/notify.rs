@@ -98,6 +98,8 @@ impl Capability for NotifyCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::notify::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "notify", |instance| {
+            crate::bindings::hearth::plugin::notify::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }

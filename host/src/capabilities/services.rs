@@ -105,6 +105,8 @@ impl Capability for ServicesCtx {
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::hearth::plugin::services::add_to_linker::<T, HasSelf<Self>>(linker, get)
+        crate::bindings::link_every_version(linker, "services", |instance| {
+            crate::bindings::hearth::plugin::services::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        })
     }
 }

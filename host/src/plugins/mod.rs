@@ -20,7 +20,7 @@ use crate::runtime::limits::{HostMemory, Limits};
 use crate::runtime::pool::{PluginLink, PluginPool};
 use crate::runtime::worker::{self, PluginRuntime};
 use crate::storage::{Bucket, BucketExt, Storage};
-use crate::{HostError, bindings::PartnerPluginPre};
+use crate::{HostError, bindings::GuestPre};
 use hearth_package::{Capabilities, Manifest, Package, RequestedLimits};
 use record::PluginRecord;
 use running::{Directory, Running};
@@ -361,12 +361,12 @@ impl Plugins {
                 .map_err(|error| HostError::Engine(format!("compile task failed: {error}")))??
         };
         let load_time = started.elapsed();
-        component::check_world(&self.engine, &compiled)?;
+        let wit_version = component::check_world(&self.engine, &compiled, &manifest.plugin.api)?;
         let linker = crate::runtime::state::linker(&self.engine, &manifest)
             .map_err(|error| HostError::Engine(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(&compiled)
-            .and_then(PartnerPluginPre::new)
+            .and_then(|pre| GuestPre::new(wit_version, pre))
             .map_err(|error| HostError::InvalidComponent(component::link_error(&manifest, &error)))?;
         let limits = Limits::resolve(&manifest.limits, &self.config.default_limits, &self.config.max_limits);
         let id: Arc<str> = manifest.plugin.id.as_str().into();

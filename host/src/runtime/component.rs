@@ -3,7 +3,7 @@
 //! skip Cranelift.
 
 use crate::HostError;
-use crate::bindings::HANDLER_INTERFACE;
+use crate::bindings::{WIT_VERSIONS, handler_interface, wit_version_of};
 use crate::storage::{Bucket, BucketExt};
 use hearth_package::Manifest;
 use sha2::{Digest, Sha256};
@@ -45,26 +45,33 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), HostError> {
     }
 }
 
-/// Checks that a compiled component exports the Hearth handler this host speaks.
-pub fn check_world(engine: &Engine, component: &Component) -> Result<(), HostError> {
-    let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
-    let exports_handler = component
-        .component_type()
-        .get_export(engine, HANDLER_INTERFACE)
-        .is_some_and(|export| matches!(export.ty, ComponentItem::ComponentInstance(_)));
-    if exports_handler {
-        return Ok(());
-    }
-    let reason = match exports.iter().find(|name| name.starts_with("hearth:plugin/handler@")) {
-        Some(other) => format!(
-            "component exports {other}, built against a WIT version this host does not load \
-             (it loads {HANDLER_INTERFACE})"
+/// Checks that a compiled component exports the Hearth handler of the WIT version its
+/// manifest's `api` names, one this host loads; returns that version (`0.2.0`).
+pub fn check_world(engine: &Engine, component: &Component, api: &str) -> Result<&'static str, HostError> {
+    let ty = component.component_type();
+    let exported: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let exports = |name: &str| {
+        ty.get_export(engine, name).is_some_and(|export| matches!(export.ty, ComponentItem::ComponentInstance(_)))
+    };
+    let loaded = WIT_VERSIONS.iter().map(|version| handler_interface(version)).collect::<Vec<_>>().join(", ");
+    let reason = match WIT_VERSIONS.iter().copied().find(|version| exports(&handler_interface(version))) {
+        Some(version) if wit_version_of(api) == Some(version) => return Ok(version),
+        Some(version) => format!(
+            "component exports {}, but hearth.toml says api = {api:?}; set api = {:?}",
+            handler_interface(version),
+            version.rsplit_once('.').map_or(version, |(minor, _)| minor)
         ),
-        None => format!(
-            "component does not export {HANDLER_INTERFACE}: it was built for a different world \
-             (exports: {}); build it with hearth-sdk and register_plugin!",
-            if exports.is_empty() { "none".to_owned() } else { exports.join(", ") }
-        ),
+        None => match exported.iter().find(|name| name.starts_with("hearth:plugin/handler@")) {
+            Some(other) => format!(
+                "component exports {other}, built against a WIT version this host does not load \
+                 (it loads {loaded})"
+            ),
+            None => format!(
+                "component does not export a Hearth handler ({loaded}): it was built for a different \
+                 world (exports: {}); build it with hearth-sdk and register_plugin!",
+                if exported.is_empty() { "none".to_owned() } else { exported.join(", ") }
+            ),
+        },
     };
     Err(HostError::InvalidComponent(reason))
 }
@@ -77,7 +84,7 @@ pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(),
     let (engine, _) = crate::runtime::engine::new_engine(&crate::runtime::engine::EngineConfig::default())?;
     let component =
         Component::new(&engine, bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
-    check_world(&engine, &component)?;
+    check_world(&engine, &component, &manifest.plugin.api)?;
     let linker =
         crate::runtime::state::linker(&engine, manifest).map_err(|error| HostError::Engine(format!("{error:#}")))?;
     linker

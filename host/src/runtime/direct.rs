@@ -3,7 +3,7 @@
 //! Hearth's dispatch is measured against, and the way to time instantiation alone.
 
 use crate::HostError;
-use crate::bindings::{Event, PartnerPlugin};
+use crate::bindings::{Event, Guest};
 use crate::runtime::state::PluginState;
 use crate::runtime::worker::PluginRuntime;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use wasmtime::Store;
 /// One instance, already instantiated and initialised.
 pub struct DirectPlugin {
     store: Store<PluginState>,
-    plugin: PartnerPlugin,
+    plugin: Guest,
     phases: StartPhases,
 }
 
@@ -41,13 +41,12 @@ impl DirectPlugin {
         let stored = Instant::now();
         let plugin = runtime
             .pre
-            .instantiate_async(&mut store)
+            .instantiate(&mut store)
             .await
             .map_err(|error| HostError::Engine(format!("instantiating: {error:#}")))?;
         let instantiated = Instant::now();
         plugin
-            .hearth_plugin_handler()
-            .call_init(&mut store)
+            .init(&mut store)
             .await
             .map_err(|error| HostError::Engine(format!("init: {error:#}")))?
             .map_err(|error| HostError::Engine(format!("init returned {error}")))?;
@@ -65,10 +64,20 @@ impl DirectPlugin {
     pub async fn on_event(&mut self, event: &Event) -> Result<bool, HostError> {
         let returned = self
             .plugin
-            .hearth_plugin_handler()
-            .call_on_event(&mut self.store, event)
+            .on_event(&mut self.store, event)
             .await
             .map_err(|error| HostError::Engine(format!("on-event: {error:#}")))?;
         Ok(returned.is_ok())
+    }
+
+    /// Calls `on-events` (a plugin built against 0.1 has none) and returns how many
+    /// events the plugin accepted.
+    pub async fn on_events(&mut self, events: &[Event]) -> Result<usize, HostError> {
+        let returned = self
+            .plugin
+            .on_events(&mut self.store, events)
+            .await
+            .map_err(|error| HostError::Engine(format!("on-events: {error:#}")))?;
+        Ok(returned.iter().filter(|result| result.is_ok()).count())
     }
 }

@@ -3,13 +3,16 @@
 //! Calls arrive on two lanes: service calls (someone is waiting) are always taken
 //! before queued events, also between the events of a run. Events come in runs: a
 //! consumer sends the events one instance should handle next in one message and gets
-//! one reply, so the hop between tasks is paid per run, not per event. Each call runs
-//! under a wall-clock deadline enforced by the engine's epoch ticker; a trap, timeout or
-//! memory exhaustion ends that call, the instance is discarded, and the next call starts
-//! on a fresh one.
+//! one reply, so the hop between tasks is paid per run, not per event. A plugin that
+//! takes batches (WIT 0.2 `on-events`) gets the whole run in one call; if that call
+//! fails as a whole (a trap, a timeout), the run is delivered again one event per call,
+//! so the failure is pinned on the event that causes it. The writes of a run are made
+//! durable once, before its reply. Each call runs under a wall-clock deadline enforced
+//! by the engine's epoch ticker; a trap, timeout or memory exhaustion ends that call,
+//! the instance is discarded, and the next call starts on a fresh one.
 
 use crate::CallError;
-use crate::bindings::{Event, PartnerPlugin, PartnerPluginPre, PluginError, ServiceRequest, ServiceResponse};
+use crate::bindings::{Event, Guest, GuestPre, PluginError, ServiceRequest, ServiceResponse};
 use crate::capabilities::{Backends, PluginGrants};
 use crate::runtime::limits::HostMemory;
 use crate::runtime::limits::Limits;
@@ -96,7 +99,7 @@ pub struct PluginRuntime {
     /// The engine.
     pub engine: wasmtime::Engine,
     /// The linked component, ready to instantiate.
-    pub pre: PartnerPluginPre<PluginState>,
+    pub pre: GuestPre<PluginState>,
     /// The limits it runs under.
     pub limits: Limits,
     /// What its capabilities reach.
@@ -121,54 +124,37 @@ impl PluginRuntime {
 pub fn spawn(runtime: PluginRuntime) -> (PluginHandle, tokio::task::JoinHandle<()>) {
     let (events, event_lane) = mpsc::channel(LANE_CAPACITY);
     let (services, service_lane) = mpsc::channel(LANE_CAPACITY);
-    let worker = Worker { runtime, live: None };
+    let worker = Worker { runtime, live: None, unflushed: false };
     let task = tokio::spawn(worker.run(event_lane, service_lane));
     (PluginHandle { events, services }, task)
 }
 
 struct Live {
     store: Store<PluginState>,
-    plugin: PartnerPlugin,
+    plugin: Guest,
 }
 
 struct Worker {
     runtime: PluginRuntime,
     live: Option<Live>,
+    /// Calls since the last flush wrote to kv (also calls whose instance was dropped).
+    unflushed: bool,
 }
+
+type ServiceLane = mpsc::Receiver<(ServiceCall, Reply<ServiceResponse>)>;
 
 impl Worker {
     async fn run(
         mut self,
         mut event_lane: mpsc::Receiver<(EventRun, oneshot::Sender<Vec<EventOutcome>>)>,
-        mut service_lane: mpsc::Receiver<(ServiceCall, Reply<ServiceResponse>)>,
+        mut service_lane: ServiceLane,
     ) {
         loop {
             tokio::select! {
                 biased;
                 Some((call, reply)) = service_lane.recv() => self.serve(call, reply).await,
                 Some((run, reply)) = event_lane.recv() => {
-                    let mut outcomes = Vec::with_capacity(run.events.len());
-                    for event in &run.events {
-                        // Checked before the first event too: a run prepared before a
-                        // revocation or erasure must not deliver anything after it.
-                        if !(run.proceed)() {
-                            break;
-                        }
-                        while let Ok((call, reply)) = service_lane.try_recv() {
-                            self.serve(call, reply).await;
-                        }
-                        let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "event",
-                            topic = %event.topic, event = %event.id);
-                        let started = Instant::now();
-                        let result = self.on_event(event).instrument(span.clone()).await;
-                        let elapsed = started.elapsed();
-                        span.in_scope(|| record_outcome(&result, elapsed));
-                        let failed = result.is_err();
-                        outcomes.push((result, elapsed));
-                        if failed {
-                            break;
-                        }
-                    }
+                    let outcomes = self.deliver(run, &mut service_lane).await;
                     let _ = reply.send(outcomes);
                 }
                 else => break,
@@ -177,11 +163,82 @@ impl Worker {
         tracing::debug!(plugin = %self.runtime.id, "worker stopped");
     }
 
+    /// Delivers a run: as one batch when the plugin takes batches, else (or when the
+    /// batch failed as a whole) one event per call, stopping at the first failure.
+    /// Nothing is acknowledged before the run's writes are durable.
+    async fn deliver(&mut self, run: EventRun, service_lane: &mut ServiceLane) -> Vec<EventOutcome> {
+        let mut outcomes = Vec::with_capacity(run.events.len());
+        // Checked before the first event too: a run prepared before a revocation or
+        // erasure must not deliver anything after it.
+        if !(run.proceed)() {
+            return outcomes;
+        }
+        let mut one_by_one = true;
+        if run.events.len() > 1 && self.runtime.pre.takes_batches() {
+            while let Ok((call, reply)) = service_lane.try_recv() {
+                self.serve(call, reply).await;
+            }
+            let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "events",
+                events = run.events.len());
+            let started = Instant::now();
+            let result = self.on_events(&run.events).instrument(span.clone()).await;
+            let elapsed = started.elapsed();
+            span.in_scope(|| record_outcome(&result, elapsed));
+            match result {
+                Ok(results) => {
+                    one_by_one = false;
+                    let each = elapsed / u32::try_from(run.events.len()).unwrap_or(u32::MAX);
+                    outcomes.extend(results.into_iter().map(|result| (result, each)));
+                }
+                Err(error @ (CallError::Stopped | CallError::Storage(_))) => {
+                    one_by_one = false;
+                    outcomes.push((Err(error), elapsed));
+                }
+                // Which event made it fail is found by delivering them one by one.
+                Err(_) => {}
+            }
+        }
+        if one_by_one {
+            for (index, event) in run.events.iter().enumerate() {
+                if index > 0 && !(run.proceed)() {
+                    break;
+                }
+                while let Ok((call, reply)) = service_lane.try_recv() {
+                    self.serve(call, reply).await;
+                }
+                let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "event",
+                    topic = %event.topic, event = %event.id);
+                let started = Instant::now();
+                let result = self.on_event(event).instrument(span.clone()).await;
+                let elapsed = started.elapsed();
+                span.in_scope(|| record_outcome(&result, elapsed));
+                let failed = result.is_err();
+                outcomes.push((result, elapsed));
+                if failed {
+                    break;
+                }
+            }
+        }
+        if let Err(error) = self.make_durable().await {
+            for (result, _) in &mut outcomes {
+                if result.is_ok() {
+                    *result = Err(error.clone());
+                }
+            }
+        }
+        outcomes
+    }
+
     async fn serve(&mut self, call: ServiceCall, reply: Reply<ServiceResponse>) {
         let span = tracing::debug_span!("plugin_call", plugin = %self.runtime.id, kind = "service",
             operation = %format_args!("{}.{}", call.request.service, call.request.operation));
         let started = Instant::now();
-        let result = self.handle(call).instrument(span.clone()).await;
+        let mut result = self.handle(call).instrument(span.clone()).await;
+        if result.is_ok()
+            && let Err(error) = self.make_durable().await
+        {
+            result = Err(error);
+        }
         span.in_scope(|| record_outcome(&result, started.elapsed()));
         let _ = reply.send(result);
     }
@@ -191,9 +248,36 @@ impl Worker {
         let chain = vec![self.runtime.id.clone()];
         let live = self.instance().await?;
         let (deadline, budget) = live.begin_call(timeout, None, chain);
-        let call = live.plugin.hearth_plugin_handler().call_on_event(&mut live.store, event);
+        let call = live.plugin.on_event(&mut live.store, event);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
-        self.settle(outcome, budget).await
+        self.settle(outcome, budget)
+    }
+
+    /// One call with every event of a run, under the event deadline once per event.
+    /// `Ok` holds the results up to and including the first failure: the events after
+    /// it are delivered again, after it, so a device's order holds.
+    async fn on_events(&mut self, events: &[Event]) -> Result<Vec<Result<(), CallError>>, CallError> {
+        let count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+        let timeout = self.runtime.limits.event_timeout.saturating_mul(count);
+        let chain = vec![self.runtime.id.clone()];
+        let live = self.instance().await?;
+        let (deadline, budget) = live.begin_call(timeout, None, chain);
+        let call = live.plugin.on_events(&mut live.store, events);
+        let outcome = tokio::time::timeout_at(deadline.into(), call).await;
+        let backend_failed = live.store.data().capabilities.kv.backend_failed;
+        let results = self.settle(outcome.map(|returned| returned.map(Ok)), budget)?;
+        let mut handled = Vec::with_capacity(events.len());
+        for result in results.into_iter().take(events.len()) {
+            let failed = result.is_err();
+            handled.push(result.map_err(|error| match backend_failed {
+                true => CallError::Storage("storage was unavailable during the call; it will be retried".into()),
+                false => CallError::Plugin(cap_message(error)),
+            }));
+            if failed {
+                break;
+            }
+        }
+        Ok(handled)
     }
 
     async fn handle(&mut self, call: ServiceCall) -> Result<ServiceResponse, CallError> {
@@ -203,9 +287,9 @@ impl Worker {
         let live = self.instance().await?;
         let (deadline, budget) = live.begin_call(timeout, call.deadline, chain);
         let request = &call.request;
-        let call = live.plugin.hearth_plugin_handler().call_handle(&mut live.store, request);
+        let call = live.plugin.handle(&mut live.store, request);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
-        let response = self.settle(outcome, budget).await?;
+        let response = self.settle(outcome, budget)?;
         if response.output.len() > MAX_OUTPUT_BYTES {
             return Err(CallError::OutputTooLarge { bytes: response.output.len(), limit: MAX_OUTPUT_BYTES });
         }
@@ -237,8 +321,8 @@ impl Worker {
         store.data_mut().deadline = Instant::now() + timeout;
         store.set_epoch_deadline(1);
         let started = tokio::time::timeout(timeout, async {
-            let plugin = runtime.pre.instantiate_async(&mut store).await?;
-            let init = plugin.hearth_plugin_handler().call_init(&mut store).await?;
+            let plugin = runtime.pre.instantiate(&mut store).await?;
+            let init = plugin.init(&mut store).await?;
             wasmtime::Result::Ok((plugin, init))
         })
         .await;
@@ -263,8 +347,9 @@ impl Worker {
     }
 
     /// Turns the outcome of a call into its result; a call that did not return
-    /// normally leaves the instance in an unknown state, so it is dropped.
-    async fn settle<T>(
+    /// normally leaves the instance in an unknown state, so it is dropped. The call's
+    /// writes are not durable yet: see [`Worker::make_durable`].
+    fn settle<T>(
         &mut self,
         outcome: Result<wasmtime::Result<Result<T, PluginError>>, tokio::time::error::Elapsed>,
         timeout: Duration,
@@ -272,21 +357,14 @@ impl Worker {
         let Some(live) = self.live.as_mut() else {
             return Err(CallError::Stopped);
         };
-        let backend_failed = std::mem::take(&mut live.store.data_mut().capabilities.kv.backend_failed);
+        let kv = &mut live.store.data_mut().capabilities.kv;
+        let backend_failed = std::mem::take(&mut kv.backend_failed);
+        self.unflushed |= std::mem::take(&mut kv.dirty);
         let result = match outcome {
             Ok(Ok(Err(_))) if backend_failed => {
                 CallError::Storage("storage was unavailable during the call; it will be retried".into())
             }
-            Ok(Ok(returned)) => {
-                // Durable before acknowledged: one flush for all writes of the call.
-                let dirty = std::mem::take(&mut live.store.data_mut().capabilities.kv.dirty);
-                if dirty && let Err(error) = self.runtime.backends.storage.flush().await {
-                    tracing::error!(plugin = %self.runtime.id, %error, "kv flush failed");
-                    self.live = None;
-                    return Err(CallError::Storage("the plugin's writes could not be made durable".into()));
-                }
-                return returned.map_err(|error| CallError::Plugin(cap_message(error)));
-            }
+            Ok(Ok(returned)) => return returned.map_err(|error| CallError::Plugin(cap_message(error))),
             Ok(Err(_)) if backend_failed => {
                 CallError::Storage("storage was unavailable during the call; it will be retried".into())
             }
@@ -302,6 +380,21 @@ impl Worker {
         };
         self.live = None;
         Err(result)
+    }
+
+    /// Durable before acknowledged: one flush for the writes of every call since the
+    /// last one (a service call, or a whole run of events).
+    async fn make_durable(&mut self) -> Result<(), CallError> {
+        if !std::mem::take(&mut self.unflushed) {
+            return Ok(());
+        }
+        if let Err(error) = self.runtime.backends.storage.flush().await {
+            tracing::error!(plugin = %self.runtime.id, %error, "kv flush failed");
+            // What the instance holds in memory may rest on writes that were lost.
+            self.live = None;
+            return Err(CallError::Storage("the plugin's writes could not be made durable".into()));
+        }
+        Ok(())
     }
 }
 

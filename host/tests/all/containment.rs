@@ -168,7 +168,7 @@ async fn bad_components_are_refused_with_the_reason_and_nothing_is_stored() {
     assert!(message.contains("core WebAssembly module, not a component"), "{message}");
 
     let message = refuse(hearth_test_components::read(hearth_test_components::OTHER_WORLD)).await;
-    assert!(message.contains("does not export hearth:plugin/handler@0.1.0"), "{message}");
+    assert!(message.contains("does not export a Hearth handler (hearth:plugin/handler@0.1.0, "), "{message}");
     assert!(message.contains("add"), "the message lists what it does export: {message}");
 
     let mut truncated = hearth_test_components::read(hearth_test_components::RECIPE_SERVICE);

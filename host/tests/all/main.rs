@@ -14,3 +14,4 @@ mod properties;
 mod recipe_service;
 mod support;
 mod upgrade;
+mod versions;

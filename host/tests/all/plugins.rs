@@ -1,5 +1,6 @@
 //! The example plugins, each through a real host: the cases the demo's happy path
-//! does not show.
+//! does not show. Each case runs twice: with today's build (WIT 0.2) and with the
+//! binaries built against WIT 0.1, which must keep installing and reacting.
 
 use crate::support::*;
 use hearth_host::Host;
@@ -11,8 +12,36 @@ const SHOP: &str = "com.freshcart.ingredient-shop";
 const WATER: &str = "com.clearflow.water-filter";
 const AIR: &str = "com.breeze.air-care";
 
-async fn install_example(host: &Host, wasm: &str, manifest_path: &str) {
-    host.install(manifest(manifest_path), hearth_test_components::read(wasm)).await.unwrap();
+/// Which build of an example plugin.
+#[derive(Debug, Clone, Copy)]
+pub enum Build {
+    /// Built from the workspace, against the newest WIT.
+    Latest,
+    /// The frozen binary built against WIT 0.1, with the manifest it shipped with.
+    V0_1,
+}
+
+/// Installs one of the example plugins (`ingredient-shop`, …) as built by `build`.
+pub async fn install_example(host: &Host, build: Build, name: &str) {
+    use hearth_test_components as built;
+    let (wasm, manifest_path) = match (build, name) {
+        (Build::Latest, "ingredient-shop") => (built::INGREDIENT_SHOP, built::INGREDIENT_SHOP_MANIFEST),
+        (Build::Latest, "water-filter") => (built::WATER_FILTER, built::WATER_FILTER_MANIFEST),
+        (Build::Latest, "air-care") => (built::AIR_CARE, built::AIR_CARE_MANIFEST),
+        (Build::Latest, "recipe-service") => (built::RECIPE_SERVICE, built::RECIPE_SERVICE_MANIFEST),
+        (Build::V0_1, "ingredient-shop") => (built::V0_1_INGREDIENT_SHOP, built::V0_1_INGREDIENT_SHOP_MANIFEST),
+        (Build::V0_1, "water-filter") => (built::V0_1_WATER_FILTER, built::V0_1_WATER_FILTER_MANIFEST),
+        (Build::V0_1, "air-care") => (built::V0_1_AIR_CARE, built::V0_1_AIR_CARE_MANIFEST),
+        (Build::V0_1, "recipe-service") => (built::V0_1_RECIPE_SERVICE, built::V0_1_RECIPE_SERVICE_MANIFEST),
+        _ => panic!("no example plugin {name}"),
+    };
+    let manifest = manifest(manifest_path);
+    let api = match build {
+        Build::Latest => hearth_package::api_version!(),
+        Build::V0_1 => "0.1",
+    };
+    assert_eq!(manifest.plugin.api, api, "{name} {build:?}");
+    host.install(manifest, built::read(wasm)).await.unwrap();
 }
 
 async fn home(host: &Host, region: &str, plugin: &str, kind: &str, device: &str, control: bool) {
@@ -39,10 +68,18 @@ async fn call(host: &Host, service: &str, operation: &str, input: Value) -> Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shop_offers_a_low_staple_once_a_day_and_prices_baskets() {
+    shop_case(Build::Latest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shop_built_against_0_1_still_offers_and_prices() {
+    shop_case(Build::V0_1).await;
+}
+
+async fn shop_case(build: Build) {
     let dir = tempfile::tempdir().unwrap();
     let host = open(dir.path()).await;
-    install_example(&host, hearth_test_components::INGREDIENT_SHOP, hearth_test_components::INGREDIENT_SHOP_MANIFEST)
-        .await;
+    install_example(&host, build, "ingredient-shop").await;
     home(&host, "DE", SHOP, "fridge", "fridge", false).await;
 
     send_and_wait(&host, SHOP, "fridge", vec![inventory_json("b1", "butter", "counted", 250, "grams", None)]).await;
@@ -86,9 +123,18 @@ async fn the_shop_offers_a_low_staple_once_a_day_and_prices_baskets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_water_filter_follows_the_region_and_ignores_healthy_readings() {
+    water_case(Build::Latest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_water_filter_built_against_0_1_still_follows_the_region() {
+    water_case(Build::V0_1).await;
+}
+
+async fn water_case(build: Build) {
     let dir = tempfile::tempdir().unwrap();
     let host = open(dir.path()).await;
-    install_example(&host, hearth_test_components::WATER_FILTER, hearth_test_components::WATER_FILTER_MANIFEST).await;
+    install_example(&host, build, "water-filter").await;
     home(&host, "DE", WATER, "water-purifier", "purifier", false).await;
     let telemetry = |id: &str, tds_out: u32, carbon: u8| {
         event_json(
@@ -125,9 +171,18 @@ async fn the_water_filter_follows_the_region_and_ignores_healthy_readings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn air_care_only_advises_without_control_and_says_it_once_a_day() {
+    air_case(Build::Latest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn air_care_built_against_0_1_still_advises() {
+    air_case(Build::V0_1).await;
+}
+
+async fn air_case(build: Build) {
     let dir = tempfile::tempdir().unwrap();
     let host = open(dir.path()).await;
-    install_example(&host, hearth_test_components::AIR_CARE, hearth_test_components::AIR_CARE_MANIFEST).await;
+    install_example(&host, build, "air-care").await;
     home(&host, "KR", AIR, "air-conditioner", "aircon", false).await;
     let reading = |id: &str, setpoint: i32| {
         event_json(

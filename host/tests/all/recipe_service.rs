@@ -1,15 +1,25 @@
 //! The recipe plugin end to end: events in, kv state, `recipes.suggest` out, and a
 //! restart that keeps state and skips compilation.
 
+use crate::plugins::{Build, install_example};
 use crate::support::*;
 use hearth_host::CallError;
 use hearth_host::bindings::{Caller, PluginError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fridge_events_become_ranked_recipe_suggestions() {
+    suggestions_case(Build::Latest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recipe_service_built_against_0_1_still_suggests() {
+    suggestions_case(Build::V0_1).await;
+}
+
+async fn suggestions_case(build: Build) {
     let dir = tempfile::tempdir().unwrap();
     let host = open(dir.path()).await;
-    install_recipe_service(&host).await;
+    install_example(&host, build, "recipe-service").await;
     stock_breakfast_fridge(&host, "household-a").await;
 
     let answer = suggest(&host, "household-a").await;

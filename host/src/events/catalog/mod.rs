@@ -6,7 +6,7 @@
 //! `other`; `household.` topics are the host's own and cannot be sent.
 
 use crate::bindings as wit;
-use serde::Deserialize;
+
 use serde::de::DeserializeOwned;
 
 /// Topics under this prefix are outside the catalogue and reach plugins as `other`.
@@ -21,8 +21,8 @@ pub const ORDER_CONFIRMED: &str = "household.order.confirmed";
 /// Largest `ext.` body, serialized.
 pub const MAX_OTHER_BODY_BYTES: usize = 16 << 10;
 
-/// Catalogue topics in the order of the WIT `event-body` cases.
-pub const TOPICS: &[&str] = &[
+/// The catalogue topics of the appliance kinds in it since WIT 0.1.
+const FIRST_TOPICS: &[&str] = &[
     "appliance.fridge.inventory",
     "appliance.fridge.door",
     "appliance.oven.state",
@@ -32,21 +32,33 @@ pub const TOPICS: &[&str] = &[
     "appliance.air.telemetry",
 ];
 
+/// Every catalogue topic an appliance may send.
+pub fn topics() -> Vec<String> {
+    let programs = programs::KINDS
+        .iter()
+        .flat_map(|(kind, events)| events.iter().map(move |event| format!("appliance.{kind}.{event}")));
+    FIRST_TOPICS.iter().map(|topic| (*topic).to_owned()).chain(programs).collect()
+}
+
 /// Parses the body of an event on `topic`. The error says which field is wrong and why.
 pub fn parse_body(topic: &str, body: serde_json::Value) -> Result<wit::EventBody, String> {
     hearth_package::topic::validate_topic(topic)?;
     match topic {
-        "appliance.fridge.inventory" => parse::<InventoryChange>(body)?.into_wit().map(wit::EventBody::FridgeInventory),
-        "appliance.fridge.door" => Ok(wit::EventBody::FridgeDoor(parse::<FridgeDoor>(body)?.state.into())),
-        "appliance.oven.state" => parse::<OvenState>(body)?.into_wit().map(wit::EventBody::OvenState),
+        "appliance.fridge.inventory" => {
+            parse::<bodies::InventoryChange>(body)?.into_wit().map(wit::EventBody::FridgeInventory)
+        }
+        "appliance.fridge.door" => Ok(wit::EventBody::FridgeDoor(parse::<bodies::FridgeDoor>(body)?.state.into())),
+        "appliance.oven.state" => parse::<bodies::OvenState>(body)?.into_wit().map(wit::EventBody::OvenState),
         "appliance.oven.program-finished" => {
-            parse::<ProgramFinished>(body)?.into_wit().map(wit::EventBody::OvenProgramFinished)
+            parse::<bodies::ProgramFinished>(body)?.into_wit().map(wit::EventBody::OvenProgramFinished)
         }
         "appliance.water-purifier.telemetry" => {
-            parse::<PurifierTelemetry>(body)?.into_wit().map(wit::EventBody::PurifierTelemetry)
+            parse::<bodies::PurifierTelemetry>(body)?.into_wit().map(wit::EventBody::PurifierTelemetry)
         }
-        "appliance.water-purifier.fault" => parse::<PurifierFault>(body)?.into_wit().map(wit::EventBody::PurifierFault),
-        "appliance.air.telemetry" => parse::<AirTelemetry>(body)?.into_wit().map(wit::EventBody::AirTelemetry),
+        "appliance.water-purifier.fault" => {
+            parse::<bodies::PurifierFault>(body)?.into_wit().map(wit::EventBody::PurifierFault)
+        }
+        "appliance.air.telemetry" => parse::<bodies::AirTelemetry>(body)?.into_wit().map(wit::EventBody::AirTelemetry),
         _ if topic.starts_with(HOST_PREFIX) => Err(format!("topic {topic:?} is reserved for events the host emits")),
         _ if topic.starts_with(EXTENSION_PREFIX) => {
             if !body.is_object() {
@@ -58,11 +70,34 @@ pub fn parse_body(topic: &str, body: serde_json::Value) -> Result<wit::EventBody
             }
             Ok(wit::EventBody::Other(wit::OtherEvent { topic: topic.to_owned(), json }))
         }
-        _ => Err(format!(
-            "unknown topic {topic:?}: the catalogue has {}; other topics must start with {EXTENSION_PREFIX:?}",
-            TOPICS.join(", ")
-        )),
+        _ => match programs::kind_and_event(topic) {
+            Some((kind, event)) => programs::parse_program(kind, event, body),
+            None => Err(unknown_topic(topic)),
+        },
     }
+}
+
+/// Names what the catalogue has instead: the topics of the appliance kind, or the kinds.
+fn unknown_topic(topic: &str) -> String {
+    let all = topics();
+    let family = topic.strip_prefix("appliance.").and_then(|rest| rest.split('.').next()).unwrap_or_default();
+    let prefix = format!("appliance.{family}.");
+    let same_kind: Vec<&str> = all.iter().filter(|known| known.starts_with(&prefix)).map(String::as_str).collect();
+    if !family.is_empty() && !same_kind.is_empty() {
+        return format!(
+            "unknown topic {topic:?}: the catalogue's {family} topics are {}; other topics must start with \
+             {EXTENSION_PREFIX:?}",
+            same_kind.join(", ")
+        );
+    }
+    let mut families: Vec<&str> =
+        all.iter().filter_map(|known| known.strip_prefix("appliance.")?.split('.').next()).collect();
+    families.dedup();
+    format!(
+        "unknown topic {topic:?}: the catalogue has appliance.<kind>.… topics for {}; other topics must start \
+         with {EXTENSION_PREFIX:?}",
+        families.join(", ")
+    )
 }
 
 /// The device kinds that may send a catalogue topic (`appliance.<kind>.…`; air
@@ -75,7 +110,9 @@ pub fn kinds_for(topic: &str) -> Option<&'static [&'static str]> {
         "oven" => &["oven"],
         "water-purifier" => &["water-purifier"],
         "air" => &["air-conditioner", "air-purifier"],
-        _ => return None,
+        _ => {
+            return programs::KINDS.iter().find(|(kind, _)| *kind == family).map(|(kind, _)| std::slice::from_ref(kind));
+        }
     })
 }
 
@@ -154,7 +191,7 @@ macro_rules! wire_enum {
     ($name:ident => $wit:ident { $($variant:ident),+ $(,)? }) => {
         #[derive(Debug, Clone, Copy, Deserialize)]
         #[serde(rename_all = "kebab-case")]
-        enum $name { $($variant),+ }
+        pub(super) enum $name { $($variant),+ }
 
         impl From<$name> for wit::$wit {
             fn from(value: $name) -> Self {
@@ -164,213 +201,8 @@ macro_rules! wire_enum {
     };
 }
 
-wire_enum!(InventoryAction => InventoryAction { Added, Removed, Counted });
-wire_enum!(QuantityUnit => QuantityUnit { Pieces, Grams, Millilitres });
-wire_enum!(DoorState => DoorState { Open, Closed, Alarm });
-wire_enum!(OperationalState => OperationalState { Stopped, Running, Paused, Error });
-wire_enum!(OvenMode => OvenMode {
-    Bake, Convection, Grill, Roast, Clean, ConvectionBake, ConvectionRoast, Warming, Proofing, Steam,
-});
-wire_enum!(ChangeIndication => ChangeIndication { Ok, Warning, Critical });
-wire_enum!(PurifierFaultKind => PurifierFaultKind { Leak, TdsAnomaly, FilterExpired, LowPressure, Other });
-wire_enum!(AirQuality => AirQuality { Unknown, Good, Fair, Moderate, Poor, VeryPoor, ExtremelyPoor });
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Quantity {
-    amount: u32,
-    unit: QuantityUnit,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InventoryChange {
-    item: String,
-    action: InventoryAction,
-    quantity: Quantity,
-    best_before: Option<String>,
-}
-
-impl InventoryChange {
-    fn into_wit(self) -> Result<wit::InventoryChange, String> {
-        Ok(wit::InventoryChange {
-            item: check_text("item", self.item, 64)?.to_lowercase(),
-            action: self.action.into(),
-            quantity: wit::Quantity {
-                amount: check_range("quantity.amount", self.quantity.amount, 0, 1_000_000)?,
-                unit: self.quantity.unit.into(),
-            },
-            best_before: self.best_before.map(|date| parse_date("best_before", &date)).transpose()?,
-        })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FridgeDoor {
-    state: DoorState,
-}
-
-/// Oven temperatures in 0.01 °C: a domestic oven is set from about 25 °C (proofing,
-/// warming) to 300 °C; pyrolytic cleaning runs near 500 °C. What it measures inside
-/// ranges from a cold kitchen to cleaning.
-const OVEN_SETPOINT_MIN_CENTI: i32 = 2_500;
-const OVEN_SETPOINT_MAX_CENTI: i32 = 30_000;
-const OVEN_MAX_CENTI: i32 = 50_000;
-/// An air conditioner's cooling setpoint: 10 °C to 35 °C.
-const AIR_SETPOINT_MIN_CENTI: i32 = 1_000;
-const AIR_SETPOINT_MAX_CENTI: i32 = 3_500;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OvenState {
-    state: OperationalState,
-    mode: OvenMode,
-    setpoint_centi_celsius: Option<i32>,
-    current_centi_celsius: Option<i32>,
-}
-
-impl OvenState {
-    fn into_wit(self) -> Result<wit::OvenState, String> {
-        let setpoint_max = if matches!(self.mode, OvenMode::Clean) { OVEN_MAX_CENTI } else { OVEN_SETPOINT_MAX_CENTI };
-        let setpoint = self
-            .setpoint_centi_celsius
-            .map(|value| centi_celsius("setpoint_centi_celsius", value, OVEN_SETPOINT_MIN_CENTI, setpoint_max))
-            .transpose()?;
-        let current = self
-            .current_centi_celsius
-            .map(|value| centi_celsius("current_centi_celsius", value, -5_000, OVEN_MAX_CENTI))
-            .transpose()?;
-        Ok(wit::OvenState {
-            state: self.state.into(),
-            mode: self.mode.into(),
-            setpoint_centi_celsius: setpoint,
-            current_centi_celsius: current,
-        })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProgramFinished {
-    program: String,
-    duration_s: u32,
-}
-
-impl ProgramFinished {
-    fn into_wit(self) -> Result<wit::ProgramFinished, String> {
-        Ok(wit::ProgramFinished {
-            program: check_text("program", self.program, 128)?,
-            duration_s: check_range("duration_s", self.duration_s, 0, 7 * 86_400).map_err(|message| {
-                if self.duration_s / 1000 <= 7 * 86_400 {
-                    format!("{message}; the unit is seconds: {} ms is {} s", self.duration_s, self.duration_s / 1000)
-                } else {
-                    message
-                }
-            })?,
-        })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilterStatus {
-    name: String,
-    condition_percent: u8,
-    change_indication: ChangeIndication,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PurifierTelemetry {
-    tds_in_ppm: u32,
-    tds_out_ppm: u32,
-    litres_total: u32,
-    #[serde(default)]
-    filters: Vec<FilterStatus>,
-}
-
-impl PurifierTelemetry {
-    fn into_wit(self) -> Result<wit::PurifierTelemetry, String> {
-        if self.filters.len() > 16 {
-            return Err(format!("filters has {} entries; at most 16", self.filters.len()));
-        }
-        let filters = self
-            .filters
-            .into_iter()
-            .map(|filter| {
-                Ok(wit::FilterStatus {
-                    name: check_text("filters.name", filter.name, 32)?,
-                    condition_percent: check_range("filters.condition_percent", filter.condition_percent, 0, 100)?,
-                    change_indication: filter.change_indication.into(),
-                })
-            })
-            .collect::<Result<_, String>>()?;
-        Ok(wit::PurifierTelemetry {
-            tds_in_ppm: check_range("tds_in_ppm", self.tds_in_ppm, 0, 10_000)?,
-            tds_out_ppm: check_range("tds_out_ppm", self.tds_out_ppm, 0, 10_000)?,
-            litres_total: self.litres_total,
-            filters,
-        })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PurifierFault {
-    kind: PurifierFaultKind,
-    #[serde(default)]
-    detail: String,
-}
-
-impl PurifierFault {
-    fn into_wit(self) -> Result<wit::PurifierFault, String> {
-        if self.detail.len() > 256 {
-            return Err("detail is longer than 256 bytes".into());
-        }
-        Ok(wit::PurifierFault { kind: self.kind.into(), detail: self.detail })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AirTelemetry {
-    temperature_centi_celsius: i32,
-    humidity_centi_percent: u16,
-    air_quality: AirQuality,
-    filter_condition_percent: Option<u8>,
-    cooling_setpoint_centi_celsius: Option<i32>,
-}
-
-impl AirTelemetry {
-    fn into_wit(self) -> Result<wit::AirTelemetry, String> {
-        Ok(wit::AirTelemetry {
-            temperature_centi_celsius: centi_celsius(
-                "temperature_centi_celsius",
-                self.temperature_centi_celsius,
-                -5_000,
-                7_000,
-            )?,
-            humidity_centi_percent: check_range("humidity_centi_percent", self.humidity_centi_percent, 0, 10_000)?,
-            air_quality: self.air_quality.into(),
-            filter_condition_percent: self
-                .filter_condition_percent
-                .map(|percent| check_range("filter_condition_percent", percent, 0, 100))
-                .transpose()?,
-            cooling_setpoint_centi_celsius: self
-                .cooling_setpoint_centi_celsius
-                .map(|centi| {
-                    centi_celsius(
-                        "cooling_setpoint_centi_celsius",
-                        centi,
-                        AIR_SETPOINT_MIN_CENTI,
-                        AIR_SETPOINT_MAX_CENTI,
-                    )
-                })
-                .transpose()?,
-        })
-    }
-}
+mod bodies;
+mod programs;
 
 #[cfg(test)]
 mod tests {
@@ -389,11 +221,11 @@ mod tests {
             json!({"kind": "tds-anomaly", "detail": "E42"}),
             json!({"temperature_centi_celsius": 2600, "humidity_centi_percent": 4500, "air_quality": "very-poor"}),
         ];
-        for (topic, body) in TOPICS.iter().zip(examples) {
+        for (topic, body) in FIRST_TOPICS.iter().zip(examples) {
             assert!(parse_body(topic, body).is_ok(), "{topic}");
         }
         let parsed = parse_body(
-            TOPICS[0],
+            FIRST_TOPICS[0],
             json!({"item": " Egg ", "action": "removed", "quantity": {"amount": 2, "unit": "pieces"}}),
         );
         assert_eq!(
@@ -424,9 +256,9 @@ mod tests {
             error("appliance.oven.state", json!({"state": "running", "mode": "bake", "setpoint_centi_celsius": 90000}))
                 .contains("setpoint_centi_celsius")
         );
-        assert!(error(TOPICS[0], json!({"item": "milk", "action": "added", "quantity": {"amount": 1, "unit": "grams"}, "best_before": "2026-02-30"})).contains("not a date"));
+        assert!(error(FIRST_TOPICS[0], json!({"item": "milk", "action": "added", "quantity": {"amount": 1, "unit": "grams"}, "best_before": "2026-02-30"})).contains("not a date"));
         assert!(
-            error(TOPICS[0], json!({"item": "", "action": "added", "quantity": {"amount": 1, "unit": "grams"}}))
+            error(FIRST_TOPICS[0], json!({"item": "", "action": "added", "quantity": {"amount": 1, "unit": "grams"}}))
                 .contains("item")
         );
         assert!(error("appliance.toaster.state", json!({})).contains("unknown topic"));
@@ -470,7 +302,7 @@ mod tests {
         for _ in 0..10_000 {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let value = (seed >> 32) as i32 % 60_000;
-            let plausible = (OVEN_SETPOINT_MIN_CENTI..=OVEN_SETPOINT_MAX_CENTI).contains(&value);
+            let plausible = (bodies::OVEN_SETPOINT_MIN_CENTI..=bodies::OVEN_SETPOINT_MAX_CENTI).contains(&value);
             assert_eq!(oven(value, "bake").is_ok(), plausible, "{value}");
         }
         let air = |setpoint: i32| {
