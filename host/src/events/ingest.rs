@@ -6,8 +6,8 @@
 //! are durable when this returns; an id already in the log is acknowledged again
 //! without being stored twice.
 
-use super::catalog;
 use super::log::{EventLog, LogError, Seq, StoredEvent};
+use super::{adapters, catalog};
 use crate::HostError;
 use crate::households::Households;
 use serde::{Deserialize, Serialize};
@@ -110,8 +110,8 @@ pub async fn ingest(
     device: &str,
     request: &[u8],
 ) -> Result<Vec<Receipt>, IngestError> {
-    let parsed = parse(request, limits.max_batch, crate::clock::now_ms())?;
     let device = households.device(device)?.ok_or_else(|| IngestError::UnknownDevice(device.to_owned()))?;
+    let parsed = parse(request, limits.max_batch, crate::clock::now_ms(), &device.kind)?;
     // A catalogue topic comes from its kind of appliance: an oven cannot report a fridge door.
     let errors: Vec<EventError> = parsed
         .iter()
@@ -169,9 +169,11 @@ pub struct ParsedEvent {
 }
 
 /// Parses and validates a request (one event object or an array of at most
-/// `max_batch`) against the catalogue, as of the host time `now`. All or nothing: any
-/// invalid event refuses the request with one error per bad event.
-pub fn parse(request: &[u8], max_batch: usize, now: u64) -> Result<Vec<ParsedEvent>, IngestError> {
+/// `max_batch`) against the catalogue, as of the host time `now`, from a device of
+/// `kind`. An item in a vendor's shape (Home Connect, Matter) is first mapped into
+/// the catalogue ([`adapters`]) and may become several events. All or nothing: any
+/// invalid event refuses the request with one error per bad item.
+pub fn parse(request: &[u8], max_batch: usize, now: u64, kind: &str) -> Result<Vec<ParsedEvent>, IngestError> {
     let items = match serde_json::from_slice::<serde_json::Value>(request) {
         Ok(serde_json::Value::Array(items)) => items,
         Ok(item @ serde_json::Value::Object(_)) => vec![item],
@@ -187,9 +189,19 @@ pub fn parse(request: &[u8], max_batch: usize, now: u64) -> Result<Vec<ParsedEve
     let mut events = Vec::with_capacity(total);
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        match validate(item, now) {
-            Ok(event) => events.push(event),
-            Err((id, reason)) => errors.push(EventError { index, id, reason }),
+        let translated = match adapters::translate(&item, kind) {
+            None => vec![item],
+            Some(Ok(translated)) => translated,
+            Some(Err(reason)) => {
+                errors.push(EventError { index, id: None, reason });
+                continue;
+            }
+        };
+        for item in translated {
+            match validate(item, now) {
+                Ok(event) => events.push(event),
+                Err((id, reason)) => errors.push(EventError { index, id, reason }),
+            }
         }
     }
     if !errors.is_empty() {

@@ -111,7 +111,10 @@ pub fn kinds_for(topic: &str) -> Option<&'static [&'static str]> {
         "water-purifier" => &["water-purifier"],
         "air" => &["air-conditioner", "air-purifier"],
         _ => {
-            return programs::KINDS.iter().find(|(kind, _)| *kind == family).map(|(kind, _)| std::slice::from_ref(kind));
+            return programs::KINDS
+                .iter()
+                .find(|(kind, _)| *kind == family)
+                .map(|(kind, _)| std::slice::from_ref(kind));
         }
     })
 }
