@@ -79,6 +79,22 @@ async fn floor(host: &Host, events: &[Event]) -> anyhow::Result<Duration> {
     Ok(per_event(started.elapsed(), events.len()))
 }
 
+/// Time per event of `on-events` calls with `batch` events each on a direct instance.
+async fn batch_floor(host: &Host, events: &[Event], batch: usize) -> anyhow::Result<Duration> {
+    let mut direct = host.direct(NOOP).await?;
+    for chunk in events[..1_000].chunks(batch) {
+        direct.on_events(chunk).await?;
+    }
+    let started = Instant::now();
+    for chunk in events.chunks(batch) {
+        let accepted = direct.on_events(chunk).await?;
+        if accepted != chunk.len() {
+            bail!("the noop plugin refused {} of {} events", chunk.len() - accepted, chunk.len());
+        }
+    }
+    Ok(per_event(started.elapsed(), events.len()))
+}
+
 /// The floor (one store, direct calls), the worker path without the log, and the
 /// whole dispatch path with durability off and on; time per event.
 async fn dispatch() -> anyhow::Result<()> {
@@ -87,6 +103,7 @@ async fn dispatch() -> anyhow::Result<()> {
     let host = host_with_noop(dir.path(), HostConfig::default(), 4).await?;
     let events: Vec<Event> = (0..CALLS).map(event).collect();
     let floor = floor(&host, &events).await?;
+    let batch_floor = batch_floor(&host, &events, 100).await?;
 
     // Called from a task, as the API's handlers call it (not from the main thread,
     // which would wake a parked runtime thread for every call).
@@ -109,6 +126,11 @@ async fn dispatch() -> anyhow::Result<()> {
     let per = |events_per_second: f64| Duration::from_secs_f64(1.0 / events_per_second);
     println!("## dispatch: one do-nothing plugin (per event; ratio to the floor)");
     println!("floor: wasmtime component call on one store        {:>10?}  1.00x", floor);
+    println!(
+        "on-events, 100 per call, on one store               {:>10?}  {:.2}x",
+        batch_floor,
+        ratio(batch_floor, floor)
+    );
     println!("worker: Host::deliver (channel + worker, no log)    {:>10?}  {:.2}x", worker, ratio(worker, floor));
     let (off, on) = (per(delivered_off), per(delivered_on));
     println!("dispatch, durability off (log, consumer, ack)      {:>10?}  {:.2}x", off, ratio(off, floor));
@@ -431,6 +453,7 @@ async fn extism_comparison() -> anyhow::Result<()> {
     let host = host_with_noop(dir.path(), HostConfig::default(), 0).await?;
     let events: Vec<Event> = (0..CALLS).map(event).collect();
     let floor = floor(&host, &events).await?;
+    let batch_floor = batch_floor(&host, &events, 100).await?;
     host.shutdown().await?;
     let delivery = Duration::from_secs_f64(1.0 / drain().await?);
     println!("## Extism: the same do-nothing event plugin, JSON in and out (per event)");
@@ -447,6 +470,10 @@ async fn extism_comparison() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The allocator of the `hearth` binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

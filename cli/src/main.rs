@@ -95,6 +95,10 @@ enum Command {
     },
 }
 
+/// mimalloc: delivery and ingest allocate many small, short-lived values.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -79,7 +79,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            batch_size: 100,
+            batch_size: 500,
             max_attempts: 5,
             backoff_base: Duration::from_millis(50),
             backoff_max: Duration::from_secs(5),

@@ -91,7 +91,7 @@ pub fn spawn_consumer(
             subscription: subscription.clone(),
             shutdown: shutdown.clone(),
             consent: Mutex::new(ConsentCache::default()),
-            refs: Mutex::new(HashMap::new()),
+            refs: Mutex::default(),
         };
         tasks.push(tokio::spawn(consumer.run_claimed(claim, shutdown.clone())));
     }
@@ -111,8 +111,8 @@ struct Consumer {
     /// Stops this run: host shutdown, or the lease went to another host.
     shutdown: watch::Receiver<bool>,
     consent: Mutex<ConsentCache>,
-    /// Refs this consumer has minted, by (kind, real id).
-    refs: Mutex<HashMap<(RefKind, String), String>>,
+    /// Refs this consumer has minted, by real id: households, devices.
+    refs: Mutex<[HashMap<String, String>; 2]>,
 }
 
 /// Consent decisions, valid while the registry's generation is unchanged: any grant,
@@ -120,7 +120,10 @@ struct Consumer {
 #[derive(Default)]
 struct ConsentCache {
     generation: u64,
-    decisions: HashMap<(String, Option<String>), bool>,
+    /// By household, then device ("" for events of no device): looked up by `&str`,
+    /// so a hit allocates nothing.
+    decisions: HashMap<String, HashMap<String, bool>>,
+    entries: usize,
 }
 
 /// Entries kept in each consumer cache before it starts over.
@@ -310,18 +313,27 @@ impl Consumer {
             let sent = run.len();
             let outcomes = self.plugin.pool.on_events(lane, EventRun { events: run, proceed: Box::new(proceed) }).await;
             let called = outcomes.len();
+            // Successes are counted together: once per run, not per event.
+            let mut succeeded = 0u64;
+            let count_successes = |succeeded: &mut u64| {
+                if *succeeded > 0 {
+                    self.plugin.breaker.record_event_success();
+                    counters.delivered.fetch_add(std::mem::take(succeeded), Ordering::Relaxed);
+                }
+            };
             for (index, (result, elapsed)) in outcomes.into_iter().enumerate() {
                 counters.event_latency.record(elapsed);
                 let (seq, event) = &events[positions[index]];
                 match result {
-                    Ok(()) => {
-                        self.plugin.breaker.record_event_success();
-                        counters.delivered.fetch_add(1, Ordering::Relaxed);
-                    }
+                    Ok(()) => succeeded += 1,
                     // Stopping, or the host's storage failed: not the plugin's doing. The
                     // event waits in the log and is tried again.
-                    Err(CallError::Stopped | CallError::Storage(_)) => return Progress::StoppedAt(*seq),
+                    Err(CallError::Stopped | CallError::Storage(_)) => {
+                        count_successes(&mut succeeded);
+                        return Progress::StoppedAt(*seq);
+                    }
                     Err(error) => {
+                        count_successes(&mut succeeded);
                         let error = error.to_string();
                         if self.record_failure(lane, &error) || !self.retry(lane, *seq, event, error).await {
                             return Progress::StoppedAt(*seq);
@@ -329,6 +341,7 @@ impl Consumer {
                     }
                 }
             }
+            count_successes(&mut succeeded);
             next = match called {
                 0 => return Progress::StoppedAt(events[positions[0]].0),
                 // Stopped early: look at the rest again.
@@ -431,14 +444,15 @@ impl Consumer {
         }
         let households = &self.delivery.households;
         let generation = households.generation();
-        let key = (event.household.clone(), event.device.clone());
+        let device = event.device.as_deref().unwrap_or_default();
         {
             let mut cache = lock(&self.consent);
-            if cache.generation != generation || cache.decisions.len() >= CACHE_ENTRIES {
+            if cache.generation != generation || cache.entries >= CACHE_ENTRIES {
                 cache.decisions.clear();
+                cache.entries = 0;
                 cache.generation = generation;
             }
-            if let Some(&allowed) = cache.decisions.get(&key) {
+            if let Some(&allowed) = cache.decisions.get(&event.household).and_then(|devices| devices.get(device)) {
                 return Ok(allowed);
             }
         }
@@ -446,7 +460,8 @@ impl Consumer {
         let mut cache = lock(&self.consent);
         // A change while the registry was read makes this decision stale: do not keep it.
         if cache.generation == generation && households.generation() == generation {
-            cache.decisions.insert(key, allowed);
+            cache.decisions.entry(event.household.clone()).or_default().insert(device.to_owned(), allowed);
+            cache.entries += 1;
         }
         Ok(allowed)
     }
@@ -456,16 +471,19 @@ impl Consumer {
     }
 
     fn mint(&self, kind: RefKind, id: &str) -> Result<String, HostError> {
-        let key = (kind, id.to_owned());
-        if let Some(reference) = lock(&self.refs).get(&key) {
+        let slot = match kind {
+            RefKind::Household => 0,
+            RefKind::Device => 1,
+        };
+        if let Some(reference) = lock(&self.refs)[slot].get(id) {
             return Ok(reference.clone());
         }
         let reference = self.delivery.refs.mint(&self.plugin.id, kind, id)?;
         let mut refs = lock(&self.refs);
-        if refs.len() >= CACHE_ENTRIES {
-            refs.clear();
+        if refs[slot].len() >= CACHE_ENTRIES {
+            refs[slot].clear();
         }
-        refs.insert(key, reference.clone());
+        refs[slot].insert(id.to_owned(), reference.clone());
         Ok(reference)
     }
 }

@@ -27,6 +27,7 @@
 //! retention = a `Limits` stream with `max_age`, or `Interest` retention.
 
 pub mod conformance;
+mod decoded;
 mod sled;
 
 pub use sled::SledLog;

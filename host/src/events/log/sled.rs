@@ -1,6 +1,9 @@
 //! The embedded event log over sled: batches, dedupe entries and cursors in three
 //! trees, a group-committing writer, and the newest batches kept decoded.
 
+#[cfg(test)]
+use super::decoded::TAIL_BATCHES;
+use super::decoded::{Behind, Tail};
 use super::{Appended, EventLog, LogError, Repair, Seq, StoredEvent, device_dedupe_prefix, host_dedupe_prefix};
 use crate::bindings::EventBody;
 use crate::events::catalog::CONSENT_REVOKED;
@@ -48,54 +51,10 @@ pub struct SledLog {
     committer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The newest batches, decoded and shared: consumers that keep up never decode.
     tail: Arc<Tail>,
-}
-
-/// Batches kept decoded in memory.
-const TAIL_BATCHES: usize = 256;
-
-/// A decoded batch, shared between the tail and the consumers reading it.
-type SharedBatch = Arc<[Arc<StoredEvent>]>;
-type TailBatches = std::collections::VecDeque<(Seq, SharedBatch)>;
-
-#[derive(Default)]
-struct Tail {
-    batches: std::sync::Mutex<TailBatches>,
-}
-
-impl Tail {
-    fn lock(&self) -> std::sync::MutexGuard<'_, TailBatches> {
-        crate::sync::lock(&self.batches)
-    }
-
-    fn push(&self, first: Seq, events: SharedBatch) {
-        let mut batches = self.lock();
-        if batches.len() == TAIL_BATCHES {
-            batches.pop_front();
-        }
-        batches.push_back((first, events));
-    }
-
-    /// Events from `wanted` on, if the tail reaches back that far.
-    fn read(&self, wanted: Seq, max: usize) -> Option<Vec<(Seq, Arc<StoredEvent>)>> {
-        let batches = self.lock();
-        let &(oldest, _) = batches.front()?;
-        if wanted < oldest {
-            return None;
-        }
-        // Batches are in seq order: skip those that end before `wanted` without a scan.
-        let start = batches.partition_point(|(first, batch)| first + batch.len() as u64 <= wanted);
-        let mut events = Vec::new();
-        for (first, batch) in batches.range(start..) {
-            let skip = wanted.saturating_sub(*first) as usize;
-            for (offset, event) in batch.iter().enumerate().skip(skip) {
-                events.push((first + offset as u64, event.clone()));
-                if events.len() == max {
-                    return Some(events);
-                }
-            }
-        }
-        Some(events)
-    }
+    /// Older batches decoded for readers behind the tail, the most recent few: a
+    /// consumer reading a 1,000-event batch 100 at a time decodes it once, not ten
+    /// times.
+    behind: Behind,
 }
 
 impl std::fmt::Debug for SledLog {
@@ -148,7 +107,16 @@ impl SledLog {
             last: last.clone(),
         };
         let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
-        Ok(Arc::new(SledLog { batches, ids, cursors: db.open_tree("cursors")?, last, commands, committer, tail }))
+        Ok(Arc::new(SledLog {
+            batches,
+            ids,
+            cursors: db.open_tree("cursors")?,
+            last,
+            commands,
+            committer,
+            tail,
+            behind: Behind::default(),
+        }))
     }
 }
 
@@ -192,13 +160,14 @@ impl EventLog for SledLog {
         for entry in self.batches.range(start..) {
             let (key, value) = entry?;
             let first = key_seq(&key)?;
-            for (offset, event) in decode_batch(&value)?.events.into_iter().enumerate() {
-                let seq = first + offset as u64;
-                if seq >= wanted {
-                    events.push((seq, Arc::new(event)));
-                    if events.len() == max {
-                        return Ok(events);
-                    }
+            let batch = self
+                .behind
+                .get_or_decode(first, || Ok(decode_batch(&value)?.events.into_iter().map(Arc::new).collect()))?;
+            let skip = wanted.saturating_sub(first) as usize;
+            for (offset, event) in batch.iter().enumerate().skip(skip) {
+                events.push((first + offset as u64, event.clone()));
+                if events.len() == max {
+                    return Ok(events);
                 }
             }
         }
@@ -307,6 +276,7 @@ impl EventLog for SledLog {
         }
         // Decoded copies of erased events may be in the tail; consumers read sled instead.
         self.tail.lock().clear();
+        self.behind.clear();
         Ok(erased)
     }
 
