@@ -39,10 +39,70 @@ fn event(n: usize) -> Event {
 
 /// A host with the noop plugin, one household and `devices` sensors granted to it.
 async fn host_with_noop(dir: &std::path::Path, config: HostConfig, devices: usize) -> anyhow::Result<Host> {
+    host_with(dir, config, devices, Workload::Noop).await
+}
+
+/// What the plugin under measurement does with each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    /// Nothing (the noop plugin, built against the newest WIT).
+    Noop,
+    /// Nothing, built against WIT 0.1 (the frozen binary): the older contract's path.
+    NoopV0_1,
+    /// Reads and writes one kv key per event (the recorder's `ext.test.tally`).
+    KvWriter,
+}
+
+impl Workload {
+    fn plugin(self) -> &'static str {
+        match self {
+            Workload::Noop | Workload::NoopV0_1 => NOOP,
+            Workload::KvWriter => "test.hearth.recorder",
+        }
+    }
+
+    fn topic(self) -> &'static str {
+        match self {
+            Workload::Noop | Workload::NoopV0_1 => "ext.bench.tick",
+            Workload::KvWriter => "ext.test.tally",
+        }
+    }
+
+    async fn install(self, host: &Host) -> anyhow::Result<()> {
+        use hearth_test_components as built;
+        let (manifest, component) = match self {
+            Workload::Noop => (noop_manifest(NOOP)?, noop_component()),
+            Workload::NoopV0_1 => {
+                let mut manifest: Manifest = std::fs::read_to_string(built::V0_1_NOOP_MANIFEST)?.parse()?;
+                manifest.plugin.id = NOOP.into();
+                (manifest, built::read(built::V0_1_NOOP))
+            }
+            Workload::KvWriter => (
+                std::fs::read_to_string(built::RECORDER_PLUGIN_MANIFEST)?.parse()?,
+                built::read(built::RECORDER_PLUGIN),
+            ),
+        };
+        host.install(manifest, component).await?;
+        host.grant("h", self.plugin(), &Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() }).await?;
+        Ok(())
+    }
+
+    /// Event `n` of a device, as the device sends it.
+    fn event(self, id: String, n: usize) -> serde_json::Value {
+        serde_json::json!({"id": id, "topic": self.topic(), "body": {"n": n}})
+    }
+}
+
+/// A host with `workload`'s plugin, one household and `devices` sensors granted to it.
+async fn host_with(
+    dir: &std::path::Path,
+    config: HostConfig,
+    devices: usize,
+    workload: Workload,
+) -> anyhow::Result<Host> {
     let host = Host::open(dir, config).await?;
     add_sensors(&host, devices)?;
-    host.install(noop_manifest(NOOP)?, noop_component()).await?;
-    host.grant("h", NOOP, &Grant { device_kinds: ["sensor".into()].into(), ..Grant::default() }).await?;
+    workload.install(&host).await?;
     Ok(host)
 }
 
@@ -120,9 +180,10 @@ async fn dispatch() -> anyhow::Result<()> {
     };
     host.shutdown().await?;
 
-    let (ingest_off, delivered_off) = throughput(false).await?;
-    let (ingest_on, delivered_on) = throughput(true).await?;
-    let drained = drain().await?;
+    let (ingest_off, delivered_off) = throughput(false, Workload::Noop).await?;
+    let (ingest_on, delivered_on) = throughput(true, Workload::Noop).await?;
+    let (_, kv_on) = throughput(true, Workload::KvWriter).await?;
+    let drained = drain(Workload::Noop).await?;
     let per = |events_per_second: f64| Duration::from_secs_f64(1.0 / events_per_second);
     println!("## dispatch: one do-nothing plugin (per event; ratio to the floor)");
     println!("floor: wasmtime component call on one store        {:>10?}  1.00x", floor);
@@ -140,6 +201,28 @@ async fn dispatch() -> anyhow::Result<()> {
     println!(
         "throughput: durable {delivered_on:.0} ev/s delivered ({ingest_on:.0} ingested); off {delivered_off:.0} ev/s ({ingest_off:.0})"
     );
+    println!(
+        "a plugin writing one kv key per event, durable: {kv_on:.0} ev/s delivered, {:.0} % of the noop plugin's",
+        kv_on / delivered_on * 100.0
+    );
+    Ok(())
+}
+
+/// The dispatch path of a plugin built against WIT 0.1 (the frozen noop): the floor
+/// (one `on-event` per call, values converted to 0.1's) and delivery alone. Compare
+/// with `dispatch` of a build from before 0.2 (BENCHMARKS.md says how).
+async fn dispatch_v0_1() -> anyhow::Result<()> {
+    const CALLS: usize = 100_000;
+    let dir = tempfile::tempdir()?;
+    let host = host_with(dir.path(), HostConfig::default(), 4, Workload::NoopV0_1).await?;
+    let events: Vec<Event> = (0..CALLS).map(event).collect();
+    let floor = floor(&host, &events).await?;
+    host.shutdown().await?;
+    let drained = drain(Workload::NoopV0_1).await?;
+    let drain = Duration::from_secs_f64(1.0 / drained);
+    println!("## a plugin built against WIT 0.1 (per event)");
+    println!("floor: wasmtime component call on one store        {floor:>10?}");
+    println!("delivery alone: a backlog drained (log, consumer, ack) {drain:>10?}  {:.2}x", ratio(drain, floor));
     Ok(())
 }
 
@@ -148,21 +231,20 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 }
 
 /// 100,000 events from 4 devices in batches of 100: (ingested, delivered) events/s.
-async fn throughput(durable: bool) -> anyhow::Result<(f64, f64)> {
+async fn throughput(durable: bool, workload: Workload) -> anyhow::Result<(f64, f64)> {
     const EVENTS: usize = 100_000;
     const SENDERS: usize = 4;
     const BATCH: usize = 100;
     let dir = tempfile::tempdir()?;
-    let host = host_with_noop(dir.path(), HostConfig { durable, ..HostConfig::default() }, SENDERS).await?;
+    let host = host_with(dir.path(), HostConfig { durable, ..HostConfig::default() }, SENDERS, workload).await?;
     let started = Instant::now();
     let mut senders = Vec::new();
     for sender in 0..SENDERS {
         let host = host.clone();
         senders.push(tokio::spawn(async move {
             for first in (0..EVENTS / SENDERS).step_by(BATCH) {
-                let batch: Vec<_> = (first..first + BATCH)
-                    .map(|n| serde_json::json!({"id": format!("s{sender}-{n}"), "topic": "ext.bench.tick", "body": {}}))
-                    .collect();
+                let batch: Vec<_> =
+                    (first..first + BATCH).map(|n| workload.event(format!("s{sender}-{n}"), n)).collect();
                 host.ingest(&format!("device-{sender}"), &serde_json::to_vec(&batch)?).await?;
             }
             anyhow::Ok(())
@@ -172,37 +254,36 @@ async fn throughput(durable: bool) -> anyhow::Result<(f64, f64)> {
         sender.await??;
     }
     let ingested = started.elapsed();
-    until_delivered(&host, EVENTS).await;
+    until_delivered(&host, workload.plugin(), EVENTS).await;
     let delivered = started.elapsed();
     host.shutdown().await?;
     Ok((EVENTS as f64 / ingested.as_secs_f64(), EVENTS as f64 / delivered.as_secs_f64()))
 }
 
-/// Waits until the noop plugin has had `events` events delivered.
-async fn until_delivered(host: &Host, events: usize) {
-    while host.status(NOOP).map_or(0, |status| status.delivered) < events as u64 {
+/// Waits until `plugin` has had `events` events delivered.
+async fn until_delivered(host: &Host, plugin: &str, events: usize) {
+    while host.status(plugin).map_or(0, |status| status.delivered) < events as u64 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
 /// Delivery alone, without ingest competing for the cores: 100,000 events wait in the
 /// log while the plugin is disabled, then it is enabled and drains them; events/s.
-async fn drain() -> anyhow::Result<f64> {
+async fn drain(workload: Workload) -> anyhow::Result<f64> {
     const EVENTS: usize = 100_000;
     const DEVICES: usize = 4;
     const BATCH: usize = 1_000;
     let dir = tempfile::tempdir()?;
-    let host = host_with_noop(dir.path(), HostConfig { durable: false, ..HostConfig::default() }, DEVICES).await?;
-    host.disable(NOOP).await?;
+    let config = HostConfig { durable: false, ..HostConfig::default() };
+    let host = host_with(dir.path(), config, DEVICES, workload).await?;
+    host.disable(workload.plugin()).await?;
     for first in (0..EVENTS).step_by(BATCH) {
-        let batch: Vec<_> = (first..first + BATCH)
-            .map(|n| serde_json::json!({"id": format!("b{n}"), "topic": "ext.bench.tick", "body": {}}))
-            .collect();
+        let batch: Vec<_> = (first..first + BATCH).map(|n| workload.event(format!("b{n}"), n)).collect();
         host.ingest(&format!("device-{}", first / BATCH % DEVICES), &serde_json::to_vec(&batch)?).await?;
     }
     let started = Instant::now();
-    host.enable(NOOP).await?;
-    until_delivered(&host, EVENTS).await;
+    host.enable(workload.plugin()).await?;
+    until_delivered(&host, workload.plugin(), EVENTS).await;
     let drained = started.elapsed();
     host.shutdown().await?;
     Ok(EVENTS as f64 / drained.as_secs_f64())
@@ -492,8 +573,11 @@ fn main() -> anyhow::Result<()> {
     }
     // Delivery alone, for profiling (`dispatch` reports it beside the floor).
     if only == "drain" {
-        let per_event = Duration::from_secs_f64(1.0 / runtime.block_on(drain())?);
+        let per_event = Duration::from_secs_f64(1.0 / runtime.block_on(drain(Workload::Noop))?);
         println!("delivery alone: {per_event:?} per event");
+    }
+    if wants("v0.1") {
+        runtime.block_on(dispatch_v0_1())?;
     }
     if wants("cold-start") {
         runtime.block_on(cold_start())?;

@@ -28,6 +28,7 @@ const V0_1_FIXTURES: &[(&str, &str)] = &[
     ("water-filter", "WATER_FILTER"),
     ("air-care", "AIR_CARE"),
     ("recorder", "RECORDER"),
+    ("noop", "NOOP"),
 ];
 
 fn main() {

@@ -18,7 +18,7 @@ usage: cargo xtask <command>
   plugins   build the example plugins for wasm32-wasip2 into target/plugins
   demo      setup + plugins, then run `hearth demo` on ./hearth-data
   test      setup, then cargo fmt --check, clippy -D warnings and every test
-  bench [SECTION]  the side-by-side benchmarks (all, dispatch, cold-start, restart, density, http, cluster;
+  bench [SECTION]  the side-by-side benchmarks (all, dispatch, v0.1, cold-start, restart, density, http, cluster;
                    extism builds the Extism host with a second wasmtime and compares)
   crash [N] [K]  N events (200000) over HTTP to `hearth serve`, SIGKILLed K (40) times: lost and duplicates
   cluster   setup + plugins, then a local cluster: 3 NATS JetStream nodes and 3 `hearth serve --nats`
