@@ -15,6 +15,7 @@ mod serve;
 mod server;
 #[path = "../../../host/tests/all/support/mod.rs"]
 mod support;
+mod versions;
 
 /// Held by the tests that load the machine for a long time (clusters of processes,
 /// the crash run, a whole plugin build): on two cores, two of them at once would each
