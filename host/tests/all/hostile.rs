@@ -168,6 +168,31 @@ async fn a_panic_on_every_event_quarantines_the_offender_and_others_flow_on() {
     .await;
 }
 
+/// One event that traps in the middle of a batch: the batch call fails, the same
+/// events go again one per call, and only the trapping one is retried and
+/// dead-lettered; the events before and after it are acknowledged, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trapping_event_in_a_batch_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = setup(dir.path(), 10).await;
+    let events: Vec<serde_json::Value> = (0..12)
+        .map(|n| {
+            let behaviour = if n == 6 { "trap" } else { "ok" };
+            event_json(&format!("e{n}"), &format!("ext.hostile.{behaviour}"), serde_json::json!({}))
+        })
+        .collect();
+    host.ingest("sensor-1", &bytes(&serde_json::json!(events))).await.unwrap();
+    wait_until("all but the trapping event are delivered and it is dead-lettered", || async {
+        host.status(HOSTILE).unwrap().delivered == 11 && host.dead_letters(HOSTILE).unwrap().len() == 1
+    })
+    .await;
+    let letters = host.dead_letters(HOSTILE).unwrap();
+    assert_eq!(letters[0].event.id, "e6", "{letters:?}");
+    let status = host.status(HOSTILE).unwrap();
+    assert!(!status.quarantined, "{status:?}");
+    assert_eq!(status.failed, 5, "the trapping event's attempts, one by one: {status:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_flood_is_rate_limited_truncated_and_counted() {
     let dir = tempfile::tempdir().unwrap();
