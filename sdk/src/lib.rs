@@ -105,16 +105,7 @@ pub trait Plugin: Default + 'static {
     /// Return one result per event handled, in order; returning fewer results than
     /// events leaves the rest to be delivered again.
     fn on_events(&mut self, events: Vec<Event>) -> Vec<Result<()>> {
-        let mut results = Vec::with_capacity(events.len());
-        for event in events {
-            let result = self.on_event(event);
-            let failed = result.is_err();
-            results.push(result);
-            if failed {
-                break;
-            }
-        }
-        results
+        one_by_one(self, events)
     }
 
     /// Serves a call of one of the services this plugin provides.
@@ -124,6 +115,22 @@ pub trait Plugin: Default + 'static {
             request.service, request.operation
         )))
     }
+}
+
+/// Hands `events` to [`Plugin::on_event`] one at a time, stopping at the first error:
+/// what [`Plugin::on_events`] does unless a plugin overrides it, and what an override
+/// can call after looking at the batch as a whole.
+pub fn one_by_one<P: Plugin>(plugin: &mut P, events: Vec<Event>) -> Vec<Result<()>> {
+    let mut results = Vec::with_capacity(events.len());
+    for event in events {
+        let result = plugin.on_event(event);
+        let failed = result.is_err();
+        results.push(result);
+        if failed {
+            break;
+        }
+    }
+    results
 }
 
 /// Exports a [`Plugin`] implementation as the component's `hearth:plugin/handler`.
