@@ -99,7 +99,10 @@ pub trait Bucket: Send + Sync + 'static {
     fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Entry)>, StorageError>;
     /// Every key that starts with `prefix`, in order.
     fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError>;
-    /// Changes to keys under `prefix` from now on.
+    /// Changes to keys under `prefix` from now on, each key's in revision order, ending
+    /// with its latest state. A value overwritten or deleted before the watch got to it
+    /// may be skipped (a replicated store keeps only the latest value per key): a watch
+    /// follows state, it is not a history.
     fn watch(&self, prefix: &[u8]) -> Result<Watch, StorageError>;
 }
 
