@@ -185,7 +185,9 @@ impl Worker {
             let elapsed = started.elapsed();
             span.in_scope(|| record_outcome(&result, elapsed));
             match result {
-                Ok(results) => {
+                // An empty answer would hand the whole run back forever: treat it as a
+                // failed batch and find out event by event.
+                Ok(results) if !results.is_empty() => {
                     one_by_one = false;
                     let each = elapsed / u32::try_from(run.events.len()).unwrap_or(u32::MAX);
                     outcomes.extend(results.into_iter().map(|result| (result, each)));
@@ -195,7 +197,7 @@ impl Worker {
                     outcomes.push((Err(error), elapsed));
                 }
                 // Which event made it fail is found by delivering them one by one.
-                Err(_) => {}
+                Ok(_) | Err(_) => {}
             }
         }
         if one_by_one {
@@ -270,7 +272,7 @@ impl Worker {
         for result in results.into_iter().take(events.len()) {
             let failed = result.is_err();
             handled.push(result.map_err(|error| match backend_failed {
-                true => CallError::Storage("storage was unavailable during the call; it will be retried".into()),
+                true => storage_failed_during_call(),
                 false => CallError::Plugin(cap_message(error)),
             }));
             if failed {
@@ -361,13 +363,9 @@ impl Worker {
         let backend_failed = std::mem::take(&mut kv.backend_failed);
         self.unflushed |= std::mem::take(&mut kv.dirty);
         let result = match outcome {
-            Ok(Ok(Err(_))) if backend_failed => {
-                CallError::Storage("storage was unavailable during the call; it will be retried".into())
-            }
+            Ok(Ok(Err(_))) if backend_failed => storage_failed_during_call(),
             Ok(Ok(returned)) => return returned.map_err(|error| CallError::Plugin(cap_message(error))),
-            Ok(Err(_)) if backend_failed => {
-                CallError::Storage("storage was unavailable during the call; it will be retried".into())
-            }
+            Ok(Err(_)) if backend_failed => storage_failed_during_call(),
             Ok(Err(error)) => {
                 let failure = classify(&live.store, &error, timeout);
                 if self.runtime.log.admit() {
@@ -396,6 +394,11 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// A call whose storage failed midway: the host's failure, retried later.
+fn storage_failed_during_call() -> CallError {
+    CallError::Storage("storage was unavailable during the call; it will be retried".into())
 }
 
 /// Largest answer a service call may return.
