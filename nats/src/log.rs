@@ -9,7 +9,11 @@
 //! Reads use short-lived pull consumers (no acks, in memory, one replica) started at
 //! the wanted position and filtered to one partition; a reader that read up to `n` is
 //! kept for the next read after `n`, so a consumer catching up costs one fetch per
-//! batch. Cursors live in a KV bucket beside the stream. Hosts learn of each other's
+//! batch. A reader is only trusted while it is given every message of its consumer in
+//! turn (a gap in the consumer's sequence means an answer was lost, and with no acks it
+//! is not given again), and a read that found nothing is checked against the stream's
+//! leader: a reader behind it is dropped and the consumer reads again rather than
+//! waiting for the next append. Cursors live in a KV bucket beside the stream. Hosts learn of each other's
 //! appends through a core-NATS notice on `<stream>.tick`, and poll the stream's state
 //! every second in case a notice was lost.
 //!
@@ -24,7 +28,7 @@ use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream;
 use futures::StreamExt as _;
-use hearth_host::events::log::{Appended, EventLog, LogError, Seq, StoredEvent, partition_of};
+use hearth_host::events::log::{Appended, EventLog, LogError, Quiet, Seq, StoredEvent, partition_of};
 use hearth_host::storage::{Bucket, BucketExt as _, StorageError, decode_u64};
 use hearth_host::sync::lock;
 use std::collections::HashMap;
@@ -72,8 +76,20 @@ const READER_SKIP: Seq = 10_000;
 /// A pull consumer (no acks) reading one partition, or all.
 type Reader = consumer::Consumer<pull::Config>;
 
-/// Readers left where their last read stopped, with the position they read next.
-type Readers = HashMap<Option<u32>, Vec<(Seq, Reader)>>;
+/// A reader left where its last read stopped: the position it reads next, and how
+/// many messages it was given (its consumer's sequence).
+struct KeptReader {
+    next: Seq,
+    delivered: u64,
+    reader: Reader,
+}
+
+/// Readers kept per partition (or `None`: all).
+type Readers = HashMap<Option<u32>, Vec<KeptReader>>;
+
+/// The error of a reader whose consumer gave messages that never reached it (an answer
+/// lost in a reconnection): with no acks they are not given again, so it is dropped.
+const READER_SKIPPED: &str = "the reader skipped messages";
 
 /// The event log on JetStream.
 pub struct NatsLog {
@@ -265,25 +281,25 @@ impl NatsLog {
     }
 
     /// A kept reader positioned at or a little before `wanted`: the one furthest on.
-    fn take_reader(&self, partition: Option<u32>, wanted: Seq) -> Option<(Seq, Reader)> {
+    fn take_reader(&self, partition: Option<u32>, wanted: Seq) -> Option<KeptReader> {
         let mut readers = lock(&self.readers);
         let kept = readers.get_mut(&partition)?;
         let best = kept
             .iter()
             .enumerate()
-            .filter(|(_, (next, _))| *next <= wanted && wanted - *next <= READER_SKIP)
-            .max_by_key(|(_, (next, _))| *next)
+            .filter(|(_, kept)| kept.next <= wanted && wanted - kept.next <= READER_SKIP)
+            .max_by_key(|(_, kept)| kept.next)
             .map(|(index, _)| index)?;
         Some(kept.swap_remove(best))
     }
 
-    fn keep_reader(&self, partition: Option<u32>, next: Seq, reader: Reader) {
+    fn keep_reader(&self, partition: Option<u32>, reader: KeptReader) {
         let mut readers = lock(&self.readers);
         let kept = readers.entry(partition).or_default();
         if kept.len() >= READERS {
             kept.remove(0);
         }
-        kept.push((next, reader));
+        kept.push(reader);
     }
 
     /// A read; a reader that just got no answer (its consumer has no leader yet, or
@@ -293,7 +309,10 @@ impl NatsLog {
         loop {
             match self.read_once(partition, after, max) {
                 Err(LogError::Storage(error))
-                    if (error.contains("503") || error.contains("no responders") || error.contains("timed out"))
+                    if (error.contains("503")
+                        || error.contains("no responders")
+                        || error.contains("timed out")
+                        || error.contains(READER_SKIPPED))
                         && started.elapsed() < Duration::from_secs(3) =>
                 {
                     tracing::debug!(%error, "reading again with a new reader");
@@ -312,8 +331,8 @@ impl NatsLog {
     ) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
         let kept = self.take_reader(partition, after + 1);
         let (stream, filter) = (self.stream.clone(), self.filter(partition));
-        let (next, reader, events) = self.call(async move {
-            let (mut next, reader) = match kept {
+        let (kept, events) = self.call(async move {
+            let mut kept = match kept {
                 Some(kept) => kept,
                 None => {
                     let reader = stream
@@ -328,19 +347,23 @@ impl NatsLog {
                         })
                         .await
                         .map_err(backend)?;
-                    (after + 1, reader)
+                    KeptReader { next: after + 1, delivered: 0, reader }
                 }
             };
             let mut events = Vec::new();
             // A reader kept from before `after` first passes over what was handled.
             loop {
-                let mut fetched = reader.fetch().max_messages(max).messages().await.map_err(backend)?;
+                let mut fetched = kept.reader.fetch().max_messages(max).messages().await.map_err(backend)?;
                 let mut count = 0;
                 while let Some(message) = fetched.next().await {
                     let message = message.map_err(backend)?;
                     count += 1;
-                    let seq = message.info().map_err(backend)?.stream_sequence;
-                    next = seq + 1;
+                    let info = message.info().map_err(backend)?;
+                    if info.consumer_sequence != kept.delivered + 1 {
+                        return Err(StorageError::Backend(READER_SKIPPED.into()));
+                    }
+                    let seq = info.stream_sequence;
+                    (kept.next, kept.delivered) = (seq + 1, info.consumer_sequence);
                     if seq <= after {
                         continue;
                     }
@@ -349,11 +372,11 @@ impl NatsLog {
                     events.push((seq, Arc::new(event)));
                 }
                 if !events.is_empty() || count < max {
-                    return Ok((next, reader, events));
+                    return Ok((kept, events));
                 }
             }
         })?;
-        self.keep_reader(partition, next, reader);
+        self.keep_reader(partition, kept);
         Ok(events)
     }
 
@@ -492,9 +515,9 @@ impl EventLog for NatsLog {
         self.read(Some(partition), after, max)
     }
 
-    fn quiet_through(&self, partition: u32, after: Seq, end: Seq) -> Result<Seq, LogError> {
+    fn quiet_through(&self, partition: u32, after: Seq, end: Seq) -> Result<Quiet, LogError> {
         if end <= after {
-            return Ok(after);
+            return Ok(Quiet::Through(after));
         }
         let (stream, filter) = (self.stream.clone(), self.filter(Some(partition)));
         // Asked of the stream's leader, which holds every acknowledged event (a reader
@@ -509,9 +532,15 @@ impl EventLog for NatsLog {
             }
         })?;
         Ok(match next {
-            None => end,
-            Some(next) if next > end => end,
-            Some(_) => after,
+            None => Quiet::Through(end),
+            Some(next) if next > end => Quiet::Through(end),
+            Some(_) => {
+                // The read that found nothing used a reader behind the leader (on a
+                // replica catching up, or placed before a node died): the next read
+                // starts a new one.
+                lock(&self.readers).remove(&Some(partition));
+                Quiet::Missed
+            }
         })
     }
 

@@ -12,7 +12,7 @@
 use super::catalog::HOST_PREFIX;
 use super::dead_letters::DeadLetter;
 use super::delivery::{Delivery, consents, pseudonymise_with};
-use super::log::{LogError, Seq, StoredEvent};
+use super::log::{LogError, Quiet, Seq, StoredEvent};
 use crate::bindings::Event;
 use crate::cluster::Claim;
 use crate::households::refs::RefKind;
@@ -197,19 +197,30 @@ impl Consumer {
                 Ok(batch) => batch,
                 Err(error) => {
                     tracing::error!(consumer = %self.name, %error, "reading the log failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    self.pause(Duration::from_secs(1)).await;
                     continue;
                 }
             };
             let Some(&(last, _)) = batch.last() else {
-                // Events of other partitions went by: keep up with them.
+                // Events of other partitions went by: keep up with them. Waiting for the
+                // next append is right only when nothing here is left unread: ingest may
+                // have ended, and no append would wake this consumer again.
                 match log.quiet_through(self.partition, cursor, end) {
-                    Ok(quiet) if quiet > cursor => {
+                    Ok(Quiet::Through(quiet)) if quiet > cursor => {
                         cursor = log.ack(&self.name, quiet).unwrap_or(cursor);
                         continue;
                     }
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(consumer = %self.name, %error, "checking the partition failed"),
+                    Ok(Quiet::Through(_) | Quiet::Unknown) => {}
+                    Ok(Quiet::Missed) => {
+                        tracing::debug!(consumer = %self.name, "a read missed events; reading again");
+                        self.pause(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(consumer = %self.name, %error, "checking the partition failed");
+                        self.pause(Duration::from_secs(1)).await;
+                        continue;
+                    }
                 }
                 tokio::select! {
                     _ = appended.changed() => continue,
@@ -233,11 +244,16 @@ impl Consumer {
             if interrupted && !self.stopping() {
                 // Stopped for a passing reason (the host's storage): pause, then go on
                 // from the event that was not handled.
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = self.shutdown.changed() => {}
-                }
+                self.pause(Duration::from_millis(500)).await;
             }
+        }
+    }
+
+    /// Waits `time`, or less when the consumer is told to stop.
+    async fn pause(&mut self, time: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(time) => {}
+            _ = self.shutdown.changed() => {}
         }
     }
 

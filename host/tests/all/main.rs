@@ -8,6 +8,7 @@ mod capabilities;
 mod containment;
 mod delivery;
 mod hostile;
+mod lagging_log;
 mod leases;
 mod plugins;
 mod properties;

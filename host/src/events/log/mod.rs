@@ -20,11 +20,8 @@
 //! the host makes live under `h` household NUL id, which no device can write; so one
 //! tenant can neither suppress another's events nor learn that an id exists.
 //!
-//! JetStream mapping (the clustered backend): `append` = publish to the events stream
-//! with `Nats-Msg-Id` = the scoped dedupe key (the stream's duplicate window gives idempotency);
-//! consumers = durable pull consumers with a filter subject per subscription pattern;
-//! `read_after` = fetch; `ack` = ack of the last message of the batch (AckAll policy);
-//! retention = a `Limits` stream with `max_age`, or `Interest` retention.
+//! The clustered backend (`hearth-nats`) keeps the same contract on a JetStream
+//! stream, divided into partitions so that hosts can share a subscription's work.
 
 pub mod conformance;
 mod decoded;
@@ -45,6 +42,19 @@ use tokio::sync::watch;
 
 /// Position of an event in the log; the first event is 1, a cursor of 0 means none.
 pub type Seq = u64;
+
+/// What the log knows of a partition after a read of it found nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quiet {
+    /// The partition holds no event after the read's start up to this position: its
+    /// cursor may skip there, so it keeps up although other partitions get the events.
+    Through(Seq),
+    /// The partition holds an event the read did not return (it read from a replica
+    /// that is behind): read again shortly rather than wait for the next append.
+    Missed,
+    /// The backend cannot tell; its reads return every event appended.
+    Unknown,
+}
 
 /// An event as the log keeps it: real ids (pseudonymised only on delivery).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,14 +194,12 @@ pub trait EventLog: Send + Sync + 'static {
         let _ = partition;
         self.read_after(after, max)
     }
-    /// After a read of `partition` past `after` found nothing, a position up to which
-    /// the partition surely holds no event after `after`, at most `end` (the last
-    /// sequence seen before that read): the cursor may skip to it, so a partition's
-    /// cursor keeps up with the log although other partitions get the events. A backend
-    /// that cannot tell answers `after`.
-    fn quiet_through(&self, partition: u32, after: Seq, end: Seq) -> Result<Seq, LogError> {
-        let _ = (partition, end);
-        Ok(after)
+    /// After a read of `partition` past `after` found nothing: what the log knows of
+    /// the partition up to `end` (the last sequence seen before that read). A backend
+    /// whose reads always return everything appended answers [`Quiet::Unknown`].
+    fn quiet_through(&self, partition: u32, after: Seq, end: Seq) -> Result<Quiet, LogError> {
+        let _ = (partition, after, end);
+        Ok(Quiet::Unknown)
     }
     /// Finishes the appends in flight; later appends fail with [`LogError::Closed`].
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
