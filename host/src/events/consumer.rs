@@ -9,10 +9,10 @@
 //! trip the plugin's circuit breaker: delivery stops, events wait in the log, and an
 //! operator resumes it.
 
-use super::catalog::HOST_PREFIX;
 use super::dead_letters::DeadLetter;
 use super::delivery::{Delivery, consents, pseudonymise_with};
 use super::log::{LogError, Quiet, Seq, StoredEvent};
+pub use super::subscription::{Subscription, consumer_plugin, consumer_prefix};
 use crate::bindings::Event;
 use crate::cluster::Claim;
 use crate::households::refs::RefKind;
@@ -25,45 +25,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// What a consumer delivers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subscription {
-    /// Topics matching a pattern from the plugin's manifest.
-    Pattern(String),
-    /// The host's own events addressed to this plugin (`household.…`).
-    HostEvents,
-}
-
-/// What the names of a plugin's consumers start with.
-pub fn consumer_prefix(plugin: &str) -> String {
-    format!("{plugin}|")
-}
-
-/// The plugin a consumer belongs to.
-pub fn consumer_plugin(consumer: &str) -> &str {
-    consumer.split('|').next().unwrap_or(consumer)
-}
-
-impl Subscription {
-    fn consumer_name(&self, plugin: &str) -> String {
-        let prefix = consumer_prefix(plugin);
-        match self {
-            Subscription::Pattern(pattern) => format!("{prefix}{pattern}"),
-            Subscription::HostEvents => format!("{prefix}{HOST_PREFIX}"),
-        }
-    }
-
-    fn selects(&self, plugin: &str, event: &StoredEvent) -> bool {
-        let host_event = event.topic.starts_with(HOST_PREFIX);
-        match self {
-            Subscription::Pattern(pattern) => {
-                !host_event && event.target.is_none() && hearth_package::topic::matches(pattern, &event.topic)
-            }
-            Subscription::HostEvents => host_event && event.target.as_deref() == Some(plugin),
-        }
-    }
-}
 
 /// Starts a consumer: one task per partition of the log, each delivering while this
 /// host holds its lease (always, alone); they stop when `shutdown` turns true. The

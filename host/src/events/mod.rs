@@ -8,3 +8,4 @@ pub mod dead_letters;
 pub mod delivery;
 pub mod ingest;
 pub mod log;
+mod subscription;
