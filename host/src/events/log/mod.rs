@@ -7,14 +7,18 @@
 //! a cursor (the last sequence number it acknowledged). Batches every consumer has
 //! passed are deleted once older than the retention window.
 //!
-//! Crash consistency: a batch is written before the dedupe entries of its events. sled
-//! recovers a prefix of its writes, so after a crash at any point a batch may lack
-//! some of its entries, but an entry never points at a batch that is not there (that
-//! state — left by writing entries first — made a resent event look like a duplicate
-//! and lost it). Opening the log checks the two agree and repairs what it finds: it
-//! adds the entries the newest batches lack and removes any entry pointing past the
-//! last batch. (A sled transaction over both trees gives the same guarantee but takes
-//! sled's global write lock per append: 0.4× the single-event ingest rate.)
+//! Dedupe: the log knows every retained event's scoped id by a digest, in memory, and
+//! keeps the digests on disk as one list per batch (`dedupe.rs`); a sled entry per
+//! event had cost more than the rest of ingest.
+//!
+//! Crash consistency: a batch is written before its digest list. sled recovers a
+//! prefix of its writes, so after a crash at any point a batch may lack its list, but
+//! a list never stands for a batch that is not there (that state — left by writing the
+//! ids first — made a resent event look like a duplicate and lost it). Opening the log
+//! checks the two agree and repairs what it finds: it adds the lists batches lack and
+//! removes lists whose batch is gone. (A sled transaction over both trees gives the
+//! same guarantee but takes sled's global write lock per append: 0.4× the single-event
+//! ingest rate.)
 //!
 //! Dedupe keys are scoped: a device's ids are its own (`d` device NUL id) and events
 //! the host makes live under `h` household NUL id, which no device can write; so one
@@ -25,6 +29,7 @@
 
 pub mod conformance;
 mod decoded;
+mod dedupe;
 mod sled;
 
 pub use sled::SledLog;
@@ -141,9 +146,9 @@ fn scoped_prefix(namespace: u8, scope: &str) -> Vec<u8> {
 /// What opening the log found and repaired after a crash.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Repair {
-    /// Dedupe entries pointing past the last stored batch (removed).
+    /// Digests of events whose batch is not in the log (removed).
     pub dangling_ids: u64,
-    /// Events of the newest batches that had no dedupe entry (added).
+    /// Events of batches that had no digest list (added).
     pub missing_ids: u64,
 }
 

@@ -1,10 +1,14 @@
-//! The embedded event log over sled: batches, dedupe entries and cursors in three
-//! trees, a group-committing writer, and the newest batches kept decoded.
+//! The embedded event log over sled: batches, their events' dedupe digests and
+//! cursors in three trees, a group-committing writer, and the newest batches kept
+//! decoded.
 
 #[cfg(test)]
 use super::decoded::TAIL_BATCHES;
 use super::decoded::{Behind, Tail};
-use super::{Appended, EventLog, LogError, Repair, Seq, StoredEvent, device_dedupe_prefix, host_dedupe_prefix};
+#[cfg(test)]
+use super::dedupe::digest;
+use super::dedupe::{DedupeIndex, Digest, KEYS_TREE};
+use super::{Appended, EventLog, LogError, Repair, Seq, StoredEvent};
 use crate::bindings::EventBody;
 use crate::events::catalog::CONSENT_REVOKED;
 use serde::{Deserialize, Serialize};
@@ -14,14 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Batches whose dedupe entries are checked when the log opens (the ones a crash
-/// can have interrupted are the newest).
-const CHECKED_ON_OPEN: usize = 64;
-
-/// The sled tree of dedupe entries (scoped key → seq). The unscoped tree of earlier
-/// versions is dropped on open.
-const DEDUPE_TREE: &str = "event-dedupe";
-const UNSCOPED_IDS_TREE: &str = "event-ids";
+/// The per-event dedupe trees of earlier versions (unscoped ids, then scoped keys →
+/// seq), dropped on open: the digest lists are rebuilt from the batches.
+const OLD_DEDUPE_TREES: [&str; 2] = ["event-ids", "event-dedupe"];
 
 #[derive(Serialize, Deserialize)]
 struct BatchRecord {
@@ -44,7 +43,8 @@ const APPEND_QUEUE: usize = 1024;
 /// The embedded event log over sled.
 pub struct SledLog {
     batches: sled::Tree,
-    ids: sled::Tree,
+    keys: sled::Tree,
+    index: DedupeIndex,
     cursors: sled::Tree,
     last: watch::Sender<Seq>,
     commands: mpsc::Sender<Command>,
@@ -67,7 +67,7 @@ fn seq_key(seq: Seq) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-fn key_seq(key: &[u8]) -> Result<Seq, LogError> {
+pub(super) fn key_seq(key: &[u8]) -> Result<Seq, LogError> {
     <[u8; 8]>::try_from(key).map(u64::from_be_bytes).map_err(|_| LogError::Storage("malformed log key".into()))
 }
 
@@ -81,15 +81,17 @@ impl SledLog {
     /// moments of acknowledged events. Must be called within a tokio runtime.
     pub fn open(db: &sled::Db, durable: bool) -> Result<Arc<Self>, LogError> {
         let batches = db.open_tree("log")?;
-        if db.tree_names().iter().any(|name| name.as_ref() == UNSCOPED_IDS_TREE.as_bytes()) {
-            db.drop_tree(UNSCOPED_IDS_TREE)?;
+        for old in OLD_DEDUPE_TREES {
+            if db.tree_names().iter().any(|name| name.as_ref() == old.as_bytes()) {
+                db.drop_tree(old)?;
+            }
         }
-        let ids = db.open_tree(DEDUPE_TREE)?;
+        let keys = db.open_tree(KEYS_TREE)?;
         let last_seq = match batches.last()? {
             Some((key, value)) => key_seq(&key)? + decode_batch(&value)?.events.len() as u64 - 1,
             None => 0,
         };
-        let repair = repair(&batches, &ids, last_seq)?;
+        let (index, repair) = DedupeIndex::open(&batches, &keys, |batch| Ok(decode_batch(batch)?.events))?;
         if repair != Repair::default() {
             tracing::warn!(?repair, last_seq, "the event log was repaired after a crash");
             db.flush()?;
@@ -101,7 +103,8 @@ impl SledLog {
             tail: tail.clone(),
             db: db.clone(),
             batches: batches.clone(),
-            ids: ids.clone(),
+            keys: keys.clone(),
+            index: index.clone(),
             next: last_seq + 1,
             durable,
             last: last.clone(),
@@ -109,7 +112,8 @@ impl SledLog {
         let committer = std::sync::Mutex::new(Some(tokio::spawn(committer.run(queue))));
         Ok(Arc::new(SledLog {
             batches,
-            ids,
+            keys,
+            index,
             cursors: db.open_tree("cursors")?,
             last,
             commands,
@@ -248,30 +252,28 @@ impl EventLog for SledLog {
         Ok(removed)
     }
 
-    fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError> {
+    fn erase_household(&self, household: &str, _devices: &[String]) -> Result<u64, LogError> {
+        // The household's events are its devices' and the host's about it: tombstoning
+        // them and forgetting their digests covers every id it had in the log.
         let mut erased = 0;
         for entry in self.batches.iter() {
             let (key, value) = entry?;
             let mut batch = decode_batch(&value)?;
-            let mut touched = false;
-            for event in &mut batch.events {
+            let mut offsets = Vec::new();
+            for (offset, event) in batch.events.iter_mut().enumerate() {
                 if event.household == household && !event.pseudonymous {
                     *event = tombstone(event);
-                    touched = true;
-                    erased += 1;
+                    offsets.push(offset);
                 }
             }
-            if touched {
+            if !offsets.is_empty() {
                 let bytes = serde_json::to_vec(&batch)
                     .map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
                 // Compaction may have removed the batch meanwhile; then nothing is left to erase.
-                let _ = self.batches.compare_and_swap(&key, Some(value), Some(bytes))?;
-            }
-        }
-        let prefixes = devices.iter().map(|device| device_dedupe_prefix(device)).chain([host_dedupe_prefix(household)]);
-        for prefix in prefixes {
-            for key in self.ids.scan_prefix(prefix).keys() {
-                self.ids.remove(key?)?;
+                if self.batches.compare_and_swap(&key, Some(value), Some(bytes))?.is_ok() {
+                    self.index.forget_events(&self.keys, key_seq(&key)?, &offsets)?;
+                    erased += offsets.len() as u64;
+                }
             }
         }
         // Decoded copies of erased events may be in the tail; consumers read sled instead.
@@ -297,39 +299,11 @@ impl EventLog for SledLog {
             // first: a crash in between leaves entries of events every consumer has
             // handled, which still (rightly) answer a resend as a duplicate.
             self.batches.remove(&key)?;
-            for event in &batch.events {
-                self.ids.remove(event.dedupe_key())?;
-            }
+            self.index.forget_batch(&self.keys, key_seq(&key)?)?;
             removed += batch.events.len() as u64;
         }
         Ok(removed)
     }
-}
-
-/// Makes the dedupe entries agree with the stored batches: an entry pointing past
-/// `last_seq` belongs to a batch that never landed (its event was not stored, so a
-/// resend must be stored), and every event of the newest batches has its entry.
-fn repair(batches: &sled::Tree, ids: &sled::Tree, last_seq: Seq) -> Result<Repair, LogError> {
-    let mut repair = Repair::default();
-    for entry in ids.iter() {
-        let (key, value) = entry?;
-        if key_seq(&value)? > last_seq {
-            ids.remove(key)?;
-            repair.dangling_ids += 1;
-        }
-    }
-    for entry in batches.iter().rev().take(CHECKED_ON_OPEN) {
-        let (key, value) = entry?;
-        let first = key_seq(&key)?;
-        for (offset, event) in decode_batch(&value)?.events.iter().enumerate() {
-            let key = event.dedupe_key();
-            if !ids.contains_key(&key)? {
-                ids.insert(key, &seq_key(first + offset as u64))?;
-                repair.missing_ids += 1;
-            }
-        }
-    }
-    Ok(repair)
 }
 
 /// What an erased event becomes: addressed to no plugin, so never delivered, and
@@ -364,7 +338,8 @@ struct Committer {
     tail: Arc<Tail>,
     db: sled::Db,
     batches: sled::Tree,
-    ids: sled::Tree,
+    keys: sled::Tree,
+    index: DedupeIndex,
     next: Seq,
     durable: bool,
     last: watch::Sender<Seq>,
@@ -400,32 +375,30 @@ impl Committer {
 
     fn write(&mut self, events: Vec<StoredEvent>) -> Result<Vec<Appended>, LogError> {
         let first = self.next;
+        let digests: Vec<Digest> = events.iter().map(super::dedupe::digest).collect();
+        // Held until the batch is written: compaction and erasure wait meanwhile.
+        let index = self.index.clone();
+        let mut positions = index.lock();
         // Each event's place: the seq it already has (a duplicate, stored before or
         // earlier in this batch) or the next fresh one.
-        let keys: Vec<Vec<u8>> = events.iter().map(StoredEvent::dedupe_key).collect();
         let mut appended = Vec::with_capacity(events.len());
-        let mut in_batch: std::collections::HashMap<&[u8], Seq> = std::collections::HashMap::new();
-        for key in &keys {
-            let existing = match self.ids.get(key)? {
-                Some(existing) => Some(key_seq(&existing)?),
-                None => in_batch.get(key.as_slice()).copied(),
-            };
-            match existing {
+        let mut in_batch: std::collections::HashMap<Digest, Seq> = std::collections::HashMap::new();
+        for digest in &digests {
+            match positions.get(digest).or_else(|| in_batch.get(digest)).copied() {
                 Some(seq) => appended.push(Appended { seq, duplicate: true }),
                 None => {
                     let seq = first + in_batch.len() as u64;
-                    in_batch.insert(key, seq);
+                    in_batch.insert(*digest, seq);
                     appended.push(Appended { seq, duplicate: false });
                 }
             }
         }
-        drop(in_batch);
         let mut fresh = Vec::with_capacity(events.len());
-        let mut fresh_keys = Vec::with_capacity(events.len());
-        for ((event, key), appended) in events.into_iter().zip(keys).zip(&appended) {
+        let mut fresh_digests = Vec::with_capacity(events.len());
+        for ((event, digest), appended) in events.into_iter().zip(digests).zip(&appended) {
             if !appended.duplicate {
                 fresh.push(event);
-                fresh_keys.push(key);
+                fresh_digests.push(digest);
             }
         }
         if fresh.is_empty() {
@@ -435,12 +408,11 @@ impl Committer {
         let record = BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh };
         let bytes =
             serde_json::to_vec(&record).map_err(|error| LogError::Storage(format!("encoding a batch: {error}")))?;
-        // The batch first: a crash before its entries are written leaves a batch that
-        // opening the log completes, never an entry without its event.
+        // The batch first: a crash before its digests are written leaves a batch that
+        // opening the log completes, never digests without their events.
         self.batches.insert(seq_key(first), bytes)?;
-        for (offset, key) in fresh_keys.iter().enumerate() {
-            self.ids.insert(key.as_slice(), &seq_key(first + offset as u64))?;
-        }
+        self.keys.insert(seq_key(first), super::dedupe::encode(&fresh_digests))?;
+        positions.extend(in_batch);
         self.tail.push(first, record.events.into_iter().map(Arc::new).collect());
         self.next += count;
         Ok(appended)

@@ -174,10 +174,11 @@ impl Appended {
     }
 }
 
-/// A crash between writing dedupe entries and their batch (the state an unordered
-/// write leaves) is found on open: the entries go, and a resend is stored and read.
+/// What a crash or an older version can leave is found on open: digests of a batch
+/// that never landed go (a resend is stored and read), a batch without digests gets
+/// them, and the per-event dedupe tree of earlier versions is replaced.
 #[tokio::test]
-async fn opening_repairs_dedupe_entries_whose_batch_never_landed() {
+async fn opening_repairs_digests_whose_batch_never_landed_and_batches_without_digests() {
     let dir = tempfile::tempdir().unwrap();
     let db = ::sled::open(dir.path()).unwrap();
     {
@@ -185,19 +186,19 @@ async fn opening_repairs_dedupe_entries_whose_batch_never_landed() {
         log.append(vec![event("kept")]).await.unwrap();
         log.close().await;
     }
-    // The crash: entries for seqs 2..=4 written, their batch not.
-    let dedupe = db.open_tree(DEDUPE_TREE).unwrap();
-    for (seq, id) in [(2u64, "lost-1"), (3, "lost-2"), (4, "lost-3")] {
-        dedupe.insert(event(id).dedupe_key(), &seq_key(seq)).unwrap();
-    }
-    // And a batch whose entries are missing.
+    // The crash: digests for seqs 3..=5 written, their batch not.
+    let keys = db.open_tree(KEYS_TREE).unwrap();
+    let lost: Vec<_> = ["lost-1", "lost-2", "lost-3"].iter().map(|id| digest(&event(id))).collect();
+    keys.insert(seq_key(3), crate::events::log::dedupe::encode(&lost)).unwrap();
+    // A batch whose digests are missing, and an older version's dedupe tree.
     let batches = db.open_tree("log").unwrap();
     let record = BatchRecord { appended_ms: 1, events: vec![event("stray")] };
     batches.insert(seq_key(2), serde_json::to_vec(&record).unwrap()).unwrap();
-    dedupe.insert(event("lost-1").dedupe_key(), &seq_key(3)).unwrap();
+    db.open_tree("event-dedupe").unwrap().insert(event("lost-2").dedupe_key(), &seq_key(9)).unwrap();
 
     let log = SledLog::open(&db, true).unwrap();
     assert_eq!(log.last_seq(), 2);
+    assert!(!db.tree_names().iter().any(|name| name.as_ref() == b"event-dedupe"));
     let resent = log.append(vec![event("lost-1"), event("lost-2"), event("lost-3"), event("stray")]).await.unwrap();
     assert_eq!(
         resent,
@@ -257,4 +258,43 @@ async fn backlogs_are_bounded_per_consumer() {
     assert!(log.bound_backlogs(10).unwrap().is_empty(), "nothing more to pass over");
     assert_eq!(log.lag_of("stuck").unwrap(), 10);
     assert_eq!(log.ack("stuck", 3).unwrap(), 20, "the consumer learns where it stands");
+}
+
+/// The dedupe index after a reopen is what it was before: erased ids stay new ids,
+/// other households' ids stay taken (two households, random interleaving, fixed seed).
+#[tokio::test]
+async fn erased_ids_stay_free_and_others_stay_taken_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let of = |household: &str, id: &str| StoredEvent {
+        household: household.into(),
+        device: Some(format!("{household}-fridge")),
+        ..event(id)
+    };
+    let mut seed = 0xd1ce_u64;
+    let mut sent: Vec<(&str, String)> = Vec::new();
+    {
+        let db = ::sled::open(dir.path()).unwrap();
+        let log = SledLog::open(&db, true).unwrap();
+        for batch in 0..30 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let events: Vec<_> = (0..(seed >> 40) % 20 + 1)
+                .map(|n| {
+                    let household = if (seed >> (n % 32)) & 1 == 0 { "erased" } else { "kept" };
+                    sent.push((household, format!("b{batch}-{n}")));
+                    of(household, &format!("b{batch}-{n}"))
+                })
+                .collect();
+            log.append(events).await.unwrap();
+        }
+        let erased = log.erase_household("erased", &["erased-fridge".to_owned()]).unwrap();
+        assert_eq!(erased, sent.iter().filter(|(household, _)| *household == "erased").count() as u64);
+        log.close().await;
+    }
+    let db = ::sled::open(dir.path()).unwrap();
+    let log = SledLog::open(&db, true).unwrap();
+    let again: Vec<_> = sent.iter().map(|(household, id)| of(household, id)).collect();
+    let answers = log.append(again).await.unwrap();
+    for ((household, id), answer) in sent.iter().zip(&answers) {
+        assert_eq!(answer.duplicate, *household == "kept", "{household} {id}");
+    }
 }
