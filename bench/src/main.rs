@@ -576,10 +576,12 @@ fn main() -> anyhow::Result<()> {
         let per_event = Duration::from_secs_f64(1.0 / runtime.block_on(drain(Workload::Noop))?);
         println!("delivery alone: {per_event:?} per event");
     }
-    // Durable ingest and delivery together, for profiling (`dispatch` reports it).
-    if only == "throughput" {
-        let (ingested, delivered) = runtime.block_on(throughput(true, Workload::Noop))?;
-        println!("durable: {delivered:.0} ev/s delivered ({ingested:.0} ingested)");
+    // Durable ingest and delivery together, for profiling (`dispatch` reports them).
+    for (section, workload) in [("throughput", Workload::Noop), ("throughput-kv", Workload::KvWriter)] {
+        if only == section {
+            let (ingested, delivered) = runtime.block_on(throughput(true, workload))?;
+            println!("durable: {delivered:.0} ev/s delivered ({ingested:.0} ingested)");
+        }
     }
     if wants("v0.1") {
         runtime.block_on(dispatch_v0_1())?;
