@@ -1,9 +1,10 @@
 //! The event log: the durable queue between ingest and the plugins.
 //!
-//! Events are appended in batches; each appended batch is one sled entry keyed by the
-//! sequence number of its first event (like Kafka's record batches), and concurrent
+//! Events are appended in batches and stored in batches: one sled entry keyed by the
+//! sequence number of its first event (like Kafka's record batches). Concurrent
 //! appends share one flush (group commit): a single committer task drains every
-//! append waiting, writes them, flushes once, then answers them all. Each consumer has
+//! append waiting, stores consecutive ones together (up to 1,000 events per stored
+//! batch), flushes once, then answers them all. Each consumer has
 //! a cursor (the last sequence number it acknowledged). Batches every consumer has
 //! passed are deleted once older than the retention window.
 //!

@@ -348,18 +348,28 @@ struct Committer {
 /// Appends committed together at most.
 const GROUP_MAX: usize = 256;
 
+/// Events at most in one stored batch made of several appends (an append of more is a
+/// batch of its own; ingest takes at most 1,000 per request). Bounds what a read of
+/// one batch decodes and what the tail's batches hold.
+const MERGED_BATCH_MAX: usize = 1_000;
+
 impl Committer {
     async fn run(mut self, mut queue: mpsc::Receiver<Command>) {
         let mut group = Vec::with_capacity(GROUP_MAX);
         let mut closing = false;
         while !closing && queue.recv_many(&mut group, GROUP_MAX).await > 0 {
-            let mut written = Vec::with_capacity(group.len());
+            let mut appends = Vec::with_capacity(group.len());
+            let mut replies = Vec::with_capacity(group.len());
             for command in group.drain(..) {
                 match command {
-                    Command::Append { events, reply } => written.push((self.write(events), reply)),
+                    Command::Append { events, reply } => {
+                        appends.push(events);
+                        replies.push(reply);
+                    }
                     Command::Close => closing = true,
                 }
             }
+            let written = self.write_group(appends).into_iter().zip(replies);
             let flushed =
                 if self.durable { self.db.flush_async().await.map(drop).map_err(LogError::from) } else { Ok(()) };
             self.last.send_replace(self.next - 1);
@@ -373,36 +383,66 @@ impl Committer {
         }
     }
 
-    fn write(&mut self, events: Vec<StoredEvent>) -> Result<Vec<Appended>, LogError> {
+    /// Writes a group's appends in order; consecutive appends share one stored batch
+    /// of up to [`MERGED_BATCH_MAX`] events, so a group of single-event requests costs
+    /// two sled inserts, not two per request.
+    fn write_group(&mut self, appends: Vec<Vec<StoredEvent>>) -> Vec<Result<Vec<Appended>, LogError>> {
+        let mut results = Vec::with_capacity(appends.len());
+        let mut merged: Vec<Vec<StoredEvent>> = Vec::new();
+        let mut merged_events = 0;
+        for events in appends {
+            if !merged.is_empty() && merged_events + events.len() > MERGED_BATCH_MAX {
+                results.extend(self.write_merged(std::mem::take(&mut merged)));
+                merged_events = 0;
+            }
+            merged_events += events.len();
+            merged.push(events);
+        }
+        if !merged.is_empty() {
+            results.extend(self.write_merged(merged));
+        }
+        results
+    }
+
+    /// One stored batch of several appends; a failure fails every one of them.
+    fn write_merged(&mut self, appends: Vec<Vec<StoredEvent>>) -> Vec<Result<Vec<Appended>, LogError>> {
+        let count = appends.len();
+        match self.write(appends) {
+            Ok(appended) => appended.into_iter().map(Ok).collect(),
+            Err(error) => vec![Err(error); count],
+        }
+    }
+
+    fn write(&mut self, appends: Vec<Vec<StoredEvent>>) -> Result<Vec<Vec<Appended>>, LogError> {
         let first = self.next;
-        let digests: Vec<Digest> = events.iter().map(super::dedupe::digest).collect();
         // Held until the batch is written: compaction and erasure wait meanwhile.
         let index = self.index.clone();
         let mut positions = index.lock();
         // Each event's place: the seq it already has (a duplicate, stored before or
         // earlier in this batch) or the next fresh one.
-        let mut appended = Vec::with_capacity(events.len());
+        let mut answers = Vec::with_capacity(appends.len());
         let mut in_batch: std::collections::HashMap<Digest, Seq> = std::collections::HashMap::new();
-        for digest in &digests {
-            match positions.get(digest).or_else(|| in_batch.get(digest)).copied() {
-                Some(seq) => appended.push(Appended { seq, duplicate: true }),
-                None => {
-                    let seq = first + in_batch.len() as u64;
-                    in_batch.insert(*digest, seq);
-                    appended.push(Appended { seq, duplicate: false });
+        let mut fresh = Vec::new();
+        let mut fresh_digests = Vec::new();
+        for events in appends {
+            let mut appended = Vec::with_capacity(events.len());
+            for event in events {
+                let digest = super::dedupe::digest(&event);
+                match positions.get(&digest).or_else(|| in_batch.get(&digest)).copied() {
+                    Some(seq) => appended.push(Appended { seq, duplicate: true }),
+                    None => {
+                        let seq = first + fresh.len() as u64;
+                        in_batch.insert(digest, seq);
+                        appended.push(Appended { seq, duplicate: false });
+                        fresh.push(event);
+                        fresh_digests.push(digest);
+                    }
                 }
             }
-        }
-        let mut fresh = Vec::with_capacity(events.len());
-        let mut fresh_digests = Vec::with_capacity(events.len());
-        for ((event, digest), appended) in events.into_iter().zip(digests).zip(&appended) {
-            if !appended.duplicate {
-                fresh.push(event);
-                fresh_digests.push(digest);
-            }
+            answers.push(appended);
         }
         if fresh.is_empty() {
-            return Ok(appended);
+            return Ok(answers);
         }
         let count = fresh.len() as u64;
         let record = BatchRecord { appended_ms: crate::clock::now_ms(), events: fresh };
@@ -415,7 +455,7 @@ impl Committer {
         positions.extend(in_batch);
         self.tail.push(first, record.events.into_iter().map(Arc::new).collect());
         self.next += count;
-        Ok(appended)
+        Ok(answers)
     }
 }
 
