@@ -105,7 +105,7 @@ impl PluginKv {
                 (None, None) => return Ok(Written::Yes),
                 (Some(entry), None) => self.data.delete_if(&scoped, entry.revision),
                 (None, Some(value)) => self.data.create(&scoped, value).map(drop),
-                (Some(entry), Some(value)) => self.data.update(&scoped, value, entry.revision).map(drop),
+                (Some(entry), Some(value)) => self.data.update_from(&scoped, entry, value).map(drop),
             };
             match written {
                 Ok(()) => {

@@ -3,7 +3,7 @@
 //! against a fresh [`Storage`]. It returns the first violation instead of panicking,
 //! so any backend's tests (and a cluster's start-up check) can run it.
 
-use super::{Bucket, BucketExt, Storage, StorageError};
+use super::{Bucket, BucketExt, Entry, Storage, StorageError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,7 +63,28 @@ fn revisions_and_conditions(bucket: &dyn Bucket) -> Result<(), Violation> {
     expect(bucket.update(b"k", b"four", third) == Err(StorageError::Conflict), || "update of a deleted key".into())?;
     let created = bucket.create(b"k", b"").map_err(backend)?;
     expect(created > third, || "revisions restart after a delete".into())?;
-    expect(bucket.value(b"k").map_err(backend)?.as_deref() == Some(b""), || "an empty value is not kept".into())
+    expect(bucket.value(b"k").map_err(backend)?.as_deref() == Some(b""), || "an empty value is not kept".into())?;
+    update_from_holds_the_same_condition(bucket)
+}
+
+/// `update_from` refuses exactly what `update` refuses: an entry read before another
+/// write — even one that wrote the same bytes — or before a delete.
+fn update_from_holds_the_same_condition(bucket: &dyn Bucket) -> Result<(), Violation> {
+    bucket.put(b"u", b"same").map_err(backend)?;
+    let read = bucket.get(b"u").map_err(backend)?.ok_or_else(|| Violation("a put key is absent".into()))?;
+    bucket.put(b"u", b"same").map_err(backend)?;
+    expect(bucket.update_from(b"u", &read, b"lost") == Err(StorageError::Conflict), || {
+        "update_from over a rewrite of the same value".into()
+    })?;
+    let current = bucket.get(b"u").map_err(backend)?.ok_or_else(|| Violation("the key vanished".into()))?;
+    let next = bucket.update_from(b"u", &current, b"next").map_err(backend)?;
+    expect(next > current.revision, || "update_from's revision does not grow".into())?;
+    expect(bucket.value(b"u").map_err(backend)?.as_deref() == Some(b"next"), || "update_from lost its value".into())?;
+    bucket.delete(b"u").map_err(backend)?;
+    let after_delete = Entry { value: b"next".to_vec(), revision: next };
+    expect(bucket.update_from(b"u", &after_delete, b"again") == Err(StorageError::Conflict), || {
+        "update_from of a deleted key".into()
+    })
 }
 
 /// Values as large as a component (several MiB) behave like small ones, watch included.

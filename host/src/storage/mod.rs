@@ -90,6 +90,12 @@ pub trait Bucket: Send + Sync + 'static {
     /// Writes `value` only if `key` is still at `revision`; [`StorageError::Conflict`]
     /// otherwise (also when it was deleted).
     fn update(&self, key: &[u8], value: &[u8], revision: Revision) -> Result<Revision, StorageError>;
+    /// [`Bucket::update`] from the entry the caller read: the same condition (`key` is
+    /// still at `current`'s revision), for backends that can check it without reading
+    /// the key again.
+    fn update_from(&self, key: &[u8], current: &Entry, value: &[u8]) -> Result<Revision, StorageError> {
+        self.update(key, value, current.revision)
+    }
     /// Deletes `key` (nothing happens if it is absent).
     fn delete(&self, key: &[u8]) -> Result<(), StorageError>;
     /// Deletes `key` only if it is still at `revision`; [`StorageError::Conflict`]
@@ -156,7 +162,7 @@ impl<B: Bucket + ?Sized> BucketExt for B {
                 (None, None) => return Ok(None),
                 (Some(entry), None) => self.delete_if(key, entry.revision).map(|()| 0),
                 (None, Some(value)) => self.create(key, value),
-                (Some(entry), Some(value)) => self.update(key, value, entry.revision),
+                (Some(entry), Some(value)) => self.update_from(key, entry, value),
             };
             match written {
                 Ok(_) => return Ok(next),

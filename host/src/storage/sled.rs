@@ -111,6 +111,18 @@ impl Bucket for SledBucket {
         }
     }
 
+    fn update_from(&self, key: &[u8], current: &Entry, value: &[u8]) -> Result<Revision, StorageError> {
+        // The stored bytes are the revision and the value, and every write takes a new
+        // revision: the bytes `current` was read from are still there exactly when the
+        // key is still at its revision.
+        let next = self.next_revision()?;
+        let expected = encode(current.revision, &current.value);
+        match self.tree.compare_and_swap(key, Some(expected), Some(encode(next, value)))? {
+            Ok(()) => Ok(next),
+            Err(_) => Err(StorageError::Conflict),
+        }
+    }
+
     fn delete(&self, key: &[u8]) -> Result<(), StorageError> {
         self.tree.remove(key)?;
         Ok(())
