@@ -26,6 +26,7 @@ mod operator;
 mod packages;
 mod partner;
 mod rate_limit;
+mod request_id;
 pub mod roles;
 pub mod views;
 
@@ -41,7 +42,7 @@ use axum::{Json, Router};
 use error::ApiError;
 use hearth_host::{Host, HostError};
 use serde::de::DeserializeOwned;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -186,7 +187,7 @@ pub fn app(state: ApiState) -> Router {
                 // request rate. Host failures are logged by `ApiError` at error level.
                 .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(request_id::RequestIds::new()))
 }
 
 /// Prometheus text; open like the health checks unless the server runs with

@@ -398,10 +398,12 @@ async fn requests_carry_ids_and_each_token_is_rate_limited() {
     let response = router.clone().oneshot(request(&user, Some("req-42"))).await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "req-42", "a caller's id is echoed");
     let response = router.clone().oneshot(request(&user, None)).await.unwrap();
-    assert!(!response.headers()["x-request-id"].is_empty(), "one is assigned otherwise");
+    let assigned = response.headers()["x-request-id"].clone();
+    assert!(!assigned.is_empty(), "one is assigned otherwise");
 
     let response = router.clone().oneshot(request(&user, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "the third request is within the burst");
+    assert_ne!(response.headers()["x-request-id"], assigned, "each assigned id is new");
     let response = router.clone().oneshot(request(&user, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "1");

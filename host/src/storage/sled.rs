@@ -46,9 +46,20 @@ impl Storage for SledStorage {
 
     fn flush(&self) -> StorageFuture<'_> {
         Box::pin(async move {
-            self.db.flush_async().await?;
+            flush(&self.db).await?;
             Ok(())
         })
+    }
+}
+
+/// Makes everything written to `db` so far durable. On tokio's blocking pool rather
+/// than through sled's `flush_async`: sled's own pool wakes every idle thread of it for
+/// each task, which cost the event log about a fifth of its single-event ingest rate.
+pub async fn flush(db: &::sled::Db) -> Result<(), ::sled::Error> {
+    let db = db.clone();
+    match tokio::task::spawn_blocking(move || db.flush()).await {
+        Ok(flushed) => flushed.map(drop),
+        Err(stopped) => Err(::sled::Error::Io(std::io::Error::other(stopped))),
     }
 }
 

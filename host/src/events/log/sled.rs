@@ -371,7 +371,7 @@ impl Committer {
             }
             let written = self.write_group(appends).into_iter().zip(replies);
             let flushed =
-                if self.durable { self.db.flush_async().await.map(drop).map_err(LogError::from) } else { Ok(()) };
+                if self.durable { crate::storage::sled::flush(&self.db).await.map_err(LogError::from) } else { Ok(()) };
             self.last.send_replace(self.next - 1);
             for (result, reply) in written {
                 let result = match (&flushed, result) {
