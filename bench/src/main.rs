@@ -414,51 +414,56 @@ fn density() -> anyhow::Result<()> {
 
 /// The HTTP API on loopback, driven by async clients (one keep-alive connection each)
 /// in the same process. Durable: every answer waits for its group commit, so
-/// single-event throughput grows with the clients sharing each flush.
+/// single-event throughput grows with the clients sharing each flush. Each run has a
+/// host of its own, so that one run's teardown (connections closing, its delivery
+/// finishing) does not land in the next.
 async fn http_ingest(durable: bool) -> anyhow::Result<()> {
-    const CLIENTS: usize = 256;
-    let dir = tempfile::tempdir()?;
-    let host = host_with_noop(dir.path(), HostConfig { durable, ..HostConfig::default() }, CLIENTS).await?;
-    let mut state = hearth_server::ApiState::new(host.clone())?;
-    state.rate_limit =
-        std::sync::Arc::new(hearth_server::RateLimiter::new(hearth_server::RateLimit { per_second: 1e9, burst: 1e9 }));
-    let mut tokens: Vec<String> = Vec::with_capacity(CLIENTS);
-    for n in 0..CLIENTS {
-        tokens.push(state.tokens.create(hearth_server::auth::Role::Device, &format!("device-{n}")).await?.1);
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, hearth_server::app(state)).await });
-
     if durable {
         println!("## HTTP ingest on loopback: keep-alive clients, durable (answered once fsynced)");
     } else {
         println!("## HTTP ingest on loopback, durability off (answered before the flush)");
     }
     let runs =
-        [("single events", 1usize, 1000usize, 64), ("single events", 1, 100, CLIENTS), ("batches of 100", 100, 100, 8)];
+        [("single events", 1usize, 1000usize, 64), ("single events", 1, 100, 256), ("batches of 100", 100, 100, 8)];
     for (label, per_request, requests, clients) in runs {
-        let started = Instant::now();
-        let handles: Vec<_> = tokens
-            .iter()
-            .take(clients)
-            .enumerate()
-            .map(|(client, token)| tokio::spawn(send_events(address, token.clone(), client, per_request, requests)))
-            .collect();
-        for handle in handles {
-            handle.await??;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        let total_requests = (clients * requests) as f64;
+        let per_second = http_run(durable, clients, per_request, requests).await?;
         println!(
             "{label:<16} {clients:>3} clients {:>9.0} req/s  {:>9.0} events/s",
-            total_requests / elapsed,
-            total_requests * per_request as f64 / elapsed
+            per_second,
+            per_second * per_request as f64
         );
     }
+    Ok(())
+}
+
+/// `clients` devices each sending `requests` requests of `per_request` events to a
+/// fresh host over HTTP; requests/s.
+async fn http_run(durable: bool, clients: usize, per_request: usize, requests: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let host = host_with_noop(dir.path(), HostConfig { durable, ..HostConfig::default() }, clients).await?;
+    let mut state = hearth_server::ApiState::new(host.clone())?;
+    state.rate_limit =
+        std::sync::Arc::new(hearth_server::RateLimiter::new(hearth_server::RateLimit { per_second: 1e9, burst: 1e9 }));
+    let mut tokens: Vec<String> = Vec::with_capacity(clients);
+    for n in 0..clients {
+        tokens.push(state.tokens.create(hearth_server::auth::Role::Device, &format!("device-{n}")).await?.1);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, hearth_server::app(state)).await });
+    let started = Instant::now();
+    let handles: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(client, token)| tokio::spawn(send_events(address, token, client, per_request, requests)))
+        .collect();
+    for handle in handles {
+        handle.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
     server.abort();
     host.shutdown().await?;
-    Ok(())
+    Ok((clients * requests) as f64 / elapsed)
 }
 
 /// One keep-alive HTTP/1.1 connection sending `requests` requests one after another.
@@ -478,8 +483,7 @@ async fn send_events(
     for request in 0..requests {
         // Written out, not built as JSON values: the load generator shares the two
         // cores with the server, so its own cost is kept small.
-        let event =
-            |n| format!(r#"{{"id":"c{client}-{per_request}-{request}-{n}","topic":"ext.bench.tick","body":{{}}}}"#);
+        let event = |n| format!(r#"{{"id":"c{client}-{request}-{n}","topic":"ext.bench.tick","body":{{}}}}"#);
         let body = if per_request == 1 {
             event(0)
         } else {
