@@ -71,7 +71,7 @@ impl Host {
             erasure.commands += inner.commands.erase_device(device)?;
         }
         erasure.devices = devices.len();
-        erasure.log_events = inner.log.erase_household(household, &devices)?;
+        erasure.log_events = inner.log.erase_household(household)?;
         erasure.dead_letters = inner.delivery.dead_letters.erase_household(household)?;
         erasure.orders = inner.commerce.erase_household(household)?;
         erasure.notifications = inner.notifications.erase(household)?;

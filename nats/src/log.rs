@@ -645,7 +645,7 @@ impl EventLog for NatsLog {
         self.cursors.delete_prefix(prefix.as_bytes()).map_err(log_error)
     }
 
-    fn erase_household(&self, household: &str, _devices: &[String]) -> Result<u64, LogError> {
+    fn erase_household(&self, household: &str) -> Result<u64, LogError> {
         let stream = self.stream.clone();
         let filter = format!("{}.e.*.{}", self.name, household_token(household));
         lock(&self.readers).clear();

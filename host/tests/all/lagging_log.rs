@@ -109,8 +109,8 @@ impl EventLog for LaggingLog {
     fn remove_consumers(&self, prefix: &str) -> Result<usize, LogError> {
         self.inner.remove_consumers(prefix)
     }
-    fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError> {
-        self.inner.erase_household(household, devices)
+    fn erase_household(&self, household: &str) -> Result<u64, LogError> {
+        self.inner.erase_household(household)
     }
 }
 

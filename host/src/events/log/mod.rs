@@ -238,7 +238,7 @@ pub trait EventLog: Send + Sync + 'static {
     /// Erases a household from the log: its stored events become tombstones that no
     /// subscription selects (positions stay), and its devices' and its host events'
     /// dedupe entries go. Returns how many events were erased.
-    fn erase_household(&self, household: &str, devices: &[String]) -> Result<u64, LogError>;
+    fn erase_household(&self, household: &str) -> Result<u64, LogError>;
 }
 
 /// The partition of `event` among `partitions`: chosen by its device (or, for host

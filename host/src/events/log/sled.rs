@@ -252,7 +252,7 @@ impl EventLog for SledLog {
         Ok(removed)
     }
 
-    fn erase_household(&self, household: &str, _devices: &[String]) -> Result<u64, LogError> {
+    fn erase_household(&self, household: &str) -> Result<u64, LogError> {
         // The household's events are its devices' and the host's about it: tombstoning
         // them and forgetting their digests covers every id it had in the log.
         let mut erased = 0;
