@@ -36,26 +36,12 @@ fn main() -> anyhow::Result<()> {
         "demo" => {
             setup()?;
             build_plugins()?;
-            run("cargo", &["run", "--release", "--quiet", "--package", "hearth-cli", "--bin", "hearth", "--", "demo"])
+            run_hearth(&["demo"])
         }
         "cluster" => {
             setup()?;
             build_plugins()?;
-            run(
-                "cargo",
-                &[
-                    "run",
-                    "--release",
-                    "--quiet",
-                    "--package",
-                    "hearth-cli",
-                    "--bin",
-                    "hearth",
-                    "--",
-                    "demo",
-                    "--cluster",
-                ],
-            )
+            run_hearth(&["demo", "--cluster"])
         }
         "test" => {
             setup()?;
@@ -209,6 +195,15 @@ fn run_without_backtraces(program: &str, args: &[&str]) -> anyhow::Result<()> {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// Builds `hearth` in release mode showing cargo's progress (the first build compiles
+/// wasmtime, about ten minutes on two cores), then runs it with `args`.
+fn run_hearth(args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("building hearth (release; the first build takes about ten minutes) …");
+    let mut command = vec!["run", "--release", "--package", "hearth-cli", "--bin", "hearth", "--"];
+    command.extend_from_slice(args);
+    run("cargo", &command)
 }
 
 fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {

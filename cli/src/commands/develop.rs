@@ -56,7 +56,7 @@ pub enum PartnerCommand {
     New {
         /// Crate and directory name: a-z, 0-9 and '-'.
         name: String,
-        /// Plugin id (reverse-DNS); `com.example.NAME` by default.
+        /// Plugin id (reverse-DNS); `com.PUBLISHER.NAME` by default.
         #[arg(long)]
         id: Option<String>,
         #[arg(long, default_value = "example")]
@@ -109,7 +109,7 @@ pub fn run(command: PartnerCommand) -> anyhow::Result<()> {
     match command {
         PartnerCommand::New { name, id, publisher, dir, sdk } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            let id = id.unwrap_or_else(|| format!("com.example.{name}"));
+            let id = id.unwrap_or_else(|| format!("com.{publisher}.{name}"));
             new_plugin(&name, &id, &publisher, &dir, &sdk)?;
             println!("created {} ({id}); next: cd {} && hearth plugin test", dir.display(), dir.display());
         }

@@ -138,7 +138,7 @@ fn install_package(client: &Client, package: Vec<u8>, yes: bool) -> anyhow::Resu
     let shown = client.call("POST", "/v1/packages/verify", "application/vnd.hearth.package", package.clone())?;
     eprintln!("{}", describe_request(&shown));
     if !yes && !confirm("install it?")? {
-        bail!("not installed");
+        bail!("not installed (answered no)");
     }
     eprintln!("uploading {} KiB …", package.len().div_ceil(1024));
     let started = std::time::Instant::now();
@@ -191,6 +191,10 @@ fn describe_request(shown: &Value) -> String {
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        bail!("stdin is not a terminal to answer {question:?}: pass --yes to go ahead without asking");
+    }
     eprint!("{question} [y/N] ");
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

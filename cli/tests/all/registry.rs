@@ -164,6 +164,14 @@ fn publish_resolve_install_upgrade_yank_and_roll_back_over_loopback() {
     let error = refused(&["plugin", "install", &forged, "--yes"], &host_env);
     assert!(error.contains("not a trusted key"), "{error}");
 
+    // Without --yes and with no terminal to ask on: refused in one line that says what
+    // to do, no backtrace even when RUST_BACKTRACE asks for one, nothing installed.
+    let with_backtrace: Vec<(&str, &str)> = host_env.iter().copied().chain([("RUST_BACKTRACE", "1")]).collect();
+    let error = refused(&install[..3], &with_backtrace);
+    let last = error.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: ") && last.contains("pass --yes"), "{error}");
+    assert!(!error.to_lowercase().contains("backtrace"), "{error}");
+
     let (success, stdout, stderr) = hearth(&install, &host_env);
     assert!(success, "{stdout}{stderr}");
     assert_eq!(stdout.trim(), format!("installed {SHOP} 0.1.0"));
@@ -243,7 +251,7 @@ fn the_plugin_template_builds_and_passes_its_own_tests() {
     let crate_dir = dir.path().join("door-counter");
     let crate_arg = crate_dir.display().to_string();
     let created = ok(&["plugin", "new", "door-counter", "--publisher", "acme", "--dir", &crate_arg], &[]);
-    assert!(created.contains("com.example.door-counter"), "{created}");
+    assert!(created.contains("(com.acme.door-counter)"), "the id follows the publisher: {created}");
     assert!(refused(&["plugin", "new", "Door_Counter", "--dir", &crate_arg], &[]).contains("a-z, 0-9"));
 
     // Share this workspace's target directory: the host crates are already built.
@@ -260,6 +268,7 @@ fn the_plugin_template_builds_and_passes_its_own_tests() {
     ok(&["plugin", "pack", "--path", &crate_arg, "--key", &key, "--out", &out], &env);
     let package = hearth_package::Package::read(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(package.manifest.plugin.publisher, "acme");
+    assert_eq!(package.manifest.plugin.id, "com.acme.door-counter");
     let public =
         hearth_package::package::parse_public_key(std::fs::read_to_string(dir.path().join("acme.pub")).unwrap().trim())
             .unwrap();
