@@ -7,6 +7,10 @@ pub use wit::{CommerceError, LineItem, OrderProposal};
 
 /// Proposes an order. Proposing the same order id again with the same content does
 /// nothing, so a retried event may propose again safely.
+///
+/// Order ids are unique per plugin, across every household it serves, not per
+/// household: build them from the household's ref (e.g. `format!("{household}-{event_id}")`),
+/// or the second household to get order `refill-1` gets a conflict instead.
 pub fn propose(proposal: &OrderProposal) -> Result<(), CommerceError> {
     wit::propose(proposal)
 }

@@ -50,6 +50,7 @@ async fn verify_package(
         calls: manifest.services.calls.clone(),
         capabilities: manifest.capabilities.clone(),
         limits: manifest.limits.clone(),
+        warnings: hearth_host::events::catalog::unmatched_subscriptions(manifest),
         installed_version: installed.map(|plugin| plugin.manifest.plugin.version.to_string()),
     }))
 }

@@ -324,6 +324,9 @@ pub struct PackageReview {
     /// Limits it requests.
     #[schema(value_type = Object)]
     pub limits: hearth_package::RequestedLimits,
+    /// Subscriptions no event can match (a typo, or a kind the catalogue lacks), one
+    /// sentence each; the package installs anyway.
+    pub warnings: Vec<String>,
     /// The version installed now, if any.
     pub installed_version: Option<String>,
 }

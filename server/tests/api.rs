@@ -644,6 +644,17 @@ async fn only_packages_signed_by_a_trusted_key_are_installed() {
     );
     assert_eq!(shown["capabilities"]["kv"], true);
     assert!(shown["installed_version"].is_null());
+    assert_eq!(shown["warnings"], json!([]), "every subscription can match");
+    // A subscription no event can match is shown to the operator before installing.
+    let typo = manifest.replacen("topics = [", "topics = [\"appliance.fridg.door\", ", 1);
+    assert_ne!(typo, manifest);
+    let package = hearth_package::Package::build(&typo, &component, Some(&publisher_key)).unwrap();
+    let (status, shown) = api
+        .send(Method::POST, "/v1/packages/verify", Some(&operator), Body::from(package), "application/octet-stream")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    let warning = shown["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("\"appliance.fridg.door\" matches no event"), "{shown}");
     let (status, _, body) = upload(signed(&publisher_key)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["version"], "0.1.0");

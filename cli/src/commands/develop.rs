@@ -114,7 +114,9 @@ pub fn run(command: PartnerCommand) -> anyhow::Result<()> {
             println!("created {} ({id}); next: cd {} && hearth plugin test", dir.display(), dir.display());
         }
         PartnerCommand::Build { path } => {
-            let built = PluginCrate::open(&path)?.build()?;
+            let plugin = PluginCrate::open(&path)?;
+            warn_unmatched(&plugin.manifest_text.parse()?);
+            let built = plugin.build()?;
             println!("{}", built.display());
         }
         PartnerCommand::Test { path } => {
@@ -169,6 +171,7 @@ fn pack(
         }
     };
     let manifest: Manifest = manifest_text.parse()?;
+    warn_unmatched(&manifest);
     let package = Package::build(&manifest_text, &component, Some(&key))?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}-{}.hpkg", manifest.plugin.id, manifest.plugin.version)));
     std::fs::write(&out, &package).with_context(|| format!("writing {}", out.display()))?;
@@ -180,6 +183,14 @@ fn pack(
         hex::encode(key.verifying_key().as_bytes())
     );
     Ok(out)
+}
+
+/// Subscriptions no event can match are packed anyway (the catalogue grows), but the
+/// partner hears of them first.
+fn warn_unmatched(manifest: &Manifest) {
+    for warning in hearth_host::events::catalog::unmatched_subscriptions(manifest) {
+        eprintln!("warning: {warning}");
+    }
 }
 
 fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {

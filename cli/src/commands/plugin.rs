@@ -187,7 +187,12 @@ fn describe_request(shown: &Value) -> String {
         list(&shown["calls"]),
         if granted.is_empty() { "-".to_owned() } else { granted.join(", ") },
         shown["installed_version"].as_str().map(|v| format!("\n  replaces installed version {v}")).unwrap_or_default(),
-    )
+    ) + &shown["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|warning| format!("\n  warning: {}", warning.as_str().unwrap_or("?")))
+        .collect::<String>()
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {

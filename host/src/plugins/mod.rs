@@ -109,6 +109,9 @@ impl Plugins {
     pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
         let _changing = self.changing.lock().await;
         component::check_bytes(&component)?;
+        for warning in crate::events::catalog::unmatched_subscriptions(&manifest) {
+            tracing::warn!(plugin = %manifest.plugin.id, "{warning}");
+        }
         let hash = component::content_hash(&component);
         let mut record = PluginRecord {
             manifest: manifest.to_toml(),

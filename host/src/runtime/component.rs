@@ -93,13 +93,25 @@ pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(),
     Ok(())
 }
 
-/// Explains a link failure in terms of the manifest where it can.
+/// Explains a link failure in terms of the manifest where it can: an import of a
+/// capability the manifest does not request names the line to add.
 pub fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
     let message = format!("{error:#}");
-    if message.contains("hearth:plugin/kv") && !manifest.capabilities.kv {
-        return "the component uses the kv capability, but hearth.toml does not request it \
-                ([capabilities] kv = true)"
-            .into();
+    let requested = &manifest.capabilities;
+    let missing: [(&str, bool, &str); 5] = [
+        ("hearth:plugin/kv", requested.kv, "[capabilities] kv = true"),
+        ("hearth:plugin/notify", requested.notify, "[capabilities] notify = true"),
+        ("hearth:plugin/commerce", requested.commerce, "[capabilities] commerce = true"),
+        ("hearth:plugin/services", !manifest.services.calls.is_empty(), "[services] calls = [\"SERVICE.OPERATION\"]"),
+        ("wasi:http/", !requested.http.is_empty(), "[capabilities] http = [\"HOST:PORT\"]"),
+    ];
+    for (interface, granted, line) in missing {
+        if !granted && message.contains(interface) {
+            return format!(
+                "the component imports {}, which hearth.toml does not request: add `{line}`",
+                interface.trim_end_matches('/')
+            );
+        }
     }
     format!("the component cannot be linked against this host: {message}")
 }

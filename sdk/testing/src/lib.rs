@@ -21,20 +21,24 @@
 
 pub mod events;
 
+use hearth_host::HostConfig;
 use hearth_host::bindings::Caller;
-use hearth_host::commerce::orders::Order;
-use hearth_host::events::dead_letters::DeadLetter;
-use hearth_host::households::commands::QueuedCommand;
-use hearth_host::households::notifications::Notification;
 use hearth_host::households::{Device, Grant};
-use hearth_host::{CallError, Host, HostConfig, HostError};
 use hearth_package::Manifest;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use events::TestEvent;
+/// What the harness's methods return, re-exported so a test can name them.
+pub use hearth_host::commerce::orders::{LineItem, Order, OrderStatus};
+pub use hearth_host::events::dead_letters::DeadLetter;
+pub use hearth_host::events::log::StoredEvent;
+pub use hearth_host::households::commands::QueuedCommand;
+pub use hearth_host::households::notifications::{Action, Notification};
+pub use hearth_host::{CallError, Host, HostError};
 
-/// The household every test device belongs to.
+/// The household a test host starts with; the methods without a household argument
+/// act for it.
 pub const HOUSEHOLD: &str = "household-1";
 
 /// How long [`TestHost::send`] waits for delivery before it gives up.
@@ -66,11 +70,14 @@ pub enum TestError {
     NotJson(String),
 }
 
-/// An embedded host with one household, for one test.
+/// An embedded host for one test, with the household [`HOUSEHOLD`] and any added with
+/// [`TestHost::add_household`]. Every household consents to every installed plugin
+/// for the kinds of device it has.
 pub struct TestHost {
     host: Host,
     plugins: Vec<String>,
-    kinds: Vec<String>,
+    /// Each household and the device kinds it has.
+    households: Vec<(String, Vec<String>)>,
     _data: tempfile::TempDir,
 }
 
@@ -84,7 +91,15 @@ impl TestHost {
         config.delivery.backoff_max = Duration::from_millis(5);
         let host = Host::open(data.path(), config).await?;
         host.add_household(HOUSEHOLD)?;
-        Ok(TestHost { host, plugins: Vec::new(), kinds: Vec::new(), _data: data })
+        Ok(TestHost { host, plugins: Vec::new(), households: vec![(HOUSEHOLD.into(), Vec::new())], _data: data })
+    }
+
+    /// Adds another household (order ids, kv keys and notifications are per plugin, so
+    /// a plugin serving two households is worth a test).
+    pub async fn add_household(&mut self, household: &str) -> Result<(), TestError> {
+        self.host.add_household(household)?;
+        self.households.push((household.to_owned(), Vec::new()));
+        Ok(())
     }
 
     /// Builds the plugin crate in `crate_dir` (release, wasm32-wasip2) and installs
@@ -107,27 +122,36 @@ impl TestHost {
         Ok(id)
     }
 
-    /// Adds an appliance to the household; every installed plugin may see it and
-    /// send it commands.
+    /// Adds an appliance to [`HOUSEHOLD`]; every installed plugin may see it and send
+    /// it commands.
     pub async fn add_device(&mut self, id: &str, kind: &str) -> Result<(), TestError> {
+        self.add_device_to(HOUSEHOLD, id, kind).await
+    }
+
+    /// Adds an appliance to `household` (added before with [`TestHost::add_household`]).
+    pub async fn add_device_to(&mut self, household: &str, id: &str, kind: &str) -> Result<(), TestError> {
         self.host.add_device(Device {
             id: id.into(),
-            household: HOUSEHOLD.into(),
+            household: household.into(),
             kind: kind.into(),
             model: "test-model".into(),
             region: "DE".into(),
         })?;
-        if !self.kinds.iter().any(|known| known == kind) {
-            self.kinds.push(kind.to_owned());
+        if let Some((_, kinds)) = self.households.iter_mut().find(|(known, _)| known == household)
+            && !kinds.iter().any(|known| known == kind)
+        {
+            kinds.push(kind.to_owned());
         }
         self.grant_everything().await
     }
 
     async fn grant_everything(&self) -> Result<(), TestError> {
-        let grant =
-            Grant { device_kinds: self.kinds.iter().cloned().collect(), devices: Default::default(), control: true };
-        for plugin in &self.plugins {
-            self.host.grant(HOUSEHOLD, plugin, &grant).await?;
+        for (household, kinds) in &self.households {
+            let grant =
+                Grant { device_kinds: kinds.iter().cloned().collect(), devices: Default::default(), control: true };
+            for plugin in &self.plugins {
+                self.host.grant(household, plugin, &grant).await?;
+            }
         }
         Ok(())
     }
@@ -148,9 +172,20 @@ impl TestHost {
         Ok(())
     }
 
-    /// Calls `service.operation` as the household would; returns the JSON answer.
+    /// Calls `service.operation` as [`HOUSEHOLD`] would; returns the JSON answer.
     pub async fn call(
         &self,
+        service: &str,
+        operation: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, TestError> {
+        self.call_as(HOUSEHOLD, service, operation, input).await
+    }
+
+    /// Calls `service.operation` as `household` would; returns the JSON answer.
+    pub async fn call_as(
+        &self,
+        household: &str,
         service: &str,
         operation: &str,
         input: serde_json::Value,
@@ -160,8 +195,8 @@ impl TestHost {
             .call_service(
                 service,
                 operation,
-                Caller::Household(HOUSEHOLD.into()),
-                Some(HOUSEHOLD.into()),
+                Caller::Household(household.into()),
+                Some(household.into()),
                 input.to_string().into_bytes(),
             )
             .await?;
@@ -169,14 +204,24 @@ impl TestHost {
             .map_err(|_| TestError::NotJson(String::from_utf8_lossy(&response.output).into_owned()))
     }
 
-    /// Notifications the household received, oldest first.
+    /// Notifications [`HOUSEHOLD`] received, oldest first.
     pub fn notifications(&self) -> Result<Vec<Notification>, TestError> {
-        Ok(self.host.notifications(HOUSEHOLD)?)
+        self.notifications_of(HOUSEHOLD)
     }
 
-    /// Orders proposed to the household and not yet answered.
+    /// Notifications `household` received, oldest first.
+    pub fn notifications_of(&self, household: &str) -> Result<Vec<Notification>, TestError> {
+        Ok(self.host.notifications(household)?)
+    }
+
+    /// Orders proposed to [`HOUSEHOLD`] and not yet answered.
     pub fn offers(&self) -> Result<Vec<Order>, TestError> {
-        Ok(self.host.offers(HOUSEHOLD)?)
+        self.offers_to(HOUSEHOLD)
+    }
+
+    /// Orders proposed to `household` and not yet answered.
+    pub fn offers_to(&self, household: &str) -> Result<Vec<Order>, TestError> {
+        Ok(self.host.offers(household)?)
     }
 
     /// Takes the commands queued for `device`, as the appliance would fetch them.
@@ -189,9 +234,14 @@ impl TestHost {
         Ok(self.host.kv_get(plugin, key)?)
     }
 
-    /// One value the plugin stored for the household (`kv::household_key` in the SDK).
+    /// One value the plugin stored for [`HOUSEHOLD`] (`kv::household_key` in the SDK).
     pub fn household_kv(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, TestError> {
-        let reference = self.host.household_ref(plugin, HOUSEHOLD)?;
+        self.household_kv_of(plugin, HOUSEHOLD, key)
+    }
+
+    /// One value the plugin stored for `household` (`kv::household_key` in the SDK).
+    pub fn household_kv_of(&self, plugin: &str, household: &str, key: &str) -> Result<Option<Vec<u8>>, TestError> {
+        let reference = self.host.household_ref(plugin, household)?;
         Ok(self.host.kv_get(plugin, &format!("{reference}/{key}"))?)
     }
 

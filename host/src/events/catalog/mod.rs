@@ -40,6 +40,64 @@ pub fn topics() -> Vec<String> {
     FIRST_TOPICS.iter().map(|topic| (*topic).to_owned()).chain(programs).collect()
 }
 
+/// Whether any event can ever match the (valid) subscription `pattern`: a catalogue
+/// topic, an event the host emits, or some `ext.` topic.
+pub fn can_match(pattern: &str) -> bool {
+    let mut tokens = pattern.split('.');
+    let (first, more) = (tokens.next().unwrap_or_default(), tokens.next().is_some());
+    // `ext.` topics have at least two tokens and may be anything after the first.
+    let extension = first == ">" || (more && (first == "*" || first == EXTENSION_PREFIX.trim_end_matches('.')));
+    extension
+        || topics()
+            .iter()
+            .map(String::as_str)
+            .chain([CONSENT_REVOKED, ORDER_CONFIRMED])
+            .any(|topic| hearth_package::topic::matches(pattern, topic))
+}
+
+/// A warning for each of the manifest's subscriptions no event can match (a typo, or a
+/// kind the catalogue does not have), naming what the catalogue has. Installs and
+/// packs go ahead: the warning is for the partner and the operator.
+pub fn unmatched_subscriptions(manifest: &hearth_package::Manifest) -> Vec<String> {
+    manifest
+        .subscriptions
+        .topics
+        .iter()
+        .filter(|pattern| !can_match(pattern))
+        .map(|pattern| {
+            let hint = unknown_topic(pattern).replace(&format!("unknown topic {pattern:?}: "), "");
+            format!("subscription {pattern:?} matches no event: {hint}")
+        })
+        .collect()
+}
+
+/// A valid example body for a catalogue topic (what `hearth dev send` sends, and what
+/// the docs show); `None` for topics outside the catalogue.
+pub fn example(topic: &str) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match topic {
+        "appliance.fridge.inventory" => json!({"item": "egg", "action": "added",
+            "quantity": {"amount": 6, "unit": "pieces"}, "best_before": "2026-12-01"}),
+        "appliance.fridge.door" => json!({"state": "open"}),
+        "appliance.oven.state" => {
+            json!({"state": "running", "mode": "convection-bake", "setpoint_centi_celsius": 18000})
+        }
+        "appliance.oven.program-finished" => {
+            json!({"program": "Cooking.Oven.Program.HeatingMode.HotAir", "duration_s": 2700})
+        }
+        "appliance.water-purifier.telemetry" => json!({"tds_in_ppm": 310, "tds_out_ppm": 12, "litres_total": 1450,
+            "filters": [{"name": "carbon", "condition_percent": 8, "change_indication": "critical"}]}),
+        "appliance.water-purifier.fault" => json!({"kind": "tds-anomaly", "detail": "E42"}),
+        "appliance.air.telemetry" => {
+            json!({"temperature_centi_celsius": 2600, "humidity_centi_percent": 4500, "air_quality": "very-poor"})
+        }
+        _ => {
+            let (kind, event) = programs::kind_and_event(topic)?;
+            programs::example(kind, event)
+        }
+    })
+}
+
 /// Parses the body of an event on `topic`. The error says which field is wrong and why.
 pub fn parse_body(topic: &str, body: serde_json::Value) -> Result<wit::EventBody, String> {
     hearth_package::topic::validate_topic(topic)?;
@@ -213,20 +271,61 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn every_catalogue_topic_parses_its_example() {
-        let examples = [
-            json!({"item": "Egg", "action": "added", "quantity": {"amount": 6, "unit": "pieces"}, "best_before": "2026-12-01"}),
-            json!({"state": "open"}),
-            json!({"state": "running", "mode": "convection-bake", "setpoint_centi_celsius": 18000}),
-            json!({"program": "Cooking.Oven.Program.HeatingMode.HotAir", "duration_s": 2700}),
-            json!({"tds_in_ppm": 310, "tds_out_ppm": 12, "litres_total": 1450,
-                   "filters": [{"name": "carbon", "condition_percent": 8, "change_indication": "critical"}]}),
-            json!({"kind": "tds-anomaly", "detail": "E42"}),
-            json!({"temperature_centi_celsius": 2600, "humidity_centi_percent": 4500, "air_quality": "very-poor"}),
-        ];
-        for (topic, body) in FIRST_TOPICS.iter().zip(examples) {
-            assert!(parse_body(topic, body).is_ok(), "{topic}");
+    fn subscriptions_that_no_event_can_match_are_told_apart() {
+        // Every topic, every kind's `>` and `*` patterns, and the wildcards over `ext.`
+        // and the host's events can match something.
+        for topic in topics() {
+            let kind = topic.split('.').nth(1).unwrap_or_default().to_owned();
+            for pattern in
+                [topic.clone(), format!("appliance.{kind}.>"), format!("appliance.{kind}.*"), format!("*.{kind}.*")]
+            {
+                assert!(can_match(&pattern), "{pattern}");
+            }
         }
+        for pattern in
+            [">", "ext.>", "ext.acme.level", "*.>", "*.anything", "household.>", CONSENT_REVOKED, "appliance.>"]
+        {
+            assert!(can_match(pattern), "{pattern}");
+        }
+        // Typos and kinds the catalogue lacks cannot; the warning names the choices.
+        for pattern in [
+            "appliance.washr.>",
+            "appliance.fridge.doors",
+            "ext",
+            "household.consent.granted",
+            "fridge.door",
+            "appliance.toaster.*",
+        ] {
+            assert!(!can_match(pattern), "{pattern}");
+        }
+        let manifest: hearth_package::Manifest = r#"
+            [plugin]
+            id = "com.acme.laundry"
+            version = "0.1.0"
+            publisher = "acme"
+            api = "0.2"
+            [subscriptions]
+            topics = ["appliance.washr.>", "appliance.washer.>", "ext.acme.>"]
+        "#
+        .parse()
+        .unwrap();
+        let warnings = unmatched_subscriptions(&manifest);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("\"appliance.washr.>\" matches no event") && warnings[0].contains("washer"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn every_catalogue_topic_parses_its_example() {
+        let all = topics();
+        assert_eq!(all.len(), FIRST_TOPICS.len() + 28);
+        for topic in &all {
+            let body = example(topic).unwrap_or_else(|| panic!("{topic} has no example"));
+            assert!(parse_body(topic, body.clone()).is_ok(), "{topic}: {body}");
+        }
+        assert_eq!(example("ext.acme.level"), None);
         let parsed = parse_body(
             FIRST_TOPICS[0],
             json!({"item": " Egg ", "action": "removed", "quantity": {"amount": 2, "unit": "pieces"}}),

@@ -42,6 +42,26 @@ pub(super) fn parse_program(kind: &str, event: &str, body: serde_json::Value) ->
     }
 }
 
+/// A valid example body of every event of every program-driven kind.
+pub(super) fn example(kind: &str, event: &str) -> serde_json::Value {
+    let uses = CONSUMABLES.iter().find(|(known, _)| *known == kind).map_or(&[][..], |(_, uses)| *uses);
+    match (kind, event) {
+        ("cooktop", "state") => serde_json::json!({"active_zones": 2, "zones": 4, "max_power_level": 7}),
+        ("hood", "state") => serde_json::json!({"fan_level": 3, "light": true}),
+        ("robot-vacuum", "state") => {
+            serde_json::json!({"activity": "cleaning", "battery_percent": 64, "mode": "vacuum"})
+        }
+        ("washer", "state") => serde_json::json!({"state": "running", "program": "LaundryCare.Washer.Program.Cotton",
+            "remaining_s": 5400, "progress_percent": 20, "temperature_centi_celsius": 4000, "spin_rpm": 1400}),
+        (_, "state") => serde_json::json!({"state": "running", "program": "Eco50", "remaining_s": 600}),
+        (_, "program-finished") => serde_json::json!({"program": "Eco50", "duration_s": 7200}),
+        (_, "door") => serde_json::json!({"state": "open"}),
+        (_, "consumables") => serde_json::json!({"consumables": [
+            {"kind": uses[0], "level_percent": 10, "change_indication": "warning"}]}),
+        _ => serde_json::json!({"severity": "error", "code": "E:24", "detail": "drain blocked"}),
+    }
+}
+
 /// The longest a program runs: a week (some dishwashers and washers delay their start
 /// by a day; nothing runs longer).
 const MAX_PROGRAM_S: u32 = 7 * 86_400;
@@ -240,24 +260,6 @@ mod tests {
     use super::super::{kinds_for, parse_body, topics};
     use super::*;
     use serde_json::json;
-
-    /// A valid example body of every event of every program-driven kind.
-    fn example(kind: &str, event: &str) -> serde_json::Value {
-        let uses = CONSUMABLES.iter().find(|(known, _)| *known == kind).map_or(&[][..], |(_, uses)| *uses);
-        match (kind, event) {
-            ("cooktop", "state") => json!({"active_zones": 2, "zones": 4, "max_power_level": 7}),
-            ("hood", "state") => json!({"fan_level": 3, "light": true}),
-            ("robot-vacuum", "state") => json!({"activity": "cleaning", "battery_percent": 64, "mode": "vacuum"}),
-            ("washer", "state") => json!({"state": "running", "program": "LaundryCare.Washer.Program.Cotton",
-                "remaining_s": 5400, "progress_percent": 20, "temperature_centi_celsius": 4000, "spin_rpm": 1400}),
-            (_, "state") => json!({"state": "running", "program": "Eco50", "remaining_s": 600}),
-            (_, "program-finished") => json!({"program": "Eco50", "duration_s": 7200}),
-            (_, "door") => json!({"state": "open"}),
-            (_, "consumables") => json!({"consumables": [
-                {"kind": uses[0], "level_percent": 10, "change_indication": "warning"}]}),
-            _ => json!({"severity": "error", "code": "E:24", "detail": "drain blocked"}),
-        }
-    }
 
     #[test]
     fn every_program_topic_parses_its_example_and_names_its_device_kind() {
