@@ -1,7 +1,7 @@
 //! The connection to a running `hearth serve`: server and token come from
 //! `--server`/`--token` or `HEARTH_SERVER`/`HEARTH_TOKEN`.
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde_json::Value;
 
 /// Where the server is and who is asking.
@@ -11,6 +11,22 @@ pub struct Connection {
     server: String,
     #[arg(long, env = "HEARTH_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
+}
+
+/// The API refused a request: its status, code and message.
+#[derive(Debug, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiFailure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiFailure {
+    /// Whether `error` is the API's refusal with `status`.
+    pub fn is(error: &anyhow::Error, status: u16) -> bool {
+        error.downcast_ref::<ApiFailure>().is_some_and(|failure| failure.status == status)
+    }
 }
 
 /// A blocking HTTP client of the API with the caller's token.
@@ -48,11 +64,12 @@ impl Client {
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status >= 400 {
             let error = &value["error"];
-            bail!(
-                "{status} {}: {}",
-                error["code"].as_str().unwrap_or("error"),
-                error["message"].as_str().unwrap_or(&text)
-            );
+            return Err(ApiFailure {
+                status,
+                code: error["code"].as_str().unwrap_or("error").to_owned(),
+                message: error["message"].as_str().unwrap_or(&text).to_owned(),
+            }
+            .into());
         }
         Ok(value)
     }

@@ -4,7 +4,7 @@ mod client;
 mod commands;
 mod registry;
 
-use commands::{cluster_demo, demo, events, ingest, keys, plugin, serve, services, token};
+use commands::{cluster_demo, demo, dev, events, ingest, keys, plugin, serve, services, token};
 
 use clap::{Parser, Subcommand};
 use hearth_host::HostConfig;
@@ -13,7 +13,8 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(name = "hearth", version, about = "Hearth: a plugin host for connected home appliances")]
 struct Cli {
-    /// Log as JSON lines (for log shippers) instead of text. Filter with RUST_LOG.
+    /// Log as JSON lines (for log shippers) instead of text. Filter with RUST_LOG
+    /// (default: warnings, and plugins' own lines from info).
     #[arg(long, global = true)]
     log_json: bool,
     #[command(flatten)]
@@ -42,6 +43,10 @@ enum Command {
         #[arg(long, default_value = "target/tools/bin/nats-server")]
         nats_server: PathBuf,
     },
+    /// Run the plugin in this directory on a local host: build, install with a sample
+    /// household and its devices, show its logs, rebuild and upgrade on every change.
+    /// `hearth dev send` and `hearth dev call` drive it from another terminal.
+    Dev(dev::DevArgs),
     /// Serve the HTTP API (operator, appliance, household and partner routes).
     Serve {
         #[arg(long, default_value = "hearth-data")]
@@ -115,8 +120,16 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Plugins' own lines at info by default, so an operator sees what plugins say; at
+    // debug in `hearth dev`, where the partner watches their plugin.
+    let default_filter = match &cli.command {
+        Command::Dev(_) => "warn,hearth::plugin=debug",
+        _ => "warn,hearth::plugin=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    // Colours only for a terminal: a log file or a test reading stderr gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if cli.log_json {
         logs.json().init();
     } else {
@@ -132,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
         }
         Command::Ingest { data, device } => ingest::run(&data, &device).await,
+        Command::Dev(args) => dev::run(args).await,
         Command::Serve {
             data,
             listen,
@@ -156,5 +170,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn blocking(work: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
+    blocking_value(work).await
+}
+
+/// Runs blocking work (a build, the blocking HTTP client) off the runtime's workers.
+async fn blocking_value<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
     tokio::task::spawn_blocking(work).await?
 }

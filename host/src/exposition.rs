@@ -1,9 +1,12 @@
 //! The host's Prometheus exposition: one snapshot of every plugin's counters, the
 //! log's backlog and the artifact cache, rendered as text.
 
+use crate::Host;
+use crate::events::consumer::consumer_prefix;
 use crate::metrics::{Histogram, family, label};
 use crate::runtime::counters::PluginCounters;
 use crate::runtime::pool::PluginLink;
+use std::sync::atomic::Ordering;
 
 /// What the host's metrics are rendered from: one snapshot, taken by
 /// [`Host::render_metrics`](crate::Host::render_metrics).
@@ -30,6 +33,33 @@ pub struct PluginSnapshot {
     pub lag: u64,
     /// Log events it passed over because its backlog hit the bound.
     pub backlog_skipped: u64,
+}
+
+impl Host {
+    /// Prometheus text of the whole host.
+    pub fn render_metrics(&self) -> String {
+        let plugins = &self.inner.plugins;
+        let stats = self.stats();
+        let snapshot = Snapshot {
+            plugins: self
+                .inner
+                .directory
+                .links()
+                .into_iter()
+                .map(|link| PluginSnapshot {
+                    lag: self.inner.log.lag_of(&consumer_prefix(&link.id)).unwrap_or(0),
+                    backlog_skipped: plugins.backlog_skipped(&link.id),
+                    link,
+                })
+                .collect(),
+            lag: self.lag().unwrap_or(0),
+            running: stats.plugins,
+            artifact_cache_hits: stats.artifact_cache_hits,
+            compiles: stats.compiles,
+            ingested: self.inner.ingested.load(Ordering::Relaxed),
+        };
+        crate::exposition::render(&snapshot)
+    }
 }
 
 /// Picks one counter of a plugin's counters.

@@ -11,17 +11,16 @@ use crate::commerce::Commerce;
 use crate::commerce::ledger::{LedgerEntry, Statement};
 use crate::commerce::orders::{Order, OrderStatus, Orders};
 use crate::config::HostConfig;
-use crate::events::consumer::consumer_prefix;
 use crate::events::dead_letters::{DeadLetter, DeadLetters};
 use crate::events::delivery::Delivery;
 use crate::events::ingest::{self, IngestError, Receipt};
 use crate::events::log::{EventLog, Seq, SledLog, StoredEvent};
-use crate::exposition::{PluginSnapshot, Snapshot};
 use crate::households::commands::{CommandQueue, QueuedCommand};
 use crate::households::notifications::{Notification, Notifications};
 use crate::households::refs::Pseudonyms;
 use crate::households::{Device, Grant, Households};
 use crate::plugins::Plugins;
+use crate::plugins::logbook::LogBook;
 use crate::plugins::running::Directory;
 use crate::plugins::status::{LoadedPlugin, PluginStatus};
 use crate::plugins::trust::TrustStore;
@@ -71,7 +70,7 @@ pub(crate) struct Inner {
     pub(crate) commands: CommandQueue,
     pub(crate) commerce: Commerce,
     /// Events stored by ingest since the host started.
-    ingested: AtomicU64,
+    pub(crate) ingested: AtomicU64,
     /// The upkeep task and its stop signal; shutdown waits for it.
     upkeep: std::sync::Mutex<Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
 }
@@ -436,31 +435,6 @@ impl Host {
 
     // Operations.
 
-    /// Prometheus text of the whole host.
-    pub fn render_metrics(&self) -> String {
-        let plugins = &self.inner.plugins;
-        let stats = self.stats();
-        let snapshot = Snapshot {
-            plugins: self
-                .inner
-                .directory
-                .links()
-                .into_iter()
-                .map(|link| PluginSnapshot {
-                    lag: self.inner.log.lag_of(&consumer_prefix(&link.id)).unwrap_or(0),
-                    backlog_skipped: plugins.backlog_skipped(&link.id),
-                    link,
-                })
-                .collect(),
-            lag: self.lag().unwrap_or(0),
-            running: stats.plugins,
-            artifact_cache_hits: stats.artifact_cache_hits,
-            compiles: stats.compiles,
-            ingested: self.inner.ingested.load(Ordering::Relaxed),
-        };
-        crate::exposition::render(&snapshot)
-    }
-
     /// This host's id in its cluster and the live members (alone: `None` and none).
     pub fn cluster(&self) -> Result<(Option<String>, Vec<crate::cluster::Member>), HostError> {
         let leases = &self.inner.delivery.leases;
@@ -476,6 +450,11 @@ impl Host {
             compiles,
             plugins: self.inner.directory.read().len(),
         }
+    }
+
+    /// Each plugin's recent log lines (its own and the host's about it) and levels.
+    pub fn logbook(&self) -> &LogBook {
+        self.inner.plugins.logbook()
     }
 
     /// Stops every plugin worker once the calls already queued are answered, and

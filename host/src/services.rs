@@ -117,11 +117,10 @@ impl Router {
             match link.call(ServiceCall { request, chain: chain.clone(), deadline }, &caller).await {
                 result @ (Ok(_) | Err(CallError::Plugin(_))) => return result,
                 Err(error) => {
-                    if link.log.admit() {
-                        let error = error.to_string();
-                        tracing::warn!(plugin = %link.id, operation = %name, error = crate::capabilities::log::cut(&error),
-                            "provider failed, trying the next");
-                    }
+                    link.log.report(|| {
+                        let error = crate::capabilities::log::cut(&error.to_string()).to_owned();
+                        format!("{name} failed, trying the next provider: {error}")
+                    });
                     last_error = error;
                 }
             }

@@ -22,6 +22,7 @@ mod device;
 pub mod error;
 mod household;
 mod http_metrics;
+mod logs;
 mod operator;
 mod packages;
 mod partner;
@@ -102,6 +103,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Query strings whose rejections use the API's error format (400).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        Ok(ApiQuery(value))
+    }
+}
+
 /// 415 unless the request says its body is JSON (routes that take raw bytes and
 /// parse JSON themselves; [`ApiJson`] checks the same).
 fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
@@ -162,6 +176,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .merge(device::routes())
         .merge(household::routes())
         .merge(partner::routes())
+        .merge(logs::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(upload)
 }

@@ -433,7 +433,7 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 45);
+    assert_eq!(operations, 49);
     // Every authenticated route documents 401 and 403, and every answer with a body
     // has its schema.
     let open = ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"];

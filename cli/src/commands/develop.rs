@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A plugin crate on disk: its directory, package name and manifest.
-struct PluginCrate {
-    dir: PathBuf,
-    name: String,
-    manifest_text: String,
-    manifest: Manifest,
+pub struct PluginCrate {
+    pub dir: PathBuf,
+    pub name: String,
+    pub manifest_text: String,
+    pub manifest: Manifest,
 }
 
 impl PluginCrate {
-    fn open(dir: &Path) -> anyhow::Result<Self> {
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
         let cargo: toml::Table = std::fs::read_to_string(dir.join("Cargo.toml"))
             .with_context(|| format!("{} is not a plugin crate (no Cargo.toml)", dir.display()))?
             .parse()?;
@@ -34,7 +34,7 @@ impl PluginCrate {
     }
 
     /// Builds the component (release, wasm32-wasip2) and checks it as an install would.
-    fn build(&self) -> anyhow::Result<PathBuf> {
+    pub fn build(&self) -> anyhow::Result<PathBuf> {
         eprintln!("building {} for wasm32-wasip2 …", self.name);
         let component = hearth_package::build::build_component(&self.dir)?;
         let bytes = std::fs::read(&component)?;
@@ -187,7 +187,7 @@ fn pack(
 
 /// Subscriptions no event can match are packed anyway (the catalogue grows), but the
 /// partner hears of them first.
-fn warn_unmatched(manifest: &Manifest) {
+pub fn warn_unmatched(manifest: &Manifest) {
     for warning in hearth_host::events::catalog::unmatched_subscriptions(manifest) {
         eprintln!("warning: {warning}");
     }
@@ -221,7 +221,7 @@ fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: &Path) -> 
     std::fs::write(dir.join("hearth.toml"), manifest)?;
     std::fs::write(dir.join("src/lib.rs"), fill(TEMPLATE_LIB))?;
     std::fs::write(dir.join("tests/plugin.rs"), fill(TEMPLATE_TEST))?;
-    std::fs::write(dir.join(".gitignore"), "/target\n*.hpkg\n*.key\n")?;
+    std::fs::write(dir.join(".gitignore"), "/target\n*.hpkg\n*.key\n.hearth-dev.json\n")?;
     // The dependency versions the SDK is tested with; cargo drops what is unused.
     std::fs::write(dir.join("Cargo.lock"), TEMPLATE_LOCK)?;
     Ok(())

@@ -21,16 +21,7 @@ pub fn run(connection: &Connection, command: EventsCommand) -> anyhow::Result<()
     std::fs::File::open(&file)
         .and_then(|mut f| f.read_to_string(&mut text))
         .with_context(|| format!("reading {}", file.display()))?;
-    let events: Vec<Value> = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Array(events)) => events,
-        Ok(event @ Value::Object(_)) => vec![event],
-        _ => text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .enumerate()
-            .map(|(index, line)| serde_json::from_str(line).with_context(|| format!("line {}: not JSON", index + 1)))
-            .collect::<anyhow::Result<_>>()?,
-    };
+    let events = parse_events(&text)?;
     let (mut accepted, mut duplicates) = (0, 0);
     for batch in events.chunks(1_000) {
         let answer = client.json("POST", "/v1/events", Value::Array(batch.to_vec()))?;
@@ -43,4 +34,18 @@ pub fn run(connection: &Connection, command: EventsCommand) -> anyhow::Result<()
     eprintln!();
     println!("{accepted} events accepted ({duplicates} already known)");
     Ok(())
+}
+
+/// Events from a file's text: a JSON event, a JSON array, or one event per line.
+pub fn parse_events(text: &str) -> anyhow::Result<Vec<Value>> {
+    Ok(match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(events)) => events,
+        Ok(event @ Value::Object(_)) => vec![event],
+        _ => text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .enumerate()
+            .map(|(index, line)| serde_json::from_str(line).with_context(|| format!("line {}: not JSON", index + 1)))
+            .collect::<anyhow::Result<_>>()?,
+    })
 }

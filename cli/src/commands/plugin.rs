@@ -62,6 +62,18 @@ pub enum PluginCommand {
         #[arg(long)]
         control: bool,
     },
+    /// A plugin's recent log lines: its own and the host's about it (traps, timeouts,
+    /// denials, dead letters). Operator token, or the publisher's partner token.
+    Logs {
+        id: String,
+        /// Keep printing new lines until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+        /// First set the lowest level of the plugin's own lines that is kept:
+        /// trace, debug, info (the default), warn or error.
+        #[arg(long)]
+        level: Option<String>,
+    },
     #[command(flatten)]
     Partner(super::develop::PartnerCommand),
 }
@@ -105,6 +117,7 @@ pub fn run(connection: &Connection, command: PluginCommand) -> anyhow::Result<()
             println!("rolled back {id} to {}", plugin["version"].as_str().unwrap_or("?"));
         }
         PluginCommand::Partner(_) => {}
+        PluginCommand::Logs { id, follow, level } => super::logs::run(&client, &id, follow, level.as_deref())?,
         PluginCommand::List => {
             let listing = client.json("GET", "/v1/plugins", Value::Null)?;
             println!("{}", plugin_table(&listing));

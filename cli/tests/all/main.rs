@@ -8,6 +8,8 @@ mod attacks;
 mod cluster;
 mod crash;
 mod demo;
+mod dev;
+mod logs;
 #[path = "../../../nats/tests/support/cluster.rs"]
 mod nats_cluster;
 mod registry;

@@ -71,10 +71,7 @@ impl WasiHttpHooks for HttpPolicy {
         drop(fut);
         let allowed = destination(request.uri()).filter(|target| self.allowed.contains(target));
         let Some(target) = allowed else {
-            if self.log.admit() {
-                let uri = request.uri().to_string();
-                tracing::warn!(plugin = %self.plugin, uri = super::log::cut(&uri), "outbound HTTP denied");
-            }
+            self.log.report(|| format!("outbound HTTP denied: {}", super::log::cut(&request.uri().to_string())));
             return Box::new(async { Err(Error::HttpRequestDenied) });
         };
         let limits = self.limits;

@@ -1,14 +1,15 @@
 //! `hearth:plugin/log`, and the plugin's WASI stdout/stderr: both become `tracing`
-//! events tagged with the plugin id.
+//! events tagged with the plugin id, and lines in the plugin's log book.
 
 use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::log::{Host, Level};
+use crate::plugins::logbook::{LogBook, LogLevel, LogSource};
 use crate::rate::TokenBucket;
 use hearth_package::Manifest;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime::component::{HasSelf, Linker};
@@ -23,23 +24,30 @@ pub const LINES_PER_SECOND: f64 = 100.0;
 pub const LINES_BURST: f64 = 500.0;
 
 /// One plugin's log budget, shared by all its instances: lines over the rate are
-/// dropped and counted, and the next line that gets through says how many went.
+/// dropped and counted, and the next line that gets through says how many went. The
+/// lines that get through go to the host's log (`tracing`) and to the plugin's log
+/// book, which its operator and publisher read.
 #[derive(Debug)]
 pub struct LogBudget {
     plugin: Arc<str>,
     bucket: std::sync::Mutex<TokenBucket>,
     dropped: AtomicU64,
     unreported: AtomicU64,
+    book: Arc<LogBook>,
+    /// The lowest level of the plugin's own lines that is kept (set per plugin).
+    level: Arc<AtomicU8>,
 }
 
 impl LogBudget {
-    /// A full budget for `plugin`.
-    pub fn new(plugin: Arc<str>) -> Self {
+    /// A full budget for `plugin`, whose lines go to its book in `book`.
+    pub fn new(plugin: Arc<str>, book: Arc<LogBook>) -> Self {
         LogBudget {
+            level: book.level_cell(&plugin),
             plugin,
             bucket: std::sync::Mutex::new(TokenBucket::full(LINES_BURST)),
             dropped: AtomicU64::new(0),
             unreported: AtomicU64::new(0),
+            book,
         }
     }
 
@@ -61,15 +69,42 @@ impl LogBudget {
         }
         let dropped = self.unreported.swap(0, Ordering::Relaxed);
         if dropped > 0 {
-            tracing::warn!(target: "hearth::plugin", plugin = %self.plugin, dropped, "plugin log over {LINES_PER_SECOND} lines/s: lines dropped");
+            let message = format!("{dropped} log lines dropped: over {LINES_PER_SECOND} lines/s");
+            tracing::warn!(target: "hearth::plugin", plugin = %self.plugin, dropped, "{message}");
+            self.book.record(&self.plugin, LogLevel::Warn, LogSource::Host, message);
         }
         true
     }
 
-    fn emit(&self, level: Level, message: &str) {
+    /// A host line about this plugin (a trap, a timeout, a denial, a dead letter), at
+    /// warn, within the budget: to the host's log and the plugin's book. `message` is
+    /// only built when the line is written.
+    pub fn report(&self, message: impl FnOnce() -> String) {
         if self.admit() {
-            emit(&self.plugin, level, truncate(message));
+            let message = message();
+            tracing::warn!(plugin = %self.plugin, "{message}");
+            self.book.record(&self.plugin, LogLevel::Warn, LogSource::Host, message);
         }
+    }
+
+    fn emit(&self, level: Level, message: &str) {
+        let kept = book_level(level);
+        if (kept as u8) < self.level.load(Ordering::Relaxed) || !self.admit() {
+            return;
+        }
+        let message = truncate(message);
+        emit(&self.plugin, level, message);
+        self.book.record(&self.plugin, kept, LogSource::Plugin, message.to_owned());
+    }
+}
+
+fn book_level(level: Level) -> LogLevel {
+    match level {
+        Level::Trace => LogLevel::Trace,
+        Level::Debug => LogLevel::Debug,
+        Level::Info => LogLevel::Info,
+        Level::Warn => LogLevel::Warn,
+        Level::Error => LogLevel::Error,
     }
 }
 

@@ -398,10 +398,10 @@ impl Consumer {
             attempts: config.max_attempts.max(1),
             time_ms: crate::clock::now_ms(),
         };
-        if self.plugin.log.admit() {
-            tracing::warn!(plugin = %self.plugin.id, seq, event = %letter.event.id,
-                error = crate::capabilities::log::cut(&letter.error), "dead-lettered");
-        }
+        self.plugin.log.report(|| {
+            let error = crate::capabilities::log::cut(&letter.error);
+            format!("event {} (seq {seq}, {}) dead-lettered: {error}", letter.event.id, letter.event.topic)
+        });
         if let Err(error) = self.delivery.dead_letters.put(&self.plugin.id, &letter) {
             tracing::error!(plugin = %self.plugin.id, %error, "storing a dead letter failed");
             return false;

@@ -3,6 +3,7 @@
 //! instances and consumers and hands a running plugin over to its next version.
 
 mod follow;
+pub mod logbook;
 mod record;
 pub mod running;
 pub mod status;
@@ -22,6 +23,7 @@ use crate::runtime::worker::{self, PluginRuntime};
 use crate::storage::{Bucket, BucketExt, Storage};
 use crate::{HostError, bindings::GuestPre};
 use hearth_package::{Capabilities, Manifest, Package, RequestedLimits};
+use logbook::LogBook;
 use record::PluginRecord;
 use running::{Directory, Running};
 use status::LoadedPlugin;
@@ -47,6 +49,8 @@ pub struct Plugins {
     counters: Arc<dyn Bucket>,
     /// Log events each plugin passed over because its backlog hit the bound.
     backlog_skipped: Arc<dyn Bucket>,
+    /// Each plugin's recent log lines.
+    logbook: Arc<LogBook>,
     trust: TrustStore,
     backends: Backends,
     memory: Arc<HostMemory>,
@@ -74,6 +78,7 @@ impl Plugins {
             quarantine: storage.bucket("quarantine")?,
             counters: storage.bucket("plugin-counters")?,
             backlog_skipped: storage.bucket("backlog-skipped")?,
+            logbook: LogBook::open(&*storage)?,
             trust: TrustStore::open(&*storage)?,
             memory: Arc::new(HostMemory::new(config.engine.max_total_memory_bytes)),
             engine,
@@ -216,7 +221,7 @@ impl Plugins {
     /// Uninstalls a plugin: stops it and deletes what is kept for it — its record
     /// (with the version kept for rollback), its subscriptions' cursors (so the log can
     /// be compacted past them), households' grants to it, key-value data, config, refs,
-    /// dead letters, quarantine,
+    /// dead letters, quarantine, log lines,
     /// counters and its components when no other plugin uses them. A reinstalled id
     /// starts afresh. Ledger entries of its confirmed orders stay. Returns how many kv
     /// entries went.
@@ -235,6 +240,7 @@ impl Plugins {
         self.delivery.log.remove_consumers(&consumer::consumer_prefix(plugin))?;
         let erased = self.backends.kv.delete_prefix(plugin, "")?;
         self.backends.config.remove_all(plugin)?;
+        self.logbook.remove_plugin(plugin)?;
         let still_used: Vec<String> =
             self.all_records()?.iter().flat_map(|(_, other)| other.components()).map(str::to_owned).collect();
         for hash in record.components() {
@@ -321,7 +327,13 @@ impl Plugins {
         for id in ids {
             self.stop(&id).await?;
         }
-        Ok(())
+        // The last lines (a plugin's last words before the stop) are kept too.
+        self.logbook.store_pending()
+    }
+
+    /// Each plugin's recent log lines and its level.
+    pub fn logbook(&self) -> &LogBook {
+        &self.logbook
     }
 
     /// Stops a running plugin and stores its counters; returns whether it ran.
@@ -373,7 +385,7 @@ impl Plugins {
             .map_err(|error| HostError::InvalidComponent(component::link_error(&manifest, &error)))?;
         let limits = Limits::resolve(&manifest.limits, &self.config.default_limits, &self.config.max_limits);
         let id: Arc<str> = manifest.plugin.id.as_str().into();
-        let log = Arc::new(LogBudget::new(id.clone()));
+        let log = Arc::new(LogBudget::new(id.clone(), self.logbook.clone()));
         let runtime = PluginRuntime {
             id: id.clone(),
             engine: self.engine.clone(),

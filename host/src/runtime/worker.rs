@@ -338,10 +338,9 @@ impl Worker {
             }
             Ok(Ok((_, Err(error)))) => Err(CallError::Start(format!("init returned {}", cap_message(error)))),
             Ok(Err(error)) => {
-                if runtime.log.admit() {
-                    let error = format!("{error:#}");
-                    tracing::warn!(plugin = %runtime.id, error = crate::capabilities::log::cut(&error), "instance failed to start");
-                }
+                runtime.log.report(|| {
+                    format!("instance failed to start: {}", crate::capabilities::log::cut(&format!("{error:#}")))
+                });
                 Err(describe(&store, &error))
             }
             Err(_) => Err(CallError::Start(CallError::Timeout(timeout).to_string())),
@@ -368,10 +367,9 @@ impl Worker {
             Ok(Err(_)) if backend_failed => storage_failed_during_call(),
             Ok(Err(error)) => {
                 let failure = classify(&live.store, &error, timeout);
-                if self.runtime.log.admit() {
-                    let failure = failure.to_string();
-                    tracing::warn!(plugin = %self.runtime.id, error = crate::capabilities::log::cut(&failure), "plugin call failed");
-                }
+                self.runtime
+                    .log
+                    .report(|| format!("plugin call failed: {}", crate::capabilities::log::cut(&failure.to_string())));
                 failure
             }
             Err(_) => CallError::Timeout(timeout),
