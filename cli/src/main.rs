@@ -4,7 +4,9 @@ mod client;
 mod commands;
 mod registry;
 
-use commands::{cluster_demo, demo, dev, events, ingest, keys, plugin, serve, services, token};
+use commands::{
+    cluster_demo, dead_letters, demo, dev, events, households, ingest, keys, plugin, publisher, serve, services, token,
+};
 
 use clap::{Parser, Subcommand};
 use hearth_host::HostConfig;
@@ -75,6 +77,16 @@ enum Command {
     /// on a running server (operators).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Dead letters: list (operators, publishers), show, redrive (operators).
+    #[command(subcommand)]
+    DeadLetters(dead_letters::DeadLettersCommand),
+    /// Households and appliances (operators), and a household's own devices,
+    /// notifications and offers (its user token).
+    #[command(subcommand)]
+    Households(households::HouseholdsCommand),
+    /// Register a publisher on a registry (the registry's administrator).
+    #[command(subcommand)]
+    Publisher(publisher::PublisherCommand),
     /// Signing keys (partners) and the server's trust store (operators).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -164,6 +176,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugin(command) => blocking(move || plugin::run(&cli.connection, command)).await,
         Command::Keys(command) => blocking(move || keys::run(&cli.connection, command)).await,
         Command::Token(command) => blocking(move || token::run(&cli.connection, command)).await,
+        Command::DeadLetters(command) => blocking(move || dead_letters::run(&cli.connection, command)).await,
+        Command::Households(command) => blocking(move || households::run(&cli.connection, command)).await,
+        Command::Publisher(command) => blocking(move || publisher::run(command)).await,
         Command::Events(command) => blocking(move || events::run(&cli.connection, command)).await,
         Command::Services(command) => blocking(move || services::run(&cli.connection, command)).await,
     }

@@ -22,11 +22,22 @@ impl Registry {
     }
 
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.call_as(method, path, token, "application/vnd.hearth.package", body)
+    }
+
+    fn call_as(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let mut request = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.url));
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let request = request.header("content-type", "application/vnd.hearth.package").body(body)?;
+        let request = request.header("content-type", content_type).body(body)?;
         let mut response = self.agent.run(request).with_context(|| format!("{method} {}{path}", self.url))?;
         let status = response.status().as_u16();
         let bytes = response
@@ -68,6 +79,14 @@ impl Registry {
 
     pub fn publish(&self, token: &str, package: Vec<u8>) -> anyhow::Result<Value> {
         self.json("POST", "/v1/packages", Some(token), package)
+    }
+
+    /// Registers a publisher with its signing key (the registry's admin token);
+    /// answers the publisher's upload token.
+    pub fn register_publisher(&self, admin_token: &str, name: &str, key_hex: &str) -> anyhow::Result<Value> {
+        let body = serde_json::json!({ "name": name, "key": key_hex }).to_string().into_bytes();
+        let (_, bytes) = self.call_as("POST", "/v1/publishers", Some(admin_token), "application/json", body)?;
+        Ok(serde_json::from_slice(&bytes)?)
     }
 }
 

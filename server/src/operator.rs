@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(resume_plugin))
         .routes(routes!(operator_dead_letters))
         .routes(routes!(redrive))
+        .routes(routes!(dead_letter))
         .routes(routes!(add_household))
         .routes(routes!(add_device))
         .routes(routes!(set_agreement))
@@ -204,6 +205,36 @@ pub(crate) fn dead_letters(host: &Host, plugin: &str) -> Result<DeadLetterList, 
         })
         .collect();
     Ok(DeadLetterList { dead_letters })
+}
+
+/// One dead letter with the whole event, as stored.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct DeadLetterShown {
+    seq: u64,
+    /// The event: id, topic, time, household, device and body.
+    #[schema(value_type = Object)]
+    event: serde_json::Value,
+    error: String,
+    attempts: u32,
+    time_ms: u64,
+}
+
+#[utoipa::path(get, path = "/v1/plugins/{id}/dead-letters/{seq}", tag = "operator", responses((status = 200, body = DeadLetterShown, description = "The dead letter with its event"), AuthErrors))]
+async fn dead_letter(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path((id, seq)): Path<(String, u64)>,
+) -> Answer<DeadLetterShown> {
+    if state.host.status(&id).is_none() {
+        return Err(ApiError::not_found(format!("plugin {id} is not installed")));
+    }
+    let letter = state
+        .host
+        .dead_letter(&id, seq)?
+        .ok_or_else(|| ApiError::not_found(format!("{id} has no dead letter at {seq}")))?;
+    let event =
+        serde_json::to_value(&letter.event).map_err(|error| ApiError::from(HostError::Engine(error.to_string())))?;
+    Ok(Json(DeadLetterShown { seq, event, error: letter.error, attempts: letter.attempts, time_ms: letter.time_ms }))
 }
 
 #[utoipa::path(post, path = "/v1/plugins/{id}/dead-letters/{seq}/redrive", tag = "operator", responses((status = 204, description = "Delivered again"), AuthErrors))]

@@ -100,13 +100,16 @@ fn publish_resolve_install_upgrade_yank_and_roll_back_over_loopback() {
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600, "the secret key is private");
     }
-    let (status, body) =
-        registry_call(&registry, "POST", "/v1/publishers", ADMIN, json!({"name": "freshcart", "key": public}));
-    assert_eq!(status, 201, "{body}");
-    let publisher_token = body["token"].as_str().unwrap().to_owned();
-    let (status, _) =
-        registry_call(&registry, "POST", "/v1/publishers", "not-admin", json!({"name": "x", "key": public}));
-    assert_eq!(status, 403, "only the admin registers publishers");
+    let public_file = work.join("freshcart.pub").display().to_string();
+    let admin_env = [("HEARTH_REGISTRY", registry.as_str()), ("HEARTH_REGISTRY_ADMIN_TOKEN", ADMIN)];
+    let publisher_token =
+        ok(&["publisher", "register", "freshcart", "--key", &public_file], &admin_env).trim().to_owned();
+    assert!(publisher_token.starts_with("hreg_"), "only the token on stdout: {publisher_token}");
+    let (status, body) = registry_call(&registry, "GET", "/v1/publishers/freshcart", "", Value::Null);
+    assert_eq!((status, body["keys"][0].as_str()), (200, Some(public.as_str())), "{body}");
+    let not_admin = [("HEARTH_REGISTRY", registry.as_str()), ("HEARTH_REGISTRY_ADMIN_TOKEN", "not-admin")];
+    assert!(refused(&["publisher", "register", "x", "--key", &public], &not_admin).contains("403"));
+    assert!(refused(&["publisher", "register", "freshcart", "--key", &public], &admin_env).contains("409"));
     let registry_env = [("HEARTH_REGISTRY", registry.as_str()), ("HEARTH_REGISTRY_TOKEN", publisher_token.as_str())];
 
     let v010 = pack(work, "0.1.0", &key);

@@ -84,14 +84,9 @@ fn the_cli_manages_plugins_tokens_events_and_services() {
         ],
     );
     assert_eq!(installed.trim(), "installed com.freshcart.ingredient-shop 0.1.0");
-    json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"}));
-    json_call(
-        port,
-        "POST",
-        "/v1/devices",
-        operator,
-        json!({"id": "f1", "household": "h1", "kind": "fridge", "model": "m", "region": "DE"}),
-    );
+    assert_eq!(cli(port, operator, &["households", "add", "h1"]).trim(), "registered household h1");
+    let added = cli(port, operator, &["households", "add-device", "f1", "--household", "h1", "--kind", "fridge"]);
+    assert_eq!(added.trim(), "registered fridge f1 in h1");
     let device = cli(port, operator, &["token", "create", "--role", "device", "--scope", "f1"]).trim().to_owned();
     let user = cli(port, operator, &["token", "create", "--role", "user", "--scope", "h1"]).trim().to_owned();
     assert!(device.starts_with("hth_") && user.starts_with("hth_"));
@@ -133,6 +128,30 @@ fn the_cli_manages_plugins_tokens_events_and_services() {
     let quote: Value = serde_json::from_str(&quote).unwrap();
     assert_eq!(quote["total_minor"], 498, "two packs of butter");
 
+    // The household's own view: its devices, and the shop's offer when milk runs low.
+    let devices = cli(port, &user, &["households", "devices"]);
+    assert!(devices.lines().nth(1).is_some_and(|row| row.starts_with("f1") && row.contains("fridge")), "{devices}");
+    let low_milk = dir.path().join("low-milk.json");
+    let milk = json!({"id": "cli-milk", "topic": "appliance.fridge.inventory",
+        "body": {"item": "whole milk", "action": "counted", "quantity": {"amount": 200, "unit": "millilitres"}}});
+    std::fs::write(&low_milk, milk.to_string()).unwrap();
+    cli(port, &device, &["events", "send", low_milk.to_str().unwrap()]);
+    let mut offers = String::new();
+    poll("the offer is listed", || {
+        offers = cli(port, &user, &["households", "offers"]);
+        offers.lines().count() == 2
+    });
+    let offer: Vec<&str> = offers.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(offer[0], "com.freshcart.ingredient-shop", "{offers}");
+    let confirmed = cli(port, &user, &["households", "confirm", offer[0], offer[1]]);
+    assert!(
+        confirmed.starts_with(&format!("confirmed {} from com.freshcart.ingredient-shop: ", offer[1])),
+        "{confirmed}"
+    );
+    assert_eq!(cli(port, &user, &["households", "offers"]).lines().count(), 1, "answered offers leave the list");
+    let notifications = cli(port, &user, &["households", "notifications"]);
+    assert!(notifications.lines().next().unwrap().starts_with("PLUGIN"), "{notifications}");
+
     let table = cli(port, operator, &["plugin", "list"]);
     let mut rows = table.lines();
     assert!(rows.next().unwrap().starts_with("PLUGIN"));
@@ -141,6 +160,55 @@ fn the_cli_manages_plugins_tokens_events_and_services() {
     cli(port, operator, &["plugin", "disable", "com.freshcart.ingredient-shop"]);
     assert!(cli(port, operator, &["plugin", "list"]).lines().nth(1).unwrap().ends_with("disabled"));
     cli(port, operator, &["plugin", "enable", "com.freshcart.ingredient-shop"]);
+
+    // Dead letters: a plugin that traps on an event; listed for the operator and the
+    // publisher, shown whole, redriven (and failing again).
+    cli(
+        port,
+        operator,
+        &[
+            "plugin",
+            "install",
+            "--manifest",
+            hearth_test_components::HOSTILE_PLUGIN_MANIFEST,
+            "--component",
+            hearth_test_components::HOSTILE_PLUGIN,
+        ],
+    );
+    cli(port, &user, &["plugin", "grant", "test.hearth.hostile", "--kinds", "fridge"]);
+    let trap = dir.path().join("trap.json");
+    std::fs::write(&trap, json!({"id": "cli-trap", "topic": "ext.hostile.trap", "body": {}}).to_string()).unwrap();
+    cli(port, &device, &["events", "send", trap.to_str().unwrap()]);
+    let mut letters = String::new();
+    poll("the trap is dead-lettered", || {
+        letters = cli(port, operator, &["dead-letters", "list", "test.hearth.hostile"]);
+        letters.lines().count() == 2
+    });
+    let letter: Vec<&str> = letters.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!((letter[1], letter[2], letter[3]), ("cli-trap", "ext.hostile.trap", "5"), "{letters}");
+    let publisher = cli(port, operator, &["token", "create", "--role", "partner", "--scope", "test"]).trim().to_owned();
+    assert_eq!(
+        cli(port, &publisher, &["dead-letters", "list", "test.hearth.hostile"]),
+        letters,
+        "the publisher's view"
+    );
+    let shown: Value =
+        serde_json::from_str(&cli(port, operator, &["dead-letters", "show", "test.hearth.hostile", letter[0]]))
+            .unwrap();
+    assert_eq!(
+        (shown["event"]["id"].as_str(), shown["event"]["topic"].as_str()),
+        (Some("cli-trap"), Some("ext.hostile.trap"))
+    );
+    assert!(shown["error"].as_str().unwrap().contains("unreachable"), "{shown}");
+    let redriven = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--server", &format!("http://127.0.0.1:{port}"), "--token", operator])
+        .args(["dead-letters", "redrive", "test.hearth.hostile", "--all"])
+        .output()
+        .unwrap();
+    assert!(!redriven.status.success(), "it traps again");
+    let said = String::from_utf8_lossy(&redriven.stderr);
+    assert!(said.contains("1 of 1 failed again and stay dead letters"), "{said}");
+    assert_eq!(cli(port, operator, &["dead-letters", "list", "test.hearth.hostile"]).lines().count(), 2, "still there");
 
     // Errors come back with the API's code, and a non-zero exit.
     let refused = Command::new(env!("CARGO_BIN_EXE_hearth"))
