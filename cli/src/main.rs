@@ -3,6 +3,7 @@
 mod client;
 mod commands;
 mod registry;
+mod sdk;
 
 use commands::{
     cluster_demo, dead_letters, demo, dev, events, households, ingest, keys, plugin, publisher, serve, services, token,
@@ -70,6 +71,13 @@ enum Command {
         /// that plugin (counted in its status) so ingest never stops for it.
         #[arg(long, default_value_t = 1_000_000)]
         max_backlog: u64,
+        /// The first retry of a failed event waits this long, each next one twice as
+        /// long (the SDK's test harness uses 1 ms).
+        #[arg(long, default_value_t = 50)]
+        retry_backoff_ms: u64,
+        /// The longest wait between retries.
+        #[arg(long, default_value_t = 5_000)]
+        retry_backoff_max_ms: u64,
         #[command(flatten)]
         cluster: serve::ClusterArgs,
     },
@@ -165,10 +173,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dev_allow_unsigned_packages,
             metrics_listen,
             max_backlog,
+            retry_backoff_ms,
+            retry_backoff_max_ms,
             cluster,
         } => {
             let mut config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
             config.delivery.max_backlog = max_backlog;
+            config.delivery.backoff_base = std::time::Duration::from_millis(retry_backoff_ms);
+            config.delivery.backoff_max = std::time::Duration::from_millis(retry_backoff_max_ms.max(retry_backoff_ms));
             let store = cluster.store(data, listen);
             serve::serve(store, listen, metrics_listen, operator_token_file, config).await
         }

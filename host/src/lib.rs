@@ -48,6 +48,7 @@ pub mod events;
 pub mod exposition;
 mod host;
 pub mod households;
+mod inspect;
 pub mod metrics;
 pub mod plugins;
 pub mod rate;

@@ -25,19 +25,4 @@ impl Host {
     pub async fn direct(&self, plugin: &str) -> Result<crate::runtime::direct::DirectPlugin, HostError> {
         crate::runtime::direct::DirectPlugin::start(&self.inner.plugins.runtime(plugin)?).await
     }
-
-    /// What `plugin` sees as `household`'s id.
-    pub fn household_ref(&self, plugin: &str, household: &str) -> Result<String, HostError> {
-        self.inner.refs.mint(plugin, crate::households::refs::RefKind::Household, household)
-    }
-
-    /// One value of a plugin's key-value data.
-    pub fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, HostError> {
-        Ok(self.inner.kv.get(plugin, key)?)
-    }
-
-    /// A plugin's keys starting with `prefix`.
-    pub fn kv_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, HostError> {
-        Ok(self.inner.kv.list_keys(plugin, prefix)?)
-    }
 }

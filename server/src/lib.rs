@@ -22,6 +22,7 @@ mod device;
 pub mod error;
 mod household;
 mod http_metrics;
+mod inspect;
 mod logs;
 mod operator;
 mod packages;
@@ -177,6 +178,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .merge(household::routes())
         .merge(partner::routes())
         .merge(logs::routes())
+        .merge(inspect::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(upload)
 }

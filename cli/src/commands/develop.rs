@@ -64,9 +64,10 @@ pub enum PartnerCommand {
         /// Where to create it; `./NAME` by default.
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// The Hearth SDK sources (until hearth-sdk is on crates.io).
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk"))]
-        sdk: PathBuf,
+        /// The Hearth SDK sources to build against; by default the SDK this binary
+        /// carries, unpacked into a cache directory.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
     },
     /// Build the plugin in PATH for wasm32-wasip2 and validate it as an install would.
     Build {
@@ -110,7 +111,7 @@ pub fn run(command: PartnerCommand) -> anyhow::Result<()> {
         PartnerCommand::New { name, id, publisher, dir, sdk } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
             let id = id.unwrap_or_else(|| format!("com.{publisher}.{name}"));
-            new_plugin(&name, &id, &publisher, &dir, &sdk)?;
+            new_plugin(&name, &id, &publisher, &dir, sdk.as_deref())?;
             println!("created {} ({id}); next: cd {} && hearth plugin test", dir.display(), dir.display());
         }
         PartnerCommand::Build { path } => {
@@ -123,7 +124,12 @@ pub fn run(command: PartnerCommand) -> anyhow::Result<()> {
             let plugin = PluginCrate::open(&path)?;
             plugin.build()?;
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo).current_dir(&plugin.dir).args(["test", "--release"]).status()?;
+            // The tests' host is this very binary (hearth-testing runs `hearth serve`).
+            let status = Command::new(cargo)
+                .current_dir(&plugin.dir)
+                .args(["test", "--release"])
+                .env("HEARTH_BIN", std::env::current_exe()?)
+                .status()?;
             if !status.success() {
                 bail!("the tests of {} failed", plugin.name);
             }
@@ -193,7 +199,7 @@ pub fn warn_unmatched(manifest: &Manifest) {
     }
 }
 
-fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
+fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -204,7 +210,11 @@ fn new_plugin(name: &str, id: &str, publisher: &str, dir: &Path, sdk: &Path) -> 
     if dir.exists() {
         bail!("{} exists", dir.display());
     }
-    let sdk = sdk.canonicalize().with_context(|| format!("the SDK is not at {}; pass --sdk", sdk.display()))?;
+    let sdk = match sdk {
+        Some(sdk) if crate::sdk::is_sdk(sdk) => sdk.canonicalize()?,
+        Some(sdk) => bail!("{} is not the Hearth SDK (its sdk/ directory, with testing/ inside)", sdk.display()),
+        None => crate::sdk::unpack().context("unpacking the SDK this binary carries")?,
+    };
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)

@@ -63,7 +63,9 @@ fn opens(dir: &Path) -> u64 {
 fn new_dev_send_call_and_an_edit_upgrade_the_running_plugin() {
     let _heavy = crate::one_heavy_test_at_a_time();
     let outside = tempfile::tempdir().unwrap();
-    let created = ok(outside.path(), &["plugin", "new", "laundry-log", "--publisher", "acme"], &[]);
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hearth-cache");
+    let cache_env = [("HEARTH_CACHE_DIR", cache.to_str().unwrap())];
+    let created = ok(outside.path(), &["plugin", "new", "laundry-log", "--publisher", "acme"], &cache_env);
     assert!(created.contains("com.acme.laundry-log"), "{created}");
     let crate_dir = outside.path().join("laundry-log");
 

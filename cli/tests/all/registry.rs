@@ -253,8 +253,27 @@ fn the_plugin_template_builds_and_passes_its_own_tests() {
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join("door-counter");
     let crate_arg = crate_dir.display().to_string();
-    let created = ok(&["plugin", "new", "door-counter", "--publisher", "acme", "--dir", &crate_arg], &[]);
+    // The SDK comes from the binary, unpacked into a cache (a fixed one under target/,
+    // so that runs share its build), not from this checkout.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hearth-cache");
+    let cache_env = [("HEARTH_CACHE_DIR", cache.to_str().unwrap())];
+    let created = ok(&["plugin", "new", "door-counter", "--publisher", "acme", "--dir", &crate_arg], &cache_env);
     assert!(created.contains("(com.acme.door-counter)"), "the id follows the publisher: {created}");
+    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().canonicalize().unwrap();
+    assert!(cargo_toml.contains(cache.to_str().unwrap()), "{cargo_toml}");
+    let checkout_sdk = checkout.join("sdk").display().to_string();
+    assert!(!cargo_toml.contains(&format!("{checkout_sdk}\"")), "not the checkout's SDK: {cargo_toml}");
+    let sdk = cargo_toml.split("hearth-sdk = { path = \"").nth(1).unwrap().split('"').next().unwrap();
+    for manifest in [format!("{sdk}/Cargo.toml"), format!("{sdk}/testing/Cargo.toml")] {
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(!text.contains("workspace"), "standalone, nothing inherited: {manifest}\n{text}");
+    }
+    for source in ["src/lib.rs", "testing/src/lib.rs", "../wit/capabilities.wit", "../wit/v0.1/types.wit"] {
+        let carried = std::fs::read(Path::new(sdk).join(source)).unwrap();
+        let here = std::fs::read(checkout.join("sdk").join(source)).unwrap();
+        assert_eq!(carried, here, "{source} is this version's");
+    }
     assert!(refused(&["plugin", "new", "Door_Counter", "--dir", &crate_arg], &[]).contains("a-z, 0-9"));
 
     // Share this workspace's target directory: the host crates are already built.

@@ -1,8 +1,14 @@
-//! Test a Hearth plugin in a partner's `cargo test`, natively, against a real host:
-//! the plugin's component is built for wasm32-wasip2, installed in an embedded host
-//! with a temporary database, and driven with typed appliance events and service
-//! calls; the test then asserts what the plugin did (notifications, offers, kv data,
-//! device commands).
+//! Test a Hearth plugin in a partner's `cargo test`, against a real host: the plugin's
+//! component is built for wasm32-wasip2 and installed in a `hearth serve` started for
+//! the test (a child process on a loopback port, with a temporary data directory),
+//! driven through the HTTP API with typed appliance events and service calls; the test
+//! then asserts what the plugin did (notifications, offers, kv data, device commands,
+//! dead letters, log lines).
+//!
+//! The host is the `hearth` binary: `$HEARTH_BIN` (which `hearth plugin test` sets to
+//! itself), else the one a workspace build put beside the test executable, else
+//! `hearth` on the `PATH`. So a plugin's tests compile only this small client, not a
+//! host.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), hearth_testing::TestError> {
@@ -20,22 +26,16 @@
 #![deny(missing_docs)]
 
 pub mod events;
+mod server;
+mod types;
 
-use hearth_host::HostConfig;
-use hearth_host::bindings::Caller;
-use hearth_host::households::{Device, Grant};
-use hearth_package::Manifest;
-use std::path::Path;
+use serde_json::{Value, json};
+use server::Server;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use events::TestEvent;
-/// What the harness's methods return, re-exported so a test can name them.
-pub use hearth_host::commerce::orders::{LineItem, Order, OrderStatus};
-pub use hearth_host::events::dead_letters::DeadLetter;
-pub use hearth_host::events::log::StoredEvent;
-pub use hearth_host::households::commands::QueuedCommand;
-pub use hearth_host::households::notifications::{Action, Notification};
-pub use hearth_host::{CallError, Host, HostError};
+pub use types::{Action, DeadLetter, LineItem, LogLine, Notification, Order, OrderStatus, QueuedCommand};
 
 /// The household a test host starts with; the methods without a household argument
 /// act for it.
@@ -47,12 +47,19 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why a test step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TestError {
-    /// The host refused (install, grant, storage).
-    #[error(transparent)]
-    Host(#[from] HostError),
-    /// A plugin call failed.
-    #[error(transparent)]
-    Call(#[from] CallError),
+    /// The host refused a request (an install, a grant, a call the plugin failed).
+    #[error("{status} {code}: {message}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The API's error code (`invalid_component`, `plugin_error`, …).
+        code: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The `hearth` binary could not be started or stopped answering.
+    #[error("the test host: {0}")]
+    Server(String),
     /// Ingest refused the events.
     #[error("the events were refused: {0}")]
     Ingest(String),
@@ -70,55 +77,61 @@ pub enum TestError {
     NotJson(String),
 }
 
-/// An embedded host for one test, with the household [`HOUSEHOLD`] and any added with
+/// A household of the test host: its user token and the device kinds it has.
+struct Household {
+    id: String,
+    token: String,
+    kinds: Vec<String>,
+}
+
+/// A host for one test, with the household [`HOUSEHOLD`] and any added with
 /// [`TestHost::add_household`]. Every household consents to every installed plugin
-/// for the kinds of device it has.
+/// for the kinds of device it has. The host stops when this is dropped.
 pub struct TestHost {
-    host: Host,
+    server: Server,
     plugins: Vec<String>,
-    /// Each household and the device kinds it has.
-    households: Vec<(String, Vec<String>)>,
-    _data: tempfile::TempDir,
+    households: Vec<Household>,
+    /// Each device and its token.
+    devices: Vec<(String, String)>,
 }
 
 impl TestHost {
     /// A host with a fresh database and quick retries (a failing event is
     /// dead-lettered within milliseconds, so tests do not wait on backoff).
     pub async fn new() -> Result<TestHost, TestError> {
-        let data = tempfile::tempdir()?;
-        let mut config = HostConfig::default();
-        config.delivery.backoff_base = Duration::from_millis(1);
-        config.delivery.backoff_max = Duration::from_millis(5);
-        let host = Host::open(data.path(), config).await?;
-        host.add_household(HOUSEHOLD)?;
-        Ok(TestHost { host, plugins: Vec::new(), households: vec![(HOUSEHOLD.into(), Vec::new())], _data: data })
+        let server = Server::start()?;
+        let mut host = TestHost { server, plugins: Vec::new(), households: Vec::new(), devices: Vec::new() };
+        host.add_household(HOUSEHOLD).await?;
+        Ok(host)
     }
 
     /// Adds another household (order ids, kv keys and notifications are per plugin, so
     /// a plugin serving two households is worth a test).
     pub async fn add_household(&mut self, household: &str) -> Result<(), TestError> {
-        self.host.add_household(household)?;
-        self.households.push((household.to_owned(), Vec::new()));
+        self.server.operator("POST", "/v1/households", json!({ "id": household }))?;
+        let token = self.token("user", household)?;
+        self.households.push(Household { id: household.to_owned(), token, kinds: Vec::new() });
         Ok(())
     }
 
-    /// Builds the plugin crate in `crate_dir` (release, wasm32-wasip2) and installs
-    /// it with its `hearth.toml`. Returns the plugin id.
+    /// Builds the plugin crate in `crate_dir` (release, wasm32-wasip2, validated as an
+    /// install would) with `hearth plugin build`, and installs it with its
+    /// `hearth.toml`. Returns the plugin id.
     pub async fn install_crate(&mut self, crate_dir: impl AsRef<Path>) -> Result<String, TestError> {
         let crate_dir = crate_dir.as_ref();
-        let component =
-            hearth_package::build::build_component(crate_dir).map_err(|error| TestError::Build(error.to_string()))?;
+        let component = self.server.build(crate_dir)?;
         self.install(&crate_dir.join("hearth.toml"), &component).await
     }
 
     /// Installs a built component with its manifest. Returns the plugin id.
     pub async fn install(&mut self, manifest: &Path, component: &Path) -> Result<String, TestError> {
-        let text = std::fs::read_to_string(manifest)?;
-        let manifest: Manifest = text.parse().map_err(HostError::from)?;
-        let id = manifest.plugin.id.clone();
-        self.host.install(manifest, std::fs::read(component)?).await?;
+        let manifest = std::fs::read_to_string(manifest)?;
+        let component = std::fs::read(component)?;
+        let installed = self.server.upload(&manifest, &component)?;
+        let id = installed["id"].as_str().unwrap_or_default().to_owned();
+        self.server.operator("PUT", &format!("/v1/plugins/{id}/log-level"), json!({ "level": "debug" }))?;
         self.plugins.push(id.clone());
-        self.grant_everything().await?;
+        self.grant_everything()?;
         Ok(id)
     }
 
@@ -130,55 +143,81 @@ impl TestHost {
 
     /// Adds an appliance to `household` (added before with [`TestHost::add_household`]).
     pub async fn add_device_to(&mut self, household: &str, id: &str, kind: &str) -> Result<(), TestError> {
-        self.host.add_device(Device {
-            id: id.into(),
-            household: household.into(),
-            kind: kind.into(),
-            model: "test-model".into(),
-            region: "DE".into(),
-        })?;
-        if let Some((_, kinds)) = self.households.iter_mut().find(|(known, _)| known == household)
-            && !kinds.iter().any(|known| known == kind)
+        let device = json!({"id": id, "household": household, "kind": kind, "model": "test-model", "region": "DE"});
+        self.server.operator("POST", "/v1/devices", device)?;
+        let token = self.token("device", id)?;
+        self.devices.push((id.to_owned(), token));
+        if let Some(known) = self.households.iter_mut().find(|known| known.id == household)
+            && !known.kinds.iter().any(|known| known == kind)
         {
-            kinds.push(kind.to_owned());
+            known.kinds.push(kind.to_owned());
         }
-        self.grant_everything().await
+        self.grant_everything()
     }
 
-    async fn grant_everything(&self) -> Result<(), TestError> {
-        for (household, kinds) in &self.households {
-            let grant =
-                Grant { device_kinds: kinds.iter().cloned().collect(), devices: Default::default(), control: true };
+    fn token(&self, role: &str, scope: &str) -> Result<String, TestError> {
+        let created = self.server.operator("POST", "/v1/tokens", json!({ "role": role, "scope": scope }))?;
+        Ok(created["token"].as_str().unwrap_or_default().to_owned())
+    }
+
+    fn grant_everything(&self) -> Result<(), TestError> {
+        for household in &self.households {
+            let grant = json!({ "device_kinds": household.kinds, "devices": [], "control": true });
             for plugin in &self.plugins {
-                self.host.grant(household, plugin, &grant).await?;
+                self.server.json("PUT", &format!("/v1/me/grants/{plugin}"), &household.token, grant.clone())?;
             }
         }
         Ok(())
+    }
+
+    fn household_token(&self, household: &str) -> Result<&str, TestError> {
+        let known = self.households.iter().find(|known| known.id == household);
+        known.map(|known| known.token.as_str()).ok_or_else(|| TestError::Api {
+            status: 404,
+            code: "not_found".into(),
+            message: format!("no household {household}: add it with add_household"),
+        })
+    }
+
+    fn device_token(&self, device: &str) -> Result<&str, TestError> {
+        let known = self.devices.iter().find(|(known, _)| known == device);
+        known.map(|(_, token)| token.as_str()).ok_or_else(|| TestError::Api {
+            status: 404,
+            code: "not_found".into(),
+            message: format!("no device {device}: add it with add_device"),
+        })
     }
 
     /// Sends events as `device` and waits until every plugin has handled them (or,
     /// after its retries, dead-lettered them).
     pub async fn send(&self, device: &str, events: impl Into<Vec<TestEvent>>) -> Result<(), TestError> {
-        let events: Vec<serde_json::Value> = events.into().into_iter().map(TestEvent::into_json).collect();
-        let body = serde_json::to_vec(&events).map_err(|error| TestError::Ingest(error.to_string()))?;
-        self.host.ingest(device, &body).await.map_err(|error| TestError::Ingest(error.to_string()))?;
+        let events: Vec<Value> = events.into().into_iter().map(TestEvent::into_json).collect();
+        let token = self.device_token(device)?;
+        self.server.json("POST", "/v1/events", token, Value::Array(events)).map_err(|error| match error {
+            TestError::Api { message, .. } => TestError::Ingest(message),
+            other => other,
+        })?;
         let deadline = Instant::now() + DELIVERY_TIMEOUT;
-        while self.host.lag()? > 0 {
-            if Instant::now() > deadline {
-                return Err(TestError::Timeout(format!("events not delivered within {DELIVERY_TIMEOUT:?}")));
+        for plugin in &self.plugins {
+            loop {
+                let status = self.server.operator("GET", &format!("/v1/plugins/{plugin}"), Value::Null)?;
+                if status["status"]["lag"].as_u64().unwrap_or(0) == 0 {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(TestError::Timeout(format!(
+                        "{plugin} did not handle the events within {DELIVERY_TIMEOUT:?}: {}",
+                        status["status"]
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(2));
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(())
     }
 
     /// Calls `service.operation` as [`HOUSEHOLD`] would; returns the JSON answer.
-    pub async fn call(
-        &self,
-        service: &str,
-        operation: &str,
-        input: serde_json::Value,
-    ) -> Result<serde_json::Value, TestError> {
+    pub async fn call(&self, service: &str, operation: &str, input: Value) -> Result<Value, TestError> {
         self.call_as(HOUSEHOLD, service, operation, input).await
     }
 
@@ -188,20 +227,10 @@ impl TestHost {
         household: &str,
         service: &str,
         operation: &str,
-        input: serde_json::Value,
-    ) -> Result<serde_json::Value, TestError> {
-        let response = self
-            .host
-            .call_service(
-                service,
-                operation,
-                Caller::Household(household.into()),
-                Some(household.into()),
-                input.to_string().into_bytes(),
-            )
-            .await?;
-        serde_json::from_slice(&response.output)
-            .map_err(|_| TestError::NotJson(String::from_utf8_lossy(&response.output).into_owned()))
+        input: Value,
+    ) -> Result<Value, TestError> {
+        let token = self.household_token(household)?;
+        self.server.json("POST", &format!("/v1/services/{service}/{operation}"), token, input)
     }
 
     /// Notifications [`HOUSEHOLD`] received, oldest first.
@@ -211,7 +240,8 @@ impl TestHost {
 
     /// Notifications `household` received, oldest first.
     pub fn notifications_of(&self, household: &str) -> Result<Vec<Notification>, TestError> {
-        Ok(self.host.notifications(household)?)
+        let answer = self.server.json("GET", "/v1/me/notifications", self.household_token(household)?, Value::Null)?;
+        decode(&answer["notifications"])
     }
 
     /// Orders proposed to [`HOUSEHOLD`] and not yet answered.
@@ -221,17 +251,19 @@ impl TestHost {
 
     /// Orders proposed to `household` and not yet answered.
     pub fn offers_to(&self, household: &str) -> Result<Vec<Order>, TestError> {
-        Ok(self.host.offers(household)?)
+        let answer = self.server.json("GET", "/v1/me/offers", self.household_token(household)?, Value::Null)?;
+        decode(&answer["offers"])
     }
 
     /// Takes the commands queued for `device`, as the appliance would fetch them.
     pub fn take_commands(&self, device: &str) -> Result<Vec<QueuedCommand>, TestError> {
-        Ok(self.host.take_commands(device)?)
+        let answer = self.server.json("GET", "/v1/commands", self.device_token(device)?, Value::Null)?;
+        decode(&answer["commands"])
     }
 
     /// One value of the plugin's key-value data.
     pub fn kv(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, TestError> {
-        Ok(self.host.kv_get(plugin, key)?)
+        self.server.kv_value(plugin, &format!("key={}", server::encode(key)))
     }
 
     /// One value the plugin stored for [`HOUSEHOLD`] (`kv::household_key` in the SDK).
@@ -241,22 +273,46 @@ impl TestHost {
 
     /// One value the plugin stored for `household` (`kv::household_key` in the SDK).
     pub fn household_kv_of(&self, plugin: &str, household: &str, key: &str) -> Result<Option<Vec<u8>>, TestError> {
-        let reference = self.host.household_ref(plugin, household)?;
-        Ok(self.host.kv_get(plugin, &format!("{reference}/{key}"))?)
+        let query = format!("key={}&household={}", server::encode(key), server::encode(household));
+        self.server.kv_value(plugin, &query)
     }
 
     /// The plugin's keys starting with `prefix`.
     pub async fn kv_keys(&self, plugin: &str, prefix: &str) -> Result<Vec<String>, TestError> {
-        Ok(self.host.kv_keys(plugin, prefix)?)
+        let path = format!("/v1/plugins/{plugin}/kv?prefix={}", server::encode(prefix));
+        decode(&self.server.operator("GET", &path, Value::Null)?["keys"])
     }
 
     /// Events the plugin failed on after every retry.
     pub fn dead_letters(&self, plugin: &str) -> Result<Vec<DeadLetter>, TestError> {
-        Ok(self.host.dead_letters(plugin)?)
+        decode(
+            &self.server.operator("GET", &format!("/v1/plugins/{plugin}/dead-letters"), Value::Null)?["dead_letters"],
+        )
     }
 
-    /// The embedded host, for anything this harness does not wrap.
-    pub fn host(&self) -> &Host {
-        &self.host
+    /// The plugin's log so far, oldest first: its own lines (debug and up) and the
+    /// host's about it. Lines take up to 250 ms to appear.
+    pub fn logs(&self, plugin: &str) -> Result<Vec<LogLine>, TestError> {
+        decode(&self.server.operator("GET", &format!("/v1/plugins/{plugin}/logs?limit=1000"), Value::Null)?["lines"])
     }
+
+    /// The host's API address (`http://127.0.0.1:PORT`), for anything this harness
+    /// does not wrap.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The host's operator token.
+    pub fn operator_token(&self) -> &str {
+        self.server.operator_token()
+    }
+
+    /// Where the `hearth` binary running this host is.
+    pub fn binary(&self) -> &PathBuf {
+        self.server.binary()
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, TestError> {
+    T::deserialize(value).map_err(|error| TestError::Server(format!("an answer the harness cannot read: {error}")))
 }
