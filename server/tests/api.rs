@@ -433,7 +433,7 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 49);
+    assert_eq!(operations, 52);
     // Every authenticated route documents 401 and 403, and every answer with a body
     // has its schema.
     let open = ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"];
@@ -693,6 +693,21 @@ async fn the_dev_flag_allows_unsigned_uploads() {
         .send(Method::POST, "/v1/packages", Some(&operator), Body::from(unsigned), "application/vnd.hearth.package")
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A development server lets the operator read a plugin's kv data (the test
+    // harness asserts on it); nobody else, and no production server.
+    let (status, body) = api.json(Method::GET, "/v1/plugins/bench.hearth.noop/kv", Some(&operator), Value::Null).await;
+    assert_eq!((status, &body["keys"]), (StatusCode::OK, &json!([])), "{body}");
+    let path = "/v1/plugins/bench.hearth.noop/kv/value?key=a%2Fb&household=h9";
+    let (status, body) = api.json(Method::GET, path, Some(&operator), Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{body}");
+    let partner = api.token(Role::Partner, "test").await;
+    let (status, _) = api.json(Method::GET, "/v1/plugins/bench.hearth.noop/kv", Some(&partner), Value::Null).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (production, [operator, ..]) = populated().await;
+    let recipes = "/v1/plugins/com.example.recipe-service/kv?prefix=";
+    let (status, body) = production.json(Method::GET, recipes, Some(&operator), Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "forbidden"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
