@@ -6,6 +6,7 @@
 //! on a real NATS JetStream cluster.
 
 mod cluster;
+mod first_test;
 
 use anyhow::{Context as _, bail};
 use hearth_host::bindings::{Event, EventBody, OtherEvent};
@@ -608,6 +609,9 @@ fn main() -> anyhow::Result<()> {
     if wants("http") {
         runtime.block_on(http_ingest(true))?;
         runtime.block_on(http_ingest(false))?;
+    }
+    if wants("first-test") {
+        first_test::first_test()?;
     }
     if wants("cluster") {
         runtime.block_on(cluster::cluster())?;

@@ -4,6 +4,7 @@ mod client;
 mod commands;
 mod registry;
 mod sdk;
+mod table;
 
 use commands::{
     cluster_demo, dead_letters, demo, dev, events, households, ingest, keys, plugin, publisher, serve, services, token,

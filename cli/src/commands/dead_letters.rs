@@ -1,8 +1,8 @@
 //! `hearth dead-letters`: the events a plugin failed on after every retry — list them
 //! (operator, or the plugin's publisher), show one with its event, deliver them again.
 
-use super::households::table;
 use crate::client::{ApiFailure, Client, Connection};
+use crate::table::table;
 use anyhow::bail;
 use clap::Subcommand;
 use serde_json::Value;

@@ -3,6 +3,7 @@
 //! its answer to an offer.
 
 use crate::client::{Client, Connection};
+use crate::table::table;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
@@ -99,19 +100,4 @@ fn items(value: &Value) -> String {
         .map(|item| format!("{} × {}", item["quantity"], text(&item["name"])))
         .collect();
     items.join(", ")
-}
-
-/// Rows under a header, columns aligned.
-pub fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let mut all: Vec<Vec<String>> = vec![header.iter().map(|cell| (*cell).to_owned()).collect()];
-    all.extend(rows);
-    let widths: Vec<usize> =
-        (0..header.len()).map(|column| all.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
-    all.iter()
-        .map(|row| {
-            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-            cells.join("  ").trim_end().to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -234,11 +234,11 @@ fn install_unsigned(client: &Client, manifest: &std::path::Path, component: &std
 
 /// Installed plugins as an aligned table.
 pub fn plugin_table(listing: &Value) -> String {
-    let mut rows = vec![["PLUGIN", "VERSION", "PUBLISHER", "DELIVERED", "FAILED", "DEAD", "STATE"].map(str::to_owned)];
+    let mut rows = Vec::new();
     for plugin in listing["plugins"].as_array().into_iter().flatten() {
         let status = &plugin["status"];
         let state = if status["quarantined"] == true { "quarantined" } else { "running" };
-        rows.push([
+        rows.push(vec![
             plugin["id"].as_str().unwrap_or("?").to_owned(),
             plugin["version"].as_str().unwrap_or("?").to_owned(),
             plugin["publisher"].as_str().unwrap_or("?").to_owned(),
@@ -250,15 +250,7 @@ pub fn plugin_table(listing: &Value) -> String {
     }
     for id in listing["disabled"].as_array().into_iter().flatten() {
         let id = id.as_str().unwrap_or("?").to_owned();
-        rows.push([id, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "disabled".into()]);
+        rows.push(vec![id, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "disabled".into()]);
     }
-    let widths: Vec<usize> =
-        (0..7).map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-            cells.join("  ").trim_end().to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    crate::table::table(&["PLUGIN", "VERSION", "PUBLISHER", "DELIVERED", "FAILED", "DEAD", "STATE"], rows.into_iter())
 }
