@@ -16,7 +16,8 @@
 //! impl Plugin for DoorCounter {
 //!     fn on_event(&mut self, event: Event) -> hearth_sdk::Result<()> {
 //!         if let EventBody::FridgeDoor(hearth_sdk::DoorState::Open) = event.body {
-//!             let key = format!("opens/{}", event.household);
+//!             // Keyed under the household: erased with it when it leaves.
+//!             let key = kv::household_key(&event.household, "opens");
 //!             let opens: u64 = kv::get(&key)?.unwrap_or(0);
 //!             kv::set(&key, &(opens + 1))?;
 //!             hearth_sdk::debug!("household {} opened the fridge", event.household);
@@ -26,7 +27,7 @@
 //!
 //!     fn handle(&mut self, request: ServiceRequest) -> hearth_sdk::Result<ServiceResponse> {
 //!         let household = request.require_household()?;
-//!         let opens: u64 = kv::get(&format!("opens/{household}"))?.unwrap_or(0);
+//!         let opens: u64 = kv::get(&kv::household_key(household, "opens"))?.unwrap_or(0);
 //!         ServiceResponse::json(&serde_json::json!({ "opens": opens }))
 //!     }
 //! }
