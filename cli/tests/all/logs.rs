@@ -152,6 +152,34 @@ fn plugin_logs_are_bounded_kept_and_shown_only_to_their_publisher() {
     );
     assert_eq!(printed.lines().count(), read_all(port, OPERATOR, "/v1/plugins", HOSTILE, 1000).len());
 
+    // `--follow` prints what is there, then each new line as it comes.
+    let mut follow = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--server", &format!("http://127.0.0.1:{port}"), "--token", &partner, "plugin", "logs", HOSTILE, "-f"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (sender, followed) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let mut shown = 0;
+    while followed.recv_timeout(Duration::from_millis(1_500)).is_ok() {
+        shown += 1;
+    }
+    assert_eq!(shown, printed.lines().count(), "the book so far, once");
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert_ne!(call("trap").0, 200);
+    let mut new_lines = vec![followed.recv_timeout(Duration::from_secs(10)).expect("new lines arrive")];
+    new_lines.extend(std::iter::from_fn(|| followed.recv_timeout(Duration::from_secs(2)).ok()));
+    follow.kill().unwrap();
+    let _ = follow.wait();
+    assert!(new_lines.iter().any(|line| line.contains("hostile plugin panics on request")), "{new_lines:?}");
+    assert!(new_lines.iter().any(|line| line.contains("plugin call failed")), "{new_lines:?}");
+    assert!(new_lines.iter().all(|line| !line.ends_with("plugin ")), "no blank lines: {new_lines:?}");
+
     // Kept across a restart; gone with the plugin.
     let kept = read_all(port, OPERATOR, "/v1/plugins", HOSTILE, 1000).len();
     stop(server);

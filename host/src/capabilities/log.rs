@@ -191,7 +191,10 @@ struct LineWriter {
 impl LineWriter {
     fn emit_line(&mut self) {
         let text = String::from_utf8_lossy(&self.line);
-        self.output.budget.emit(self.output.level, text.trim_end());
+        // Blank lines (a panic message ends with one) say nothing and would take budget.
+        if !text.trim().is_empty() {
+            self.output.budget.emit(self.output.level, text.trim_end());
+        }
         self.line.clear();
     }
 }
