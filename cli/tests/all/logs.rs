@@ -200,3 +200,41 @@ fn plugin_logs_are_bounded_kept_and_shown_only_to_their_publisher() {
     assert_eq!(level["level"], "info", "and its level is the default again");
     stop(server);
 }
+
+/// `hearth serve` with no `RUST_LOG` shows what plugins say at info (and nothing of the
+/// host below warn), as plain text when stderr is not a terminal.
+#[test]
+fn serve_shows_plugins_info_lines_by_default() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--dev-allow-unsigned-packages", "--data"])
+        .arg(dir.path())
+        .env("HEARTH_OPERATOR_TOKEN", OPERATOR)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = std::io::BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines =
+        std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
+    let server = crate::server::Server::adopt(child);
+    let manifest = std::fs::read_to_string(hearth_test_components::HOSTILE_PLUGIN_MANIFEST).unwrap();
+    install_unsigned(port, OPERATOR, hearth_test_components::HOSTILE_PLUGIN, &manifest);
+    register(port, OPERATOR, "house-i", &[]);
+    let user = token(port, OPERATOR, "user", "house-i");
+    let grant = json!({"device_kinds": [], "devices": []});
+    assert_eq!(json_call(port, "PUT", &format!("/v1/me/grants/{HOSTILE}"), &user, grant).0, 204);
+    assert_eq!(json_call(port, "POST", "/v1/services/hostile/log-flood", &user, json!({})).0, 200);
+    stop(server);
+    let lines = lines.join().unwrap();
+    let first = lines.iter().find(|line| line.contains("flooding the log, line 0 ")).expect("the plugin's info line");
+    assert!(
+        first.contains(" INFO hearth::plugin: ") && first.contains(HOSTILE) && !first.contains('\u{1b}'),
+        "{first}"
+    );
+    assert!(!lines.iter().any(|line| line.contains(" INFO hearth_host")), "the host's own info lines stay quiet");
+}
