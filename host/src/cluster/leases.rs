@@ -258,27 +258,38 @@ impl Shared {
 
     /// One round: heartbeat, then for every claimed unit renew, hand over or take its lease.
     fn tick(&self) -> Result<(), StorageError> {
-        self.heartbeat()?;
         let now = now_ms();
-        let live = self.live(now)?;
+        let live = match self.heartbeat().and_then(|()| self.live(now)) {
+            Ok(live) => live,
+            Err(error) => {
+                // No round at all: every held lease goes unrenewed.
+                self.stop_expiring(None);
+                return Err(error);
+            }
+        };
         let me = self.config.host_id.as_str();
         let names: Vec<String> = lock(&self.units).keys().cloned().collect();
         for name in names {
             if let Err(error) = self.tick_unit(&name, me, &live, now) {
                 tracing::warn!(unit = %name, %error, "lease round failed");
-                // Cut off from the backend: stop while the lease still holds, so the
-                // work has stopped by the time another host may take it.
-                let margin = self.config.lease.as_millis() as u64 / 2;
-                let mut units = lock(&self.units);
-                if let Some(unit) = units.get_mut(&name)
-                    && unit.held.is_some_and(|(_, until)| until <= now_ms() + margin)
-                {
-                    unit.held = None;
-                    unit.owned.send_replace(false);
-                }
+                self.stop_expiring(Some(&name));
             }
         }
         Ok(())
+    }
+
+    /// Cut off from the backend: stops the units (`only` one, or all) whose lease runs
+    /// out within half the lease time, while it still holds, so their work has stopped
+    /// by the time another host may take them.
+    fn stop_expiring(&self, only: Option<&str>) {
+        let margin = self.config.lease.as_millis() as u64 / 2;
+        let deadline = now_ms() + margin;
+        for (name, unit) in lock(&self.units).iter_mut() {
+            if only.is_none_or(|only| only == name) && unit.held.is_some_and(|(_, until)| until <= deadline) {
+                unit.held = None;
+                unit.owned.send_replace(false);
+            }
+        }
     }
 
     fn tick_unit(&self, name: &str, me: &str, live: &[Stamp], now: u64) -> Result<(), StorageError> {

@@ -92,3 +92,107 @@ async fn alone_every_claim_is_owned() {
     assert!(*claim.owned().borrow());
     assert!(leases.members().unwrap().is_empty());
 }
+
+/// A member's storage whose `cluster-members` writes fail while `cut` is set: its
+/// heartbeat fails, so no lease round happens at all, as when a host loses its NATS
+/// connection for longer than the lease.
+struct HeartbeatCut {
+    inner: Arc<dyn Storage>,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct CutBucket {
+    inner: Arc<dyn hearth_host::storage::Bucket>,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HeartbeatCut {
+    fn check(cut: &std::sync::atomic::AtomicBool) -> Result<(), hearth_host::storage::StorageError> {
+        if cut.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(hearth_host::storage::StorageError::Backend("cut off".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Storage for HeartbeatCut {
+    fn bucket(&self, name: &str) -> Result<Arc<dyn hearth_host::storage::Bucket>, hearth_host::storage::StorageError> {
+        let inner = self.inner.bucket(name)?;
+        if name == "cluster-members" {
+            return Ok(Arc::new(CutBucket { inner, cut: self.cut.clone() }));
+        }
+        Ok(inner)
+    }
+    fn next_id(&self) -> Result<u64, hearth_host::storage::StorageError> {
+        self.inner.next_id()
+    }
+    fn flush(&self) -> hearth_host::storage::StorageFuture<'_> {
+        self.inner.flush()
+    }
+}
+
+impl hearth_host::storage::Bucket for CutBucket {
+    fn get(&self, key: &[u8]) -> Result<Option<hearth_host::storage::Entry>, hearth_host::storage::StorageError> {
+        self.inner.get(key)
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<u64, hearth_host::storage::StorageError> {
+        HeartbeatCut::check(&self.cut)?;
+        self.inner.put(key, value)
+    }
+    fn create(&self, key: &[u8], value: &[u8]) -> Result<u64, hearth_host::storage::StorageError> {
+        HeartbeatCut::check(&self.cut)?;
+        self.inner.create(key, value)
+    }
+    fn update(&self, key: &[u8], value: &[u8], revision: u64) -> Result<u64, hearth_host::storage::StorageError> {
+        HeartbeatCut::check(&self.cut)?;
+        self.inner.update(key, value, revision)
+    }
+    fn delete(&self, key: &[u8]) -> Result<(), hearth_host::storage::StorageError> {
+        self.inner.delete(key)
+    }
+    fn delete_if(&self, key: &[u8], revision: u64) -> Result<(), hearth_host::storage::StorageError> {
+        self.inner.delete_if(key, revision)
+    }
+    fn scan(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, hearth_host::storage::Entry)>, hearth_host::storage::StorageError> {
+        self.inner.scan(prefix)
+    }
+    fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, hearth_host::storage::StorageError> {
+        self.inner.keys(prefix)
+    }
+    fn watch(&self, prefix: &[u8]) -> Result<hearth_host::storage::Watch, hearth_host::storage::StorageError> {
+        self.inner.watch(prefix)
+    }
+}
+
+/// A member that cannot write its heartbeat stops its units while their leases still
+/// hold; the other member takes them only after, so no unit ever runs on both (the
+/// check runs every 5 ms through the whole hand-over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_cut_off_from_its_heartbeat_stops_before_its_leases_run_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(SledStorage::open(&dir.path().join("db")).unwrap());
+    let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cut_off: Arc<dyn Storage> = Arc::new(HeartbeatCut { inner: storage.clone(), cut: cut.clone() });
+    let (_a, claims_a) = member(&cut_off, "host-a");
+    let (_b, claims_b) = member(&storage, "host-b");
+    let both = [("host-a", &claims_a[..]), ("host-b", &claims_b[..])];
+    settle(&both, |owners| owners.len() == UNITS && count(owners, "host-a") >= 4).await;
+    // Each member is running the units it owns (stopping one takes a moment).
+    for claim in claims_a.iter().chain(&claims_b).filter(|claim| *claim.owned().borrow()) {
+        claim.set_running(true);
+    }
+
+    cut.store(true, std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    loop {
+        let owners = owners(&both);
+        if count(&owners, "host-b") == UNITS {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "host-b never took over: {owners:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
