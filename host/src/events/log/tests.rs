@@ -16,6 +16,22 @@ fn event(id: &str) -> StoredEvent {
     }
 }
 
+/// Opens the database again after its last handle was dropped. sled's background
+/// threads may hold the file lock a moment longer (seen on a loaded machine); a
+/// restarted process would not meet that, so the test waits for it.
+fn reopen(dir: &std::path::Path) -> ::sled::Db {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match ::sled::open(dir) {
+            Ok(db) => return db,
+            Err(error) if error.to_string().contains("lock") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => panic!("reopening {}: {error}", dir.display()),
+        }
+    }
+}
+
 fn ids(events: &[(Seq, Arc<StoredEvent>)]) -> Vec<(Seq, &str)> {
     events.iter().map(|(seq, e)| (*seq, e.id.as_str())).collect()
 }
@@ -123,7 +139,7 @@ async fn cursors_lag_compaction_and_restart() {
         assert!(matches!(log.append(vec![event("late")]).await, Err(LogError::Closed)));
         db.flush().unwrap();
     }
-    let db = ::sled::open(dir.path()).unwrap();
+    let db = reopen(dir.path());
     let log = SledLog::open(&db, true).unwrap();
     assert_eq!(log.last_seq(), 4);
     // Read back from disk (the in-memory tail starts empty), compacted batches gone.
@@ -235,7 +251,7 @@ async fn acknowledged_batches_survive_a_reopen_with_their_ids() {
         }
         log.close().await;
     }
-    let db = ::sled::open(dir.path()).unwrap();
+    let db = reopen(dir.path());
     let log = SledLog::open(&db, true).unwrap();
     let stored: Vec<String> = log.read_after(0, 10_000).unwrap().iter().map(|(_, e)| e.id.clone()).collect();
     assert_eq!(stored, acknowledged);
@@ -290,7 +306,7 @@ async fn erased_ids_stay_free_and_others_stay_taken_across_a_reopen() {
         assert_eq!(erased, sent.iter().filter(|(household, _)| *household == "erased").count() as u64);
         log.close().await;
     }
-    let db = ::sled::open(dir.path()).unwrap();
+    let db = reopen(dir.path());
     let log = SledLog::open(&db, true).unwrap();
     let again: Vec<_> = sent.iter().map(|(household, id)| of(household, id)).collect();
     let answers = log.append(again).await.unwrap();
