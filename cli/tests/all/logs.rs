@@ -205,23 +205,8 @@ fn plugin_logs_are_bounded_kept_and_shown_only_to_their_publisher() {
 /// host below warn), as plain text when stderr is not a terminal.
 #[test]
 fn serve_shows_plugins_info_lines_by_default() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--dev-allow-unsigned-packages", "--data"])
-        .arg(dir.path())
-        .env("HEARTH_OPERATOR_TOKEN", OPERATOR)
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let listening = std::io::BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
-    let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let lines =
-        std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
-    let server = crate::server::Server::adopt(child);
+    let (server, port, lines) = crate::server::serve_capturing_logs(dir.path(), OPERATOR, None);
     let manifest = std::fs::read_to_string(hearth_test_components::HOSTILE_PLUGIN_MANIFEST).unwrap();
     install_unsigned(port, OPERATOR, hearth_test_components::HOSTILE_PLUGIN, &manifest);
     register(port, OPERATOR, "house-i", &[]);

@@ -53,6 +53,32 @@ pub fn serve(data: &std::path::Path, operator: &str, extra: &[&str]) -> (Server,
     (Server(Some(child)), port)
 }
 
+/// Starts `hearth serve` (unsigned uploads allowed) with `RUST_LOG` set to `log`, or
+/// unset; returns it, its port, and its stderr lines, collected until it exits.
+pub fn serve_capturing_logs(
+    data: &std::path::Path,
+    operator: &str,
+    log: Option<&str>,
+) -> (Server, u16, std::thread::JoinHandle<Vec<String>>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--dev-allow-unsigned-packages", "--data"])
+        .arg(data)
+        .env("HEARTH_OPERATOR_TOKEN", operator)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match log {
+        Some(filter) => command.env("RUST_LOG", filter),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command.spawn().unwrap();
+    let listening = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let port = listening.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{listening}"));
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect());
+    (Server(Some(child)), port, lines)
+}
+
 /// SIGTERM, and a clean exit.
 pub fn stop(mut server: Server) {
     let Some(mut child) = server.0.take() else { return };
