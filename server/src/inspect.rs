@@ -50,10 +50,7 @@ fn require_dev(state: &ApiState, plugin: &str) -> Result<(), ApiError> {
     if !state.host.allows_unsigned_packages() {
         return Err(ApiError::forbidden("reading a plugin's data is for development servers only"));
     }
-    if state.host.status(plugin).is_none() {
-        return Err(ApiError::not_found(format!("plugin {plugin} is not installed")));
-    }
-    Ok(())
+    crate::operator::require_running(&state.host, plugin)
 }
 
 fn scoped(state: &ApiState, plugin: &str, household: Option<&str>, key: &str) -> Result<String, ApiError> {

@@ -3,6 +3,7 @@
 //! that is not installed).
 
 use crate::error::ApiError;
+use crate::partner::require_own;
 use crate::roles::{Operator, Partner};
 use crate::views::AuthErrors;
 use crate::{ApiJson, ApiQuery, ApiState};
@@ -70,14 +71,6 @@ fn require_installed(state: &ApiState, plugin: &str) -> Result<(), ApiError> {
     let installed = state.host.plugins().iter().any(|p| p.manifest.plugin.id == plugin)
         || state.host.disabled_plugins()?.iter().any(|id| id == plugin);
     if installed { Ok(()) } else { Err(ApiError::not_found(format!("plugin {plugin} is not installed"))) }
-}
-
-/// 404 unless `plugin` is installed and published by `publisher`: the same answer
-/// for another publisher's plugin as for none, so nothing about others leaks.
-fn require_own(state: &ApiState, publisher: &str, plugin: &str) -> Result<(), ApiError> {
-    let own =
-        state.host.plugins().iter().any(|p| p.manifest.plugin.id == plugin && p.manifest.plugin.publisher == publisher);
-    if own { Ok(()) } else { Err(ApiError::not_found(format!("plugin {plugin} is not installed"))) }
 }
 
 #[utoipa::path(get, path = "/v1/plugins/{id}/logs", tag = "operator", params(LogQuery), responses((status = 200, body = LogPage, description = "The plugin's recent log lines"), AuthErrors))]

@@ -187,11 +187,17 @@ async fn operator_dead_letters(
     dead_letters(&state.host, &id).map(Json)
 }
 
+/// 404 unless `plugin` is running.
+pub(crate) fn require_running(host: &Host, plugin: &str) -> Result<(), ApiError> {
+    match host.status(plugin) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!("plugin {plugin} is not installed"))),
+    }
+}
+
 /// A running plugin's dead letters (404 for a plugin that is not running).
 pub(crate) fn dead_letters(host: &Host, plugin: &str) -> Result<DeadLetterList, ApiError> {
-    if host.status(plugin).is_none() {
-        return Err(ApiError::not_found(format!("plugin {plugin} is not installed")));
-    }
+    require_running(host, plugin)?;
     let dead_letters = host
         .dead_letters(plugin)?
         .into_iter()
@@ -225,9 +231,7 @@ async fn dead_letter(
     _: Operator,
     Path((id, seq)): Path<(String, u64)>,
 ) -> Answer<DeadLetterShown> {
-    if state.host.status(&id).is_none() {
-        return Err(ApiError::not_found(format!("plugin {id} is not installed")));
-    }
+    require_running(&state.host, &id)?;
     let letter = state
         .host
         .dead_letter(&id, seq)?

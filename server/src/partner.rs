@@ -40,13 +40,16 @@ async fn partner_dead_letters(
     Partner(publisher): Partner,
     Path(id): Path<String>,
 ) -> Result<Json<DeadLetterList>, ApiError> {
-    let own =
-        state.host.plugins().iter().any(|p| p.manifest.plugin.id == id && p.manifest.plugin.publisher == publisher);
-    if !own {
-        // The same answer as for a plugin that does not exist: nothing about others leaks.
-        return Err(ApiError::not_found(format!("plugin {id} is not installed")));
-    }
+    require_own(&state, &publisher, &id)?;
     dead_letters(&state.host, &id).map(Json)
+}
+
+/// 404 unless `plugin` runs and is published by `publisher`: the same answer for
+/// another publisher's plugin as for none, so nothing about others leaks.
+pub(crate) fn require_own(state: &ApiState, publisher: &str, plugin: &str) -> Result<(), ApiError> {
+    let own =
+        state.host.plugins().iter().any(|p| p.manifest.plugin.id == plugin && p.manifest.plugin.publisher == publisher);
+    if own { Ok(()) } else { Err(ApiError::not_found(format!("plugin {plugin} is not installed"))) }
 }
 
 #[utoipa::path(get, path = "/v1/partner/statements/{month}", tag = "partner", responses((status = 200, body = Statement, description = "The month's statement"), AuthErrors))]
