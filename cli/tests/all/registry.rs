@@ -179,6 +179,11 @@ fn publish_resolve_install_upgrade_yank_and_roll_back_over_loopback() {
     assert!(success, "{stdout}{stderr}");
     assert_eq!(stdout.trim(), format!("installed {SHOP} 0.1.0"));
     assert!(stderr.contains("capabilities: kv, notify, commerce"), "the operator is shown the request: {stderr}");
+    // A production server (no dev flag) shows nobody a plugin's kv data, not even its operator.
+    for path in [format!("/v1/plugins/{SHOP}/kv"), format!("/v1/plugins/{SHOP}/kv/value?key=stock")] {
+        let (status, body) = json_call(port, "GET", &path, operator, Value::Null);
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{path}: {body}");
+    }
 
     // Events flow to the installed plugin.
     assert_eq!(json_call(port, "POST", "/v1/households", operator, json!({"id": "h1"})).0, 201);
