@@ -2,7 +2,6 @@
 
 mod client;
 mod commands;
-mod registry;
 mod sdk;
 mod table;
 
@@ -79,6 +78,10 @@ enum Command {
         /// The longest wait between retries.
         #[arg(long, default_value_t = 5_000)]
         retry_backoff_max_ms: u64,
+        /// A plugin registry (`hearth-registry`) the console may install and upgrade
+        /// from: the server fetches and verifies what the operator reviews.
+        #[arg(long, env = "HEARTH_REGISTRY")]
+        registry: Option<String>,
         #[command(flatten)]
         cluster: serve::ClusterArgs,
     },
@@ -176,6 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_backlog,
             retry_backoff_ms,
             retry_backoff_max_ms,
+            registry,
             cluster,
         } => {
             let mut config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
@@ -183,7 +187,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.delivery.backoff_base = std::time::Duration::from_millis(retry_backoff_ms);
             config.delivery.backoff_max = std::time::Duration::from_millis(retry_backoff_max_ms.max(retry_backoff_ms));
             let store = cluster.store(data, listen);
-            serve::serve(store, listen, metrics_listen, operator_token_file, config).await
+            let listeners = serve::Listeners { api: listen, metrics: metrics_listen };
+            serve::serve(store, listeners, operator_token_file, registry, config).await
         }
         // The client is blocking; keep it off the runtime's worker threads.
         Command::Plugin(command) => blocking(move || plugin::run(&cli.connection, command)).await,

@@ -35,7 +35,69 @@ pub struct PluginSnapshot {
     pub backlog_skipped: u64,
 }
 
+/// One kind of call of one plugin: how many took how long.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct CallHistogram {
+    /// Upper bounds of the buckets, in seconds.
+    pub bounds_s: Vec<f64>,
+    /// Calls per bucket (not cumulative); one more than `bounds_s`: the last counts
+    /// the calls over the last bound.
+    pub counts: Vec<u64>,
+}
+
+impl From<&Histogram> for CallHistogram {
+    fn from(histogram: &Histogram) -> Self {
+        CallHistogram { bounds_s: crate::metrics::BUCKETS.to_vec(), counts: histogram.counts() }
+    }
+}
+
+/// One running plugin's meters, as [`Host::plugin_meters`] reads them.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct PluginMeter {
+    /// The plugin.
+    pub id: String,
+    /// Events it handled.
+    pub delivered: u64,
+    /// Failed delivery attempts.
+    pub failed: u64,
+    /// Events dead-lettered.
+    pub dead_lettered: u64,
+    /// Events its slowest subscription has not handled.
+    pub lag: u64,
+    /// Durations of its `on-event` calls (a batch is one call).
+    pub event_calls: CallHistogram,
+    /// Durations of service calls into it.
+    pub service_calls: CallHistogram,
+}
+
 impl Host {
+    /// Every running plugin's counters and latency histograms, by plugin id: the
+    /// figures of [`Self::render_metrics`] as data.
+    pub fn plugin_meters(&self) -> Vec<PluginMeter> {
+        let mut meters: Vec<PluginMeter> = self
+            .inner
+            .directory
+            .links()
+            .into_iter()
+            .map(|link| {
+                let counters = &link.counters;
+                PluginMeter {
+                    lag: self.inner.log.lag_of(&consumer_prefix(&link.id)).unwrap_or(0),
+                    delivered: counters.delivered.load(Ordering::Relaxed),
+                    failed: counters.failed.load(Ordering::Relaxed),
+                    dead_lettered: counters.dead_lettered.load(Ordering::Relaxed),
+                    event_calls: CallHistogram::from(&counters.event_latency),
+                    service_calls: CallHistogram::from(&counters.service_latency),
+                    id: link.id.to_string(),
+                }
+            })
+            .collect();
+        meters.sort_by(|a, b| a.id.cmp(&b.id));
+        meters
+    }
+
     /// Prometheus text of the whole host.
     pub fn render_metrics(&self) -> String {
         let plugins = &self.inner.plugins;

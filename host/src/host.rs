@@ -351,6 +351,16 @@ impl Host {
         self.inner.households.has_household(id)
     }
 
+    /// A page of households by id, with their devices (see [`Households::page`]).
+    pub fn households_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::households::HouseholdPage, HostError> {
+        self.inner.households.page(prefix, after, limit.max(1))
+    }
+
     /// Registers a device to a household.
     pub fn add_device(&self, device: Device) -> Result<(), HostError> {
         self.inner.households.add_device(device)
@@ -426,6 +436,11 @@ impl Host {
     /// Sets the publisher's share of gross, in basis points.
     pub fn set_agreement(&self, publisher: &str, publisher_bp: u32) -> Result<(), HostError> {
         self.inner.commerce.set_agreement(publisher, publisher_bp)
+    }
+
+    /// Every revenue-share agreement: publisher and basis points, by publisher.
+    pub fn agreements(&self) -> Result<Vec<(String, u32)>, HostError> {
+        self.inner.commerce.agreements()
     }
 
     /// The publisher's statement for a month (`YYYY-MM`).

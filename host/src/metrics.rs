@@ -32,6 +32,12 @@ impl Histogram {
         self.sum_nanos.fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
     }
 
+    /// Calls per bucket, not cumulative: one count per bound of [`BUCKETS`], then
+    /// the calls over the last bound.
+    pub fn counts(&self) -> Vec<u64> {
+        self.counts.iter().map(|count| count.load(Ordering::Relaxed)).collect()
+    }
+
     /// Appends `name_bucket`, `name_sum` and `name_count` lines with `labels`.
     pub fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;

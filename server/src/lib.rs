@@ -7,7 +7,10 @@
 //! - device (`device`): `POST /v1/events`, `GET /v1/commands`, and service calls
 //!   (`POST /v1/services/{service}/{operation}`, also for households);
 //! - household (`household`): `/v1/me/…`;
-//! - partner (`partner`): `/v1/partner/…`, only its own plugins and statements.
+//! - partner (`partner`): `/v1/partner/…`, only its own plugins and statements;
+//! - any token (`session`): `GET /v1/session`, who the token is.
+//!
+//! `/console/` serves the web console ([`console`]), a client of these routes.
 //!
 //! Every answer has a typed body ([`views`]) with its schema in the OpenAPI document.
 //!
@@ -18,18 +21,23 @@
 
 pub mod audit;
 pub mod auth;
+mod console;
 mod device;
 pub mod error;
 mod household;
 mod http_metrics;
 mod inspect;
 mod logs;
+mod meters;
 mod operator;
 mod packages;
 mod partner;
 mod rate_limit;
+mod registry;
 mod request_id;
+mod revenue;
 pub mod roles;
+mod session;
 pub mod views;
 
 pub use rate_limit::{RateLimit, RateLimiter};
@@ -68,6 +76,8 @@ pub struct ApiState {
     pub rate_limit: Arc<RateLimiter>,
     /// Request counters and latencies.
     pub http_metrics: Arc<http_metrics::HttpMetrics>,
+    /// The registry installs and upgrades may come from (`hearth serve --registry`).
+    pub registry: Option<Arc<hearth_registry_client::Registry>>,
 }
 
 impl ApiState {
@@ -82,6 +92,7 @@ impl ApiState {
             audit,
             rate_limit: Arc::new(RateLimiter::new(RateLimit::default())),
             http_metrics: Arc::default(),
+            registry: None,
         })
     }
 
@@ -179,6 +190,10 @@ fn routes() -> OpenApiRouter<ApiState> {
         .merge(partner::routes())
         .merge(logs::routes())
         .merge(inspect::routes())
+        .merge(session::routes())
+        .merge(revenue::routes())
+        .merge(meters::routes())
+        .merge(registry::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(upload)
 }
@@ -187,6 +202,7 @@ fn routes() -> OpenApiRouter<ApiState> {
 pub fn app(state: ApiState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
+        .merge(console::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(axum::middleware::map_response(error::one_shape))
         .route_layer(axum::middleware::from_fn_with_state(state.http_metrics.clone(), http_metrics::track))

@@ -6,10 +6,10 @@
 use crate::error::ApiError;
 use crate::roles::Operator;
 use crate::views::{
-    AuditList, AuthErrors, ClusterView, DeadLetterList, DeadLetterView, Disabled, LimitsSet, LimitsView, MemberView,
-    PluginList, PluginView, Removed, Resumed, TokenCreated,
+    AuditList, AuthErrors, ClusterView, DeadLetterList, DeadLetterView, Disabled, HouseholdPage, HouseholdView,
+    LimitsSet, LimitsView, MemberView, PluginList, PluginView, Removed, Resumed, TokenCreated,
 };
-use crate::{ApiJson, ApiState, auth::Role};
+use crate::{ApiJson, ApiQuery, ApiState, auth::Role};
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
@@ -36,8 +36,8 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(redrive))
         .routes(routes!(dead_letter))
         .routes(routes!(add_household))
+        .routes(routes!(list_households))
         .routes(routes!(add_device))
-        .routes(routes!(set_agreement))
         .routes(routes!(set_ranking))
         .routes(routes!(audit_log))
         .routes(routes!(cluster))
@@ -265,29 +265,40 @@ async fn add_household(
     Ok(StatusCode::CREATED)
 }
 
+/// `GET /v1/households` query: a page of households by id.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct HouseholdQuery {
+    /// Only ids starting with this.
+    prefix: Option<String>,
+    /// Ids after this one (the previous page's `next`).
+    after: Option<String>,
+    /// 1–1,000; 100 by default.
+    limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/v1/households", params(HouseholdQuery), tag = "operator", responses((status = 200, body = HouseholdPage, description = "Households with their devices, by id"), AuthErrors, (status = 422, description = "A limit outside 1–1,000")))]
+async fn list_households(
+    State(state): State<ApiState>,
+    _: Operator,
+    ApiQuery(query): ApiQuery<HouseholdQuery>,
+) -> Answer<HouseholdPage> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1_000).contains(&limit) {
+        return Err(ApiError::invalid(format!("a limit is 1 to 1000, got {limit}")));
+    }
+    let page =
+        state.host.households_page(query.prefix.as_deref().unwrap_or_default(), query.after.as_deref(), limit)?;
+    let next = page.next;
+    let households = page.households.into_iter().map(|(id, devices)| HouseholdView { id, devices }).collect();
+    Ok(Json(HouseholdPage { households, next }))
+}
+
 #[utoipa::path(post, path = "/v1/devices", request_body = Device, tag = "operator", responses((status = 201, description = "Registered"), AuthErrors))]
 async fn add_device(State(state): State<ApiState>, operator: Operator, ApiJson(device): ApiJson<Device>) -> NoContent {
     operator.audit(&state, "device.add", &format!("{} {}", device.id, device.household)).await?;
     state.host.add_device(device)?;
     Ok(StatusCode::CREATED)
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct Agreement {
-    publisher_bp: u32,
-}
-
-#[utoipa::path(put, path = "/v1/agreements/{publisher}", request_body = Agreement, tag = "operator", responses((status = 204, description = "Set"), AuthErrors))]
-async fn set_agreement(
-    State(state): State<ApiState>,
-    operator: Operator,
-    Path(publisher): Path<String>,
-    ApiJson(agreement): ApiJson<Agreement>,
-) -> NoContent {
-    operator.audit(&state, "agreement.set", &format!("{publisher} {}", agreement.publisher_bp)).await?;
-    state.host.set_agreement(&publisher, agreement.publisher_bp)?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -371,12 +382,5 @@ async fn set_limits(
 ) -> Answer<LimitsSet> {
     operator.audit(&state, "plugin.limits", &id).await?;
     let limits = state.host.set_limits(&id, limits).await?.limits;
-    Ok(Json(LimitsSet {
-        limits: LimitsView {
-            memory_bytes: limits.memory_bytes,
-            event_timeout_ms: limits.event_timeout.as_millis() as u64,
-            service_timeout_ms: limits.service_timeout.as_millis() as u64,
-            concurrency: limits.concurrency,
-        },
-    }))
+    Ok(Json(LimitsSet { limits: LimitsView::from(limits) }))
 }

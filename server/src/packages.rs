@@ -36,9 +36,14 @@ async fn verify_package(
     body: Bytes,
 ) -> Result<Json<PackageReview>, ApiError> {
     let package = state.host.verify_package(&body)?;
+    Ok(Json(review_of(&state, &package)))
+}
+
+/// What a verified package requests, beside the version installed now.
+pub(crate) fn review_of(state: &ApiState, package: &hearth_package::Package) -> PackageReview {
     let manifest = &package.manifest;
     let installed = state.host.plugins().into_iter().find(|plugin| plugin.manifest.plugin.id == manifest.plugin.id);
-    Ok(Json(PackageReview {
+    PackageReview {
         id: manifest.plugin.id.clone(),
         version: manifest.plugin.version.to_string(),
         publisher: manifest.plugin.publisher.clone(),
@@ -52,7 +57,8 @@ async fn verify_package(
         limits: manifest.limits.clone(),
         warnings: hearth_host::events::catalog::unmatched_subscriptions(manifest),
         installed_version: installed.map(|plugin| plugin.manifest.plugin.version.to_string()),
-    }))
+        package: None,
+    }
 }
 
 /// Installs a signed package; a new version of an installed plugin upgrades it.
@@ -63,13 +69,22 @@ async fn install_package(
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     let package = state.host.verify_package(&body)?;
+    Ok((StatusCode::CREATED, Json(install_verified(&state, &operator, package).await?)))
+}
+
+/// Installs a verified package (audited first); a newer version upgrades.
+pub(crate) async fn install_verified(
+    state: &ApiState,
+    operator: &Operator,
+    package: hearth_package::Package,
+) -> Result<PluginView, ApiError> {
     let info = &package.manifest.plugin;
-    operator.audit(&state, "plugin.install", &format!("{} {}", info.id, info.version)).await?;
+    operator.audit(state, "plugin.install", &format!("{} {}", info.id, info.version)).await?;
     let previous = state.host.plugins().into_iter().find(|plugin| plugin.manifest.plugin.id == info.id);
     let loaded = state.host.install(package.manifest, package.component).await?;
     let mut view = PluginView::of(&state.host, &loaded);
     view.upgraded_from = Some(previous.map(|plugin| plugin.manifest.plugin.version.to_string()));
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok(view)
 }
 
 /// Goes back to the version the last upgrade replaced.

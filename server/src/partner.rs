@@ -58,12 +58,6 @@ async fn partner_statement(
     Partner(publisher): Partner,
     Path(month): Path<String>,
 ) -> Result<Json<Statement>, ApiError> {
-    let parsed = month
-        .split_once('-')
-        .filter(|(year, number)| year.len() == 4 && number.len() == 2)
-        .and_then(|(year, number)| Some((year.parse::<u16>().ok()?, number.parse::<u8>().ok()?)));
-    if !parsed.is_some_and(|(year, number)| (1970..=9999).contains(&year) && (1..=12).contains(&number)) {
-        return Err(ApiError::bad_request("months are YYYY-MM, from 1970-01"));
-    }
+    crate::revenue::check_month(&month)?;
     Ok(Json(state.host.statement(&publisher, &month)?))
 }

@@ -59,6 +59,11 @@ pub struct PluginView {
     pub rollback_to: Option<String>,
     /// Delivery state, while it runs.
     pub status: Option<StatusView>,
+    /// The capabilities it runs with: the manifest's request cut to the operator's grants.
+    #[schema(value_type = Object)]
+    pub capabilities: hearth_package::Capabilities,
+    /// The limits it runs under.
+    pub limits: LimitsView,
     /// The version this install replaced (installs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgraded_from: Option<Option<String>>,
@@ -120,6 +125,8 @@ impl PluginView {
                 overflowing: s.overflowing,
                 backlog_skipped: s.backlog_skipped,
             }),
+            capabilities: plugin.manifest.capabilities.clone(),
+            limits: LimitsView::from(plugin.limits),
             upgraded_from: None,
         }
     }
@@ -235,6 +242,17 @@ pub struct LimitsView {
     pub concurrency: usize,
 }
 
+impl From<hearth_host::runtime::limits::Limits> for LimitsView {
+    fn from(limits: hearth_host::runtime::limits::Limits) -> Self {
+        LimitsView {
+            memory_bytes: limits.memory_bytes,
+            event_timeout_ms: limits.event_timeout.as_millis() as u64,
+            service_timeout_ms: limits.service_timeout.as_millis() as u64,
+            concurrency: limits.concurrency,
+        }
+    }
+}
+
 /// `PUT /v1/plugins/{id}/limits`.
 #[derive(Serialize, ToSchema)]
 pub struct LimitsSet {
@@ -329,6 +347,10 @@ pub struct PackageReview {
     pub warnings: Vec<String>,
     /// The version installed now, if any.
     pub installed_version: Option<String>,
+    /// Hex SHA-256 of the package file, when a registry served it
+    /// (`POST /v1/registry/install` takes it back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 /// `POST /v1/trust/{publisher}`.
@@ -338,4 +360,22 @@ pub struct Trusted {
     pub publisher: String,
     /// Whether the key was new.
     pub added: bool,
+}
+
+/// `GET /v1/households`: one page.
+#[derive(Serialize, ToSchema)]
+pub struct HouseholdPage {
+    /// By id.
+    pub households: Vec<HouseholdView>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+/// A household with its devices.
+#[derive(Serialize, ToSchema)]
+pub struct HouseholdView {
+    /// Its id.
+    pub id: String,
+    /// Its registered appliances.
+    pub devices: Vec<hearth_host::households::Device>,
 }

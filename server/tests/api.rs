@@ -433,7 +433,7 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     }
     // Routes are only registered through the documented router: the count is every
     // handler, and an undocumented path falls through.
-    assert_eq!(operations, 52);
+    assert_eq!(operations, 60);
     // Every authenticated route documents 401 and 403, and every answer with a body
     // has its schema.
     let open = ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"];
@@ -852,4 +852,247 @@ async fn rankings_and_preferences_choose_the_provider() {
     assert_eq!(whoami().await, "a", "the household's preference beats the ranking");
     let audit = api.json(Method::GET, "/v1/audit", Some(&operator), Value::Null).await.1;
     assert!(audit["entries"].as_array().unwrap().iter().any(|entry| entry["action"] == "service.ranking"), "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_token_learns_its_own_role_and_scope_and_nothing_else() {
+    let (api, [operator, device, user, partner]) = populated().await;
+    for (token, role, scope) in [
+        (&operator, "operator", ""),
+        (&device, "device", "fridge-1"),
+        (&user, "user", "h1"),
+        (&partner, "partner", "example"),
+    ] {
+        let (status, body) = api.json(Method::GET, "/v1/session", Some(token), Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!((body["role"].as_str(), body["scope"].as_str()), (Some(role), Some(scope)), "{body}");
+        assert!(body["token_id"].as_str().unwrap().starts_with("tok-"), "{body}");
+        assert!(!body.to_string().contains(token.as_str()), "the secret is never echoed: {body}");
+    }
+    for token in [None, Some("not-a-token")] {
+        let (status, body) = api.json(Method::GET, "/v1/session", token, Value::Null).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_list_households_agreements_statements_and_plugin_meters() {
+    let (api, [operator, device, _, partner]) = populated().await;
+    let (_, body) = api.json(Method::POST, "/v1/households", Some(&operator), json!({"id": "h2"})).await;
+    assert!(body.is_null() || body.is_object() || body.is_string(), "{body}");
+    let (status, body) = api.json(Method::GET, "/v1/households", Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["households"][0]["id"], "h1", "{body}");
+    assert_eq!(body["households"][0]["devices"][0]["id"], "fridge-1", "{body}");
+    assert_eq!(body["households"][1], json!({"id": "h2", "devices": []}), "{body}");
+
+    let (status, _) =
+        api.json(Method::PUT, "/v1/agreements/example", Some(&operator), json!({"publisher_bp": 7250})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.json(Method::GET, "/v1/agreements", Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["agreements"], json!([{"publisher": "example", "publisher_bp": 7250}]), "{body}");
+    assert!(body["default_bp"].as_u64().unwrap() <= 10_000, "{body}");
+
+    let (status, body) = api.json(Method::GET, "/v1/statements/example/2026-12", Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["publisher"].as_str(), body["month"].as_str()), (Some("example"), Some("2026-12")));
+    for month in ["2026-13", "26-01", "1969-12", "2026-1"] {
+        let (status, body) =
+            api.json(Method::GET, &format!("/v1/statements/example/{month}"), Some(&operator), Value::Null).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "bad_request"), "{month}: {body}");
+    }
+
+    // Meters: events handled by the recipe service show in its counters and histogram.
+    let user = api.token(Role::User, "h1").await;
+    let grant = json!({"device_kinds": ["fridge"], "devices": [], "control": false});
+    let (status, _) = api.json(Method::PUT, "/v1/me/grants/com.example.recipe-service", Some(&user), grant).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let events: Vec<Value> = (0..5)
+        .map(|n| {
+            json!({"id": format!("e{n}"), "topic": "appliance.fridge.inventory", "time_ms": now,
+            "body": {"item": "egg", "action": "added", "quantity": {"amount": 1, "unit": "pieces"}}})
+        })
+        .collect();
+    let (status, body) = api.json(Method::POST, "/v1/events", Some(&device), Value::Array(events)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let meter = loop {
+        let (status, body) = api.json(Method::GET, "/v1/metrics/plugins", Some(&operator), Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(std::time::Instant::now() < deadline, "the five events were not counted: {body}");
+        let meter = body["plugins"][0].clone();
+        if meter["delivered"] == 5 {
+            assert!(body["time_ms"].as_u64().unwrap() > 1_700_000_000_000, "{body}");
+            break meter;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(meter["id"], "com.example.recipe-service");
+    let calls = &meter["event_calls"];
+    let counted: u64 = calls["counts"].as_array().unwrap().iter().map(|count| count.as_u64().unwrap()).sum();
+    assert!((1..=5).contains(&counted), "one call per batch, at most one per event: {meter}");
+    assert_eq!(calls["counts"].as_array().unwrap().len(), calls["bounds_s"].as_array().unwrap().len() + 1);
+
+    for path in ["/v1/households", "/v1/agreements", "/v1/statements/example/2026-12", "/v1/metrics/plugins"] {
+        for token in [&device, &user, &partner] {
+            let (status, body) = api.json(Method::GET, path, Some(token), Value::Null).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_views_show_the_grants_and_limits_a_plugin_runs_under() {
+    let (api, [operator, _, _, partner]) = populated().await;
+    // What it requests, granted again (it uses both, so neither can be withheld).
+    let grants = json!({"kv": true, "notify": true, "commerce": false, "devices": [], "http": []});
+    let (status, body) =
+        api.json(Method::PUT, "/v1/plugins/com.example.recipe-service/grants", Some(&operator), grants.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let limits = json!({"memory_mb": 32, "timeout_ms": 80, "service_timeout_ms": 300, "concurrency": 1});
+    let (status, body) =
+        api.json(Method::PUT, "/v1/plugins/com.example.recipe-service/limits", Some(&operator), limits).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, operators) =
+        api.json(Method::GET, "/v1/plugins/com.example.recipe-service", Some(&operator), Value::Null).await;
+    let (_, partners) = api.json(Method::GET, "/v1/partner/plugins", Some(&partner), Value::Null).await;
+    for view in [&operators, &partners["plugins"][0]] {
+        assert_eq!(view["capabilities"], grants, "{view}");
+        assert_eq!(
+            view["limits"],
+            json!({"memory_bytes": 32 << 20, "event_timeout_ms": 80, "service_timeout_ms": 300, "concurrency": 1}),
+            "{view}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_is_served_with_a_strict_policy_and_no_token() {
+    let api = Api::new().await;
+    let response =
+        api.router.clone().oneshot(Request::builder().uri("/console/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the console is not built into this binary: run `cargo xtask console` before the tests"
+    );
+    let headers = response.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let page = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    // Every script and stylesheet the page names is served from here, and none is inline.
+    assert!(page.contains(r#"src="/console/app.js""#) && page.contains(r#"href="/console/app.css""#), "{page}");
+    assert!(!page.contains("<script>") && !page.contains("<style") && !page.contains("http"), "{page}");
+    for (path, kind) in [("/console/app.js", "text/javascript"), ("/console/app.css", "text/css")] {
+        let response =
+            api.router.clone().oneshot(Request::builder().uri(path).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+    }
+    let (status, body) = api.json(Method::GET, "/console/../v1/plugins", None, Value::Null).await;
+    assert_ne!(status, StatusCode::OK, "{body}");
+    let (status, body) = api.json(Method::GET, "/console/missing.js", None, Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let response =
+        api.router.clone().oneshot(Request::builder().uri("/console").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.headers()["location"], "/console/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_routes_install_exactly_the_package_that_was_reviewed() {
+    // A real registry on loopback with 0.1.0 of the recipe service published.
+    let registry_dir = tempfile::tempdir().unwrap();
+    let db = sled::open(registry_dir.path().join("db")).unwrap();
+    let registry = hearth_registry::server::RegistryState::open(&db).unwrap();
+    registry.set_admin_token("admin").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hearth_registry::server::app(registry)).await });
+    let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    let public = hex::encode(key.verifying_key().as_bytes());
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let component = hearth_test_components::read(hearth_test_components::RECIPE_SERVICE);
+    let package = hearth_package::Package::build(&manifest, &component, Some(&key)).unwrap();
+    let client = std::sync::Arc::new(hearth_registry_client::Registry::new(&url));
+    let published = {
+        let (client, public, package) = (client.clone(), public.clone(), package.clone());
+        tokio::task::spawn_blocking(move || {
+            let publisher = client.register_publisher("admin", "example", &public).unwrap();
+            client.publish(publisher["token"].as_str().unwrap(), package).unwrap()
+        })
+        .await
+        .unwrap()
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let host = open_with(dir.path(), hearth_host::HostConfig::default()).await;
+    let mut state = ApiState::new(host).unwrap();
+    let router_without = app(state.clone());
+    state.registry = Some(client);
+    let api = Api { router: app(state.clone()), state, _dir: dir };
+    let operator = api.token(Role::Operator, "").await;
+    let choice = json!({"id": "com.example.recipe-service", "version": "0.1.0"});
+
+    // Not yet trusted: the review refuses it like an upload would.
+    let (status, body) = api.json(Method::POST, "/v1/registry/review", Some(&operator), choice.clone()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "untrusted_package"), "{body}");
+    api.state.host.trust_store().trust("example", &public).unwrap();
+
+    let (status, record) =
+        api.json(Method::GET, "/v1/registry/plugins/com.example.recipe-service", Some(&operator), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["versions"][0]["version"], "0.1.0");
+    let (status, review) = api.json(Method::POST, "/v1/registry/review", Some(&operator), choice.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    assert_eq!(review["package"], published.package.as_str(), "{review}");
+    assert_eq!(review["installed_version"], Value::Null);
+    assert!(api.state.host.plugins().is_empty(), "a review installs nothing");
+
+    let mut other = choice.clone();
+    other["package"] = json!("0".repeat(64));
+    let (status, body) = api.json(Method::POST, "/v1/registry/install", Some(&operator), other).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "conflict"), "{body}");
+    assert!(api.state.host.plugins().is_empty());
+
+    let mut reviewed = choice.clone();
+    reviewed["package"] = review["package"].clone();
+    let (status, body) = api.json(Method::POST, "/v1/registry/install", Some(&operator), reviewed).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!((body["version"].as_str(), &body["upgraded_from"]), (Some("0.1.0"), &Value::Null));
+    let (_, audit) = api.json(Method::GET, "/v1/audit", Some(&operator), Value::Null).await;
+    assert_eq!(audit["entries"][0]["action"], "plugin.install", "{audit}");
+
+    for (body, status, code) in [
+        (json!({"id": "com.example.recipe-service", "version": "9.9.9"}), StatusCode::NOT_FOUND, "not_found"),
+        (json!({"id": "com.example.nothing", "version": "0.1.0"}), StatusCode::NOT_FOUND, "not_found"),
+        (json!({"id": "com.example.recipe-service", "version": "one"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+    ] {
+        let (got, answer) = api.json(Method::POST, "/v1/registry/review", Some(&operator), body.clone()).await;
+        assert_eq!((got, error_code(&answer)), (status, code), "{body}: {answer}");
+    }
+    // Without --registry, the routes say so.
+    let request = Request::builder()
+        .uri("/v1/registry/plugins/com.example.recipe-service")
+        .header("authorization", format!("Bearer {operator}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = router_without.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&bytes).contains("--registry"));
+    // A registry that is down is a 502 in the API's shape.
+    let mut down = api.state.clone();
+    down.registry = Some(std::sync::Arc::new(hearth_registry_client::Registry::new("http://127.0.0.1:1")));
+    let down = Api { router: app(down.clone()), state: down, _dir: tempfile::tempdir().unwrap() };
+    let (status, body) =
+        down.json(Method::GET, "/v1/registry/plugins/com.example.recipe-service", Some(&operator), Value::Null).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_GATEWAY, "registry_error"), "{body}");
+    drop(registry_dir);
 }

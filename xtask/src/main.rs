@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's set-up and orchestration, so a fresh machine needs
 //! two commands: `cargo xtask demo` and `cargo xtask test`.
 
+mod console;
+
 use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,10 +16,14 @@ const EXAMPLE_PLUGINS: &[&str] = &["recipe-service", "ingredient-shop", "water-f
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  setup     install the wasm32-wasip2 target and nats-server if they are missing
+  setup     install the wasm32-wasip2 target, nats-server, the console's npm packages and
+            Debian's chromium if they are missing
+  console   build the web console (console/, TypeScript) into console/dist, which `hearth` embeds
+  browser   the console's browser tests in Chromium against a real `hearth serve`
   plugins   build the example plugins for wasm32-wasip2 into target/plugins
   demo      setup + plugins, then run `hearth demo` on ./hearth-data
-  test      setup, then cargo fmt --check, clippy -D warnings and every test
+  test      setup, then the console, cargo fmt --check, clippy -D warnings, every test and
+            the browser tests (screenshots in target/console-screenshots)
   bench [SECTION]  the side-by-side benchmarks (all, dispatch, v0.1, cold-start, restart, density, http, cluster;
                    extism builds the Extism host with a second wasmtime and compares)
   crash [N] [K]  N events (200000) over HTTP to `hearth serve`, SIGKILLed K (40) times: lost and duplicates
@@ -32,6 +38,12 @@ fn main() -> anyhow::Result<()> {
     let command = args.next().unwrap_or_default();
     match command.as_str() {
         "setup" => setup(),
+        "console" => setup().and_then(|()| console::build()),
+        "browser" => {
+            setup()?;
+            console::build()?;
+            console::browser_tests()
+        }
         "plugins" => setup().and_then(|()| build_plugins()),
         "demo" => {
             setup()?;
@@ -45,6 +57,8 @@ fn main() -> anyhow::Result<()> {
         }
         "test" => {
             setup()?;
+            // Before any cargo build: the `hearth` binary embeds the built console.
+            console::build()?;
             run("cargo", &["fmt", "--all", "--check"])?;
             run("cargo", &["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
             run("cargo", &["test", "--release", "--workspace"])?;
@@ -53,7 +67,8 @@ fn main() -> anyhow::Result<()> {
             run(
                 "cargo",
                 &["check", "--release", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--target-dir", "target"],
-            )
+            )?;
+            console::browser_tests()
         }
         "bench" => {
             // Every figure side by side in one run (docs/BENCHMARKS.md); an error path
@@ -122,7 +137,9 @@ fn main() -> anyhow::Result<()> {
 /// never fetch it on their own).
 fn setup() -> anyhow::Result<()> {
     add_target(WASM_TARGET)?;
-    install_nats_server()
+    install_nats_server()?;
+    console::install_packages()?;
+    console::install_chromium()
 }
 
 /// Where the set-up puts `nats-server` (the clustered backend's tests start real ones).
@@ -210,7 +227,7 @@ fn run_hearth(args: &[&str]) -> anyhow::Result<()> {
     run("cargo", &command)
 }
 
-fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
     let status = Command::new(program).args(args).status().with_context(|| format!("running {program}"))?;
     if !status.success() {

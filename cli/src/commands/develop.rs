@@ -140,14 +140,9 @@ pub fn run(command: PartnerCommand) -> anyhow::Result<()> {
         }
         PartnerCommand::Publish { package, registry, registry_token } => {
             let bytes = std::fs::read(&package).with_context(|| format!("reading {}", package.display()))?;
-            let registry = crate::registry::Registry::new(&registry);
-            let published = registry.publish(&registry_token, bytes)?;
-            println!(
-                "published {} {} (package {})",
-                Package::read(&std::fs::read(&package)?)?.manifest.plugin.id,
-                published["version"].as_str().unwrap_or("?"),
-                published["package"].as_str().unwrap_or("?")
-            );
+            let id = Package::read(&bytes)?.manifest.plugin.id;
+            let published = hearth_registry_client::Registry::new(&registry).publish(&registry_token, bytes)?;
+            println!("published {id} {} (package {})", published.version, published.package);
         }
     }
     Ok(())

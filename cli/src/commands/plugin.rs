@@ -92,7 +92,7 @@ pub fn run(connection: &Connection, command: PluginCommand) -> anyhow::Result<()
                 let source = source.context("name a package file or ID@REQ")?;
                 let package = match (source.split_once('@'), registry) {
                     (Some((id, requirement)), Some(registry)) if !std::path::Path::new(&source).exists() => {
-                        crate::registry::Registry::new(&registry).fetch(id, requirement)?.package
+                        fetch(&registry, id, requirement)?.package
                     }
                     (Some(_), None) if !std::path::Path::new(&source).exists() => {
                         bail!("{source} names a registry version; pass --registry URL (or HEARTH_REGISTRY)")
@@ -105,7 +105,7 @@ pub fn run(connection: &Connection, command: PluginCommand) -> anyhow::Result<()
         PluginCommand::Upgrade { id, registry, to, yes } => {
             let installed = client.json("GET", &format!("/v1/plugins/{id}"), Value::Null)?;
             let current: semver::Version = installed["version"].as_str().context("no installed version")?.parse()?;
-            let resolved = crate::registry::Registry::new(&registry).fetch(&id, &to)?;
+            let resolved = fetch(&registry, &id, &to)?;
             if resolved.version <= current {
                 println!("{id} {current} is up to date (the newest matching {to} is {})", resolved.version);
                 return Ok(());
@@ -144,6 +144,17 @@ pub fn run(connection: &Connection, command: PluginCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Resolves `id@requirement` in the registry and downloads the package.
+fn fetch(registry: &str, id: &str, requirement: &str) -> anyhow::Result<hearth_registry_client::Resolved> {
+    let requirement: semver::VersionReq =
+        requirement.parse().with_context(|| format!("{requirement:?} is not a version requirement"))?;
+    let registry = hearth_registry_client::Registry::new(registry);
+    eprintln!("resolving {id}@{requirement} in {} …", registry.url());
+    let resolved = registry.fetch(id, &requirement)?;
+    eprintln!("downloaded {id} {}", resolved.version);
+    Ok(resolved)
 }
 
 /// Verifies a package on the server, shows what it requests, asks, installs.

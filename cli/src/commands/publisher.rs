@@ -24,7 +24,7 @@ pub enum PublisherCommand {
 pub fn run(command: PublisherCommand) -> anyhow::Result<()> {
     let PublisherCommand::Register { name, key, registry, admin_token } = command;
     let key = super::keys::key_text(&key)?;
-    let registered = crate::registry::Registry::new(&registry).register_publisher(&admin_token, &name, &key)?;
+    let registered = hearth_registry_client::Registry::new(&registry).register_publisher(&admin_token, &name, &key)?;
     eprintln!(
         "registered publisher {name} on {registry}; its upload token, shown only now \
          (publish with HEARTH_REGISTRY_TOKEN set to it):"

@@ -134,20 +134,30 @@ async fn open(store: Store, config: HostConfig) -> anyhow::Result<Host> {
     Ok(Host::open_on(backend, config).await?)
 }
 
+/// Where `hearth serve` listens.
+pub struct Listeners {
+    /// The API (and the console).
+    pub api: std::net::SocketAddr,
+    /// `/metrics` alone, when it is kept off the API listener.
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
 /// Serves until a shutdown signal; then lets the plugins finish and flushes.
 pub async fn serve(
     store: Store,
-    listen: std::net::SocketAddr,
-    metrics_listen: Option<std::net::SocketAddr>,
+    listeners: Listeners,
     token_file: Option<PathBuf>,
+    registry: Option<String>,
     config: HostConfig,
 ) -> anyhow::Result<()> {
+    let Listeners { api: listen, metrics: metrics_listen } = listeners;
     use anyhow::Context as _;
     if config.dev_allow_unsigned_packages {
         tracing::warn!("accepting unsigned plugins (--dev-allow-unsigned-packages): do not run this in production");
     }
     let host = open(store, config).await?;
     let mut state = hearth_server::ApiState::new(host.clone())?;
+    state.registry = registry.map(|url| std::sync::Arc::new(hearth_registry_client::Registry::new(&url)));
     let given = match token_file {
         Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),
         None => std::env::var("HEARTH_OPERATOR_TOKEN").ok(),

@@ -119,6 +119,19 @@ impl Ledger {
         }
     }
 
+    /// Every agreement: publisher and share of gross in basis points, by publisher.
+    pub fn agreements(&self) -> Result<Vec<(String, u32)>, HostError> {
+        let mut agreements = Vec::new();
+        for (key, entry) in self.agreements.scan(b"")? {
+            let share = <[u8; 4]>::try_from(entry.value.as_slice())
+                .map(u32::from_be_bytes)
+                .map_err(|_| HostError::Corrupt("agreement".into()))?;
+            agreements.push((String::from_utf8_lossy(&key).into_owned(), share));
+        }
+        agreements.sort();
+        Ok(agreements)
+    }
+
     /// Books a confirmed order (once: booking the same order again returns the first entry).
     pub fn book(
         &self,

@@ -85,6 +85,11 @@ impl Commerce {
         self.ledger.set_agreement(publisher, publisher_bp)
     }
 
+    /// Every agreement, by publisher.
+    pub fn agreements(&self) -> Result<Vec<(String, u32)>, HostError> {
+        self.ledger.agreements()
+    }
+
     /// The publisher's statement for a month (`YYYY-MM`).
     pub fn statement(&self, publisher: &str, month: &str) -> Result<Statement, HostError> {
         self.ledger.statement(publisher, month)

@@ -53,6 +53,15 @@ impl Grant {
     }
 }
 
+/// One page of [`Households::page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdPage {
+    /// Households by id, each with its devices (by device id).
+    pub households: Vec<(String, Vec<Device>)>,
+    /// The last id of this page when more follow.
+    pub next: Option<String>,
+}
+
 /// The household registry: the `households`, `devices` and `grants` buckets.
 #[derive(Debug, Clone)]
 pub struct Households {
@@ -149,6 +158,33 @@ impl Households {
             }
         }
         Ok(devices)
+    }
+
+    /// A page of households by id: those starting with `prefix`, after `after`, at
+    /// most `limit`, each with its devices. The devices come from one scan of the
+    /// devices bucket (they are keyed by device id).
+    pub fn page(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<HouseholdPage, HostError> {
+        let mut ids: Vec<String> = self
+            .households
+            .keys(prefix.as_bytes())?
+            .into_iter()
+            .map(|key| String::from_utf8_lossy(&key).into_owned())
+            .filter(|id| after.is_none_or(|after| id.as_str() > after))
+            .collect();
+        ids.sort();
+        let next = (ids.len() > limit).then(|| ids[limit - 1].clone());
+        ids.truncate(limit);
+        let mut households: std::collections::BTreeMap<String, Vec<Device>> =
+            ids.into_iter().map(|id| (id, Vec::new())).collect();
+        if !households.is_empty() {
+            for (_, entry) in self.devices.scan(b"")? {
+                let device: Device = decode_json(&entry.value)?;
+                if let Some(devices) = households.get_mut(&device.household) {
+                    devices.push(device);
+                }
+            }
+        }
+        Ok(HouseholdPage { households: households.into_iter().collect(), next })
     }
 
     /// Gives `plugin` access as described by `grant`, replacing an earlier grant.
