@@ -45,8 +45,9 @@ export class Api {
     }
     const response = await fetch(path, init);
     if (!response.ok) throw await failure(response);
-    if (response.status === 204) return undefined as T;
-    return (await response.json()) as T;
+    // 204, and some 201s (a registered household), carry no body.
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** Uploads a package file, reporting the share sent (0–1): large packages take a while. */

@@ -24,7 +24,8 @@ function path(values: (number | null)[], max: number, slots: number): string {
 function latest(series: Series): string {
   const value = [...series.values].reverse().find((v) => v !== null);
   if (value === undefined || value === null) return `${series.name}: –`;
-  const shown = value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(value >= 10 ? 1 : 2);
+  const shown =
+    Number.isInteger(value) || value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(value >= 10 ? 1 : 2);
   return `${series.name}: ${shown} ${series.unit}`;
 }
 

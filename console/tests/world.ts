@@ -54,17 +54,30 @@ function hearth(args: string[], cwd: string): string {
   return execFileSync(join(RELEASE, "hearth"), args, { cwd, encoding: "utf8", env: { ...process.env, RUST_BACKTRACE: "0" } });
 }
 
+/** Processes started so far: killed by the teardown, or at once if the set-up fails. */
+const started: ChildProcess[] = [];
+
 function start(program: string, args: string[], log: string): ChildProcess {
   const out = openSync(log, "a");
   const child = spawn(program, args, { stdio: ["ignore", out, out], detached: false, env: { ...process.env, RUST_BACKTRACE: "0" } });
   child.unref();
+  started.push(child);
   return child;
 }
 
-async function ready(url: string): Promise<void> {
+export async function setUp(): Promise<World> {
+  try {
+    return await setUpProcesses();
+  } catch (failure) {
+    for (const child of started) child.kill("SIGKILL");
+    throw failure;
+  }
+}
+
+async function ready(url: string, path: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
     try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
+      if ((await fetch(`${url}${path}`)).ok) return;
     } catch {
       // not listening yet
     }
@@ -97,7 +110,7 @@ function manifestWithVersion(source: string, version: string, dir: string): stri
   return path;
 }
 
-export async function setUp(): Promise<World> {
+async function setUpProcesses(): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "hearth-console-"));
   const artifacts = process.env.HEARTH_CONSOLE_ARTIFACTS ?? join(ROOT, "target/console-screenshots");
   // Keys and signed packages.
@@ -124,7 +137,7 @@ export async function setUp(): Promise<World> {
     ["--data", join(dir, "registry"), "--listen", `127.0.0.1:${registryPort}`, "--admin-token-file", join(dir, "registry-admin")],
     join(dir, "registry.log"),
   );
-  await ready(registry);
+  await ready(registry, "/v1/plugins?q=");
   const examplePub = readFileSync(join(dir, "example.pub"), "utf8").trim();
   const publisher = await call<{ token: string }>(registry, registryAdmin, "POST", "/v1/publishers", { name: "example", key: examplePub });
   await call(registry, publisher.token, "POST", "/v1/packages", readFileSync(packages.recipeNext), "application/vnd.hearth.package");
@@ -153,7 +166,7 @@ export async function setUp(): Promise<World> {
     ],
     join(dir, "hearth.log"),
   );
-  await ready(url);
+  await ready(url, "/readyz");
   await call(url, operator, "POST", "/v1/trust/example", { key: examplePub });
   await call(url, operator, "POST", "/v1/trust/test", { key: readFileSync(join(dir, "test.pub"), "utf8").trim() });
   await call(url, operator, "POST", "/v1/households", { id: "house-1" });

@@ -8,6 +8,20 @@ import type { Context } from "../main";
 import type { DeadLetterDetail } from "../types";
 import { ErrorNote, Loading, useAction, useLoad } from "../ui";
 
+/** The stored body is the host's typed form (`{"FridgeDoor": …}`); an `ext.` event's
+ * is `{"Other": {topic, json}}` with the device's JSON as text: shown parsed. */
+export function readableBody(body: unknown): unknown {
+  const other = (body as { Other?: { json?: unknown } } | null)?.Other;
+  if (other && typeof other.json === "string") {
+    try {
+      return JSON.parse(other.json);
+    } catch {
+      return other.json;
+    }
+  }
+  return body;
+}
+
 export function DeadLetterView({ context, plugin, seq }: { context: Context; plugin: string; seq: string }) {
   const path = `/v1/plugins/${seg(plugin)}/dead-letters/${seg(seq)}`;
   const letter = useLoad(() => context.api.get<DeadLetterDetail>(path), [path]);
@@ -48,7 +62,7 @@ export function DeadLetterView({ context, plugin, seq }: { context: Context; plu
           </dl>
           <h2>Body</h2>
           <pre class="json" tabIndex={0} aria-label="Event body">
-            {JSON.stringify(letter.data.event.body, null, 2)}
+            {JSON.stringify(readableBody(letter.data.event.body), null, 2)}
           </pre>
           <div class="actions">
             <button

@@ -5,11 +5,34 @@ import type { Context } from "../main";
 import type { HouseholdView } from "../types";
 import { ErrorNote, Loading, Section, useAction, useLoad } from "../ui";
 
+const PAGE = 200;
+
 export function Households({ context }: { context: Context }) {
-  const households = useLoad(() => context.api.get<{ households: HouseholdView[] }>("/v1/households"), []);
+  const [search, setSearch] = useState("");
+  const [query, setQuery] = useState<{ prefix: string; after: string | null }>({ prefix: "", after: null });
+  const households = useLoad(() => {
+    const after = query.after ? `&after=${encodeURIComponent(query.after)}` : "";
+    return context.api.get<{ households: HouseholdView[]; next: string | null }>(
+      `/v1/households?limit=${PAGE}&prefix=${encodeURIComponent(query.prefix)}${after}`,
+    );
+  }, [query.prefix, query.after]);
   return (
     <>
-      <h1>Households</h1>
+      <h1>Households and devices</h1>
+      <form
+        class="inline"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setQuery({ prefix: search.trim(), after: null });
+        }}
+      >
+        <div class="field">
+          <label for="household-search">Households whose id starts with</label>
+          <input id="household-search" value={search} onInput={(event) => setSearch(event.currentTarget.value)} />
+        </div>
+        <button type="submit">Find</button>
+      </form>
       <div class="columns">
         <AddHousehold context={context} onAdded={households.reload} />
         <AddDevice context={context} households={households.data?.households ?? []} onAdded={households.reload} />
@@ -18,7 +41,7 @@ export function Households({ context }: { context: Context }) {
       {!households.data ? (
         <Loading what="households" />
       ) : (
-        <Section title={`${households.data.households.length} households`}>
+        <Section title={query.prefix ? `Households starting with ${query.prefix}` : "Households"}>
           <div class="scroll">
             <table>
               <thead>
@@ -48,6 +71,18 @@ export function Households({ context }: { context: Context }) {
                 )}
               </tbody>
             </table>
+          </div>
+          <div class="actions">
+            {query.after && (
+              <button type="button" onClick={() => setQuery({ ...query, after: null })}>
+                First page
+              </button>
+            )}
+            {households.data.next && (
+              <button type="button" onClick={() => setQuery({ ...query, after: households.data?.next ?? null })}>
+                Next {PAGE}
+              </button>
+            )}
           </div>
         </Section>
       )}
