@@ -78,6 +78,10 @@ enum Command {
         /// The longest wait between retries.
         #[arg(long, default_value_t = 5_000)]
         retry_backoff_max_ms: u64,
+        /// The largest plugin component an install accepts, in MiB (a Python plugin's
+        /// is about 18).
+        #[arg(long, default_value_t = (hearth_package::package::DEFAULT_MAX_COMPONENT_BYTES >> 20) as u32)]
+        max_component_mb: u32,
         /// A plugin registry (`hearth-registry`) the console may install and upgrade
         /// from: the server fetches and verifies what the operator reviews.
         #[arg(long, env = "HEARTH_REGISTRY")]
@@ -179,10 +183,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_backlog,
             retry_backoff_ms,
             retry_backoff_max_ms,
+            max_component_mb,
             registry,
             cluster,
         } => {
-            let mut config = HostConfig { dev_allow_unsigned_packages, ..HostConfig::default() };
+            let max_component_bytes = (max_component_mb as usize) << 20;
+            let mut config = HostConfig { dev_allow_unsigned_packages, max_component_bytes, ..HostConfig::default() };
             config.delivery.max_backlog = max_backlog;
             config.delivery.backoff_base = std::time::Duration::from_millis(retry_backoff_ms);
             config.delivery.backoff_max = std::time::Duration::from_millis(retry_backoff_max_ms.max(retry_backoff_ms));

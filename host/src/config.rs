@@ -34,6 +34,9 @@ pub struct HostConfig {
     pub http_limits: HttpLimits,
     /// Accept packages without a signature (local development only; never in production).
     pub dev_allow_unsigned_packages: bool,
+    /// The largest component an install accepts, in bytes (a package may be
+    /// [`hearth_package::package::PACKAGE_OVERHEAD_BYTES`] larger).
+    pub max_component_bytes: usize,
 }
 
 impl Default for HostConfig {
@@ -51,6 +54,7 @@ impl Default for HostConfig {
             kv_quota_bytes: crate::capabilities::kv::DEFAULT_QUOTA_BYTES,
             http_limits: HttpLimits::default(),
             dev_allow_unsigned_packages: false,
+            max_component_bytes: crate::runtime::component::DEFAULT_MAX_COMPONENT_BYTES,
         }
     }
 }

@@ -191,9 +191,9 @@ impl Host {
         self.inner.plugins.verify_package(bytes)
     }
 
-    /// Whether unsigned packages are accepted (the dev flag).
-    pub fn allows_unsigned_packages(&self) -> bool {
-        self.inner.config.dev_allow_unsigned_packages
+    /// What the host was opened with (the dev flag, the largest component, limits).
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
     }
 
     /// The operator's trust store of publisher keys.

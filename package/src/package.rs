@@ -18,7 +18,13 @@ use std::io::Read;
 
 /// Largest package accepted anywhere (a component is capped at 16 MiB by the host).
 /// The largest package read.
-pub const MAX_PACKAGE_BYTES: usize = 17 << 20;
+pub const MAX_PACKAGE_BYTES: usize = DEFAULT_MAX_COMPONENT_BYTES + PACKAGE_OVERHEAD_BYTES;
+/// The largest component a host accepts unless its operator says otherwise
+/// (`hearth serve --max-component-mb`): room for interpreters compiled to
+/// WebAssembly (a Python plugin's component is about 17.5 MiB).
+pub const DEFAULT_MAX_COMPONENT_BYTES: usize = 32 << 20;
+/// What a package holds beside its component: the manifest, the signature, tar headers.
+pub const PACKAGE_OVERHEAD_BYTES: usize = 1 << 20;
 const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 const MAX_SIGNATURE_BYTES: u64 = 4 << 10;
 
@@ -100,11 +106,18 @@ pub fn signed_message(manifest: &[u8], component: &[u8]) -> Vec<u8> {
 }
 
 impl Package {
-    /// Reads a package; refuses anything but the three expected entries.
+    /// Reads a package whose component is at most [`DEFAULT_MAX_COMPONENT_BYTES`].
     pub fn read(bytes: &[u8]) -> Result<Package, PackageError> {
+        Package::read_within(bytes, DEFAULT_MAX_COMPONENT_BYTES)
+    }
+
+    /// Reads a package whose component is at most `max_component_bytes`; refuses
+    /// anything but the three expected entries.
+    pub fn read_within(bytes: &[u8], max_component_bytes: usize) -> Result<Package, PackageError> {
         let malformed = |reason: String| PackageError::Malformed(reason);
-        if bytes.len() > MAX_PACKAGE_BYTES {
-            return Err(malformed(format!("it is {} bytes; the limit is {MAX_PACKAGE_BYTES}", bytes.len())));
+        let max_package_bytes = max_component_bytes + PACKAGE_OVERHEAD_BYTES;
+        if bytes.len() > max_package_bytes {
+            return Err(malformed(format!("it is {} bytes; the limit is {max_package_bytes}", bytes.len())));
         }
         let mut archive = tar::Archive::new(bytes);
         let (mut manifest, mut component, mut signature) = (None, None, None);
@@ -118,7 +131,7 @@ impl Package {
             let name = path.to_string_lossy().into_owned();
             let (slot, cap) = match name.as_str() {
                 MANIFEST_ENTRY => (&mut manifest, MAX_MANIFEST_BYTES),
-                COMPONENT_ENTRY => (&mut component, MAX_PACKAGE_BYTES as u64),
+                COMPONENT_ENTRY => (&mut component, max_component_bytes as u64),
                 SIGNATURE_ENTRY => (&mut signature, MAX_SIGNATURE_BYTES),
                 other => {
                     return Err(malformed(format!(

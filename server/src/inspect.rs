@@ -47,7 +47,7 @@ struct KvKeys {
 }
 
 fn require_dev(state: &ApiState, plugin: &str) -> Result<(), ApiError> {
-    if !state.host.allows_unsigned_packages() {
+    if !state.host.config().dev_allow_unsigned_packages {
         return Err(ApiError::forbidden("reading a plugin's data is for development servers only"));
     }
     crate::operator::require_running(&state.host, plugin)

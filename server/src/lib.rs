@@ -162,7 +162,7 @@ async fn openapi_json() -> Response {
 
 /// The OpenAPI document of every route [`app`] serves, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    routes(hearth_host::runtime::component::DEFAULT_MAX_COMPONENT_BYTES).split_for_parts().1
 }
 
 #[derive(utoipa::OpenApi)]
@@ -173,11 +173,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 struct ApiDoc;
 
 /// Every route, registered with its OpenAPI description: the open ones here, then
-/// each role's router (whose handlers take that role's extractor).
-fn routes() -> OpenApiRouter<ApiState> {
+/// each role's router (whose handlers take that role's extractor). Uploads may
+/// carry a component of `max_component_bytes` and a package's overhead.
+fn routes(max_component_bytes: usize) -> OpenApiRouter<ApiState> {
     let upload = operator::upload_routes()
         .merge(packages::upload_routes())
-        .layer(DefaultBodyLimit::max(hearth_host::runtime::component::MAX_COMPONENT_BYTES + (64 << 10)));
+        .layer(DefaultBodyLimit::max(max_component_bytes + hearth_package::package::PACKAGE_OVERHEAD_BYTES));
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -200,7 +201,7 @@ fn routes() -> OpenApiRouter<ApiState> {
 
 /// The router.
 pub fn app(state: ApiState) -> Router {
-    let (router, _) = routes().split_for_parts();
+    let (router, _) = routes(state.host.config().max_component_bytes).split_for_parts();
     router
         .merge(console::routes())
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -565,6 +565,25 @@ async fn operators_grant_part_of_what_a_plugin_requests_and_tighten_its_limits()
     let (status, _) =
         api.json(Method::PUT, &format!("/v1/plugins/{plugin}/limits"), Some(&operator), json!({"memory_mb": 0})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "limits are validated like the manifest's");
+
+    // Above the host's caps (64 MiB, 100 ms, 500 ms, 8 instances by default): refused,
+    // naming the cap, and the plugin keeps the limits it had.
+    for (body, named) in [
+        (json!({"memory_mb": 65}), "memory_mb 65 is above this host's cap of 64 MiB"),
+        (json!({"timeout_ms": 101}), "timeout_ms 101 is above this host's cap of 100 ms"),
+        (json!({"service_timeout_ms": 501}), "service_timeout_ms 501 is above this host's cap of 500 ms"),
+        (json!({"memory_mb": 8, "concurrency": 9}), "concurrency 9 is above this host's cap of 8 instances"),
+    ] {
+        let (status, answer) =
+            api.json(Method::PUT, &format!("/v1/plugins/{plugin}/limits"), Some(&operator), body.clone()).await;
+        assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{body}: {answer}");
+        assert_eq!(answer["error"]["message"], named, "{body}");
+    }
+    let (_, view) = api.json(Method::GET, &format!("/v1/plugins/{plugin}"), Some(&operator), Value::Null).await;
+    assert_eq!(
+        (view["limits"]["memory_bytes"].as_u64(), view["limits"]["event_timeout_ms"].as_u64()),
+        (Some(8 << 20), Some(50))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -787,7 +806,12 @@ async fn hostile_requests_get_their_documented_errors_and_nothing_is_stored() {
         assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component"));
         assert!(body["error"]["message"].as_str().unwrap().contains(reason), "{body}");
     }
-    let oversize = Body::from(vec![0u8; hearth_host::runtime::component::MAX_COMPONENT_BYTES + (64 << 10) + 1]);
+    let oversize = Body::from(vec![
+        0u8;
+        hearth_host::runtime::component::DEFAULT_MAX_COMPONENT_BYTES
+            + hearth_package::package::PACKAGE_OVERHEAD_BYTES
+            + 1
+    ]);
     let (status, _) =
         api.send(Method::POST, "/v1/packages", Some(&operator), oversize, "application/octet-stream").await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -1095,4 +1119,51 @@ async fn registry_routes_install_exactly_the_package_that_was_reviewed() {
         down.json(Method::GET, "/v1/registry/plugins/com.example.recipe-service", Some(&operator), Value::Null).await;
     assert_eq!((status, error_code(&body)), (StatusCode::BAD_GATEWAY, "registry_error"), "{body}");
     drop(registry_dir);
+}
+
+/// A component padded with a custom section to `size` bytes: still the same plugin.
+fn padded(component: &[u8], size: usize) -> Vec<u8> {
+    let name = b"padding";
+    // Section id, a 5-byte LEB128 length (fixed width, so the size comes out exact),
+    // the name's length and the name, then the payload.
+    let header = 1 + 5 + 1 + name.len();
+    let content_len = (1 + name.len() + (size - component.len() - header)) as u32;
+    let mut out = component.to_vec();
+    out.push(0);
+    for index in 0..5 {
+        let byte = ((content_len >> (7 * index)) & 0x7f) as u8;
+        out.push(if index < 4 { byte | 0x80 } else { byte });
+    }
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.resize(size, 0);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_component_is_the_operators_setting_for_upload_package_and_install() {
+    let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
+    let component = hearth_test_components::read(hearth_test_components::RECIPE_SERVICE);
+    // The size of a Python plugin: over the old 16 MiB, under the default 32 MiB.
+    let python_sized = padded(&component, 18 << 20);
+    assert_eq!(python_sized.len(), 18 << 20);
+
+    let api = Api::new().await;
+    let operator = api.token(Role::Operator, "").await;
+    let (status, body) = api.install(&operator, &manifest, python_sized.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // An operator who allows 16 MiB: the same package is refused, naming the setting,
+    // and one over the upload limit does not even reach the handler.
+    let config = hearth_host::HostConfig { max_component_bytes: 16 << 20, ..Default::default() };
+    let api = Api::with_config(config).await;
+    let operator = api.token(Role::Operator, "").await;
+    let (status, body) = api.install(&operator, &manifest, padded(&component, (16 << 20) + (256 << 10))).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_package"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("the limit is"), "{body}");
+    let (status, body) = api.install(&operator, &manifest, python_sized).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (status, body) = api.install(&operator, &manifest, padded(&component, 15 << 20)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(api.state.host.plugins().len(), 1);
 }

@@ -113,7 +113,7 @@ impl Plugins {
     /// and the replaced version is kept for [`Plugins::rollback`].
     pub async fn install(&self, manifest: Manifest, component: Vec<u8>) -> Result<LoadedPlugin, HostError> {
         let _changing = self.changing.lock().await;
-        component::check_bytes(&component)?;
+        component::check_bytes(&component, self.config.max_component_bytes)?;
         for warning in crate::events::catalog::unmatched_subscriptions(&manifest) {
             tracing::warn!(plugin = %manifest.plugin.id, "{warning}");
         }
@@ -154,7 +154,7 @@ impl Plugins {
     /// Reads a package and checks its signature against the trust store (or accepts
     /// it unsigned, when the dev flag allows that).
     pub fn verify_package(&self, bytes: &[u8]) -> Result<Package, HostError> {
-        let package = Package::read(bytes)?;
+        let package = Package::read_within(bytes, self.config.max_component_bytes)?;
         if package.signature.is_none() && self.config.dev_allow_unsigned_packages {
             tracing::warn!(plugin = %package.manifest.plugin.id, "installing an unsigned package (dev flag)");
             return Ok(package);
@@ -267,10 +267,11 @@ impl Plugins {
         self.restart_with(plugin, record).await
     }
 
-    /// Tightens the plugin's limits below what it requests (and the host's caps).
+    /// Sets the plugin's limits; a value above the host's caps is refused.
     pub async fn set_limits(&self, plugin: &str, limits: RequestedLimits) -> Result<LoadedPlugin, HostError> {
         let _changing = self.changing.lock().await;
         limits.validate()?;
+        Limits::check_within(&limits, &self.config.max_limits)?;
         let mut record = self.record(plugin)?;
         record.limits = Some(limits);
         self.restart_with(plugin, record).await

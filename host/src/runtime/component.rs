@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::Engine;
 use wasmtime::component::{Component, types::ComponentItem};
 
-/// Largest component accepted at install.
-pub const MAX_COMPONENT_BYTES: usize = 16 << 20;
+/// Largest component a host accepts unless configured otherwise
+/// ([`HostConfig::max_component_bytes`](crate::HostConfig::max_component_bytes)).
+pub const DEFAULT_MAX_COMPONENT_BYTES: usize = hearth_package::package::DEFAULT_MAX_COMPONENT_BYTES;
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
 const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
@@ -25,11 +26,15 @@ pub fn content_hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Refuses what cannot be a plugin before any compilation is spent on it.
-pub fn check_bytes(bytes: &[u8]) -> Result<(), HostError> {
+/// Refuses what cannot be a plugin (or is over `max_bytes`) before any compilation
+/// is spent on it.
+pub fn check_bytes(bytes: &[u8], max_bytes: usize) -> Result<(), HostError> {
     let invalid = |reason: String| Err(HostError::InvalidComponent(reason));
-    if bytes.len() > MAX_COMPONENT_BYTES {
-        return invalid(format!("component is {} bytes; the limit is {MAX_COMPONENT_BYTES}", bytes.len()));
+    if bytes.len() > max_bytes {
+        return invalid(format!(
+            "component is {} bytes; this host accepts at most {max_bytes} (hearth serve --max-component-mb)",
+            bytes.len()
+        ));
     }
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
         return invalid("not a WebAssembly file (it does not start with \\0asm)".into());
@@ -80,7 +85,7 @@ pub fn check_world(engine: &Engine, component: &Component, api: &str) -> Result<
 /// and linking against exactly the capabilities the manifest requests. For `hearth
 /// plugin build` and `pack`, so a partner finds out before publishing.
 pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(), HostError> {
-    check_bytes(bytes)?;
+    check_bytes(bytes, DEFAULT_MAX_COMPONENT_BYTES)?;
     let (engine, _) = crate::runtime::engine::new_engine(&crate::runtime::engine::EngineConfig::default())?;
     let component =
         Component::new(&engine, bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
@@ -219,12 +224,13 @@ mod tests {
 
     #[test]
     fn headers_are_told_apart() {
-        let error = |bytes: &[u8]| check_bytes(bytes).unwrap_err().to_string();
+        let error = |bytes: &[u8]| check_bytes(bytes, DEFAULT_MAX_COMPONENT_BYTES).unwrap_err().to_string();
         assert!(error(b"PK\x03\x04 a zip file").contains("not a WebAssembly file"));
         assert!(error(b"\0asm\x01\0\0\0").contains("core WebAssembly module"));
         assert!(error(b"\0asm\x02\0\0\0").contains("unsupported"));
-        assert!(check_bytes(b"\0asm\x0d\0\x01\0").is_ok());
-        let oversize = vec![0u8; MAX_COMPONENT_BYTES + 1];
-        assert!(error(&oversize).contains("limit"));
+        assert!(check_bytes(b"\0asm\x0d\0\x01\0", DEFAULT_MAX_COMPONENT_BYTES).is_ok());
+        let oversize = vec![0u8; DEFAULT_MAX_COMPONENT_BYTES + 1];
+        assert!(error(&oversize).contains("this host accepts at most 33554432 (hearth serve --max-component-mb)"));
+        assert!(check_bytes(b"\0asm\x0d\0\x01\0", 7).is_err(), "the host's setting, not a constant");
     }
 }

@@ -1,5 +1,6 @@
 //! Per-plugin resource limits: the plugin's request, capped by the operator.
 
+use crate::HostError;
 use hearth_package::RequestedLimits;
 use std::time::Duration;
 
@@ -28,6 +29,28 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Refuses an operator's limits above this host's caps, naming the cap: a value
+    /// the host would not honour is an error, never quietly lowered.
+    pub fn check_within(requested: &RequestedLimits, caps: &Limits) -> Result<(), HostError> {
+        let above = |name: &str, asked: u64, cap: u64, unit: &str| {
+            Err(HostError::InvalidInput(format!("{name} {asked} is above this host's cap of {cap}{unit}")))
+        };
+        let checks = [
+            ("memory_mb", requested.memory_mb, (caps.memory_bytes >> 20) as u64, " MiB"),
+            ("timeout_ms", requested.timeout_ms, caps.event_timeout.as_millis() as u64, " ms"),
+            ("service_timeout_ms", requested.service_timeout_ms, caps.service_timeout.as_millis() as u64, " ms"),
+            ("concurrency", requested.concurrency, caps.concurrency as u64, " instances"),
+        ];
+        for (name, asked, cap, unit) in checks {
+            if let Some(asked) = asked
+                && u64::from(asked) > cap
+            {
+                return above(name, u64::from(asked), cap, unit);
+            }
+        }
+        Ok(())
+    }
+
     /// What the plugin asked for, or `defaults` where it did not ask, never above `caps`.
     pub fn resolve(requested: &RequestedLimits, defaults: &Limits, caps: &Limits) -> Limits {
         let memory_bytes = requested.memory_mb.map_or(defaults.memory_bytes, |mb| (mb as usize) << 20);
@@ -234,5 +257,42 @@ mod tests {
             concurrency: Some(64),
         };
         assert_eq!(Limits::resolve(&greedy, &defaults, &caps), caps);
+    }
+
+    /// An operator's value is refused exactly when it is above its cap, whichever
+    /// limit it is (randomized with a fixed seed).
+    #[test]
+    fn operator_limits_above_a_cap_are_refused_naming_it() {
+        let caps = Limits {
+            memory_bytes: 128 << 20,
+            event_timeout: Duration::from_millis(1_000),
+            service_timeout: Duration::from_millis(2_000),
+            concurrency: 4,
+        };
+        let mut seed = 0x5eed_u64;
+        let mut next = |range: u32| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as u32 % range
+        };
+        for _ in 0..2_000 {
+            let requested = RequestedLimits {
+                memory_mb: (next(2) == 0).then(|| 1 + next(256)),
+                timeout_ms: (next(2) == 0).then(|| 1 + next(2_000)),
+                service_timeout_ms: (next(2) == 0).then(|| 1 + next(4_000)),
+                concurrency: (next(2) == 0).then(|| 1 + next(8)),
+            };
+            let above = requested.memory_mb.is_some_and(|mb| mb > 128)
+                || requested.timeout_ms.is_some_and(|ms| ms > 1_000)
+                || requested.service_timeout_ms.is_some_and(|ms| ms > 2_000)
+                || requested.concurrency.is_some_and(|n| n > 4);
+            match Limits::check_within(&requested, &caps) {
+                Ok(()) => assert!(!above, "{requested:?} passed"),
+                Err(HostError::InvalidInput(message)) => {
+                    assert!(above, "{requested:?} refused: {message}");
+                    assert!(message.contains("is above this host's cap of"), "{message}");
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
     }
 }
