@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         "browser" => {
             setup()?;
             console::build()?;
+            console::build_for_browser_tests()?;
             console::browser_tests()
         }
         "plugins" => setup().and_then(|()| build_plugins()),
