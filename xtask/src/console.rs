@@ -54,13 +54,17 @@ pub fn build() -> anyhow::Result<()> {
     npm(&["run", "build"])
 }
 
+/// Builds what the browser tests start — `hearth`, `hearth-registry` — and the plugin
+/// components they install (`hearth-test-components` builds them into target/plugins).
+/// `cargo xtask test` skips it: its `cargo test` built all of them already.
+pub fn build_for_browser_tests() -> anyhow::Result<()> {
+    run("cargo", &["build", "--release", "-p", "hearth-cli", "-p", "hearth-registry", "-p", "hearth-test-components"])
+}
+
 /// Runs the browser tests: a real `hearth serve` and `hearth-registry` on loopback,
 /// driven in Chromium by playwright; screenshots go to `target/console-screenshots`.
 pub fn browser_tests() -> anyhow::Result<()> {
     install_chromium()?;
-    // The binaries the tests start, and the plugin components they install
-    // (`hearth-test-components` builds them into target/plugins).
-    run("cargo", &["build", "--release", "-p", "hearth-cli", "-p", "hearth-registry", "-p", "hearth-test-components"])?;
     let screenshots = std::env::current_dir()?.join(SCREENSHOTS);
     std::fs::create_dir_all(&screenshots)?;
     eprintln!("$ npx playwright test (console/, screenshots in {SCREENSHOTS})");
