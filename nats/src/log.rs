@@ -21,7 +21,10 @@
 //! every other event stay. JetStream keeps the ids it saw for the duplicate window even
 //! after a purge, so each household has an erasure count (in `<stream>-erasures`, which
 //! every host follows) that is part of its events' message ids: after an erasure, the
-//! household's ids are new ids.
+//! household's ids are new ids. The count also travels in each message's
+//! `Hearth-Erasure` header, and a read passes over an event whose household was erased
+//! since it was stored: a reader on a replica that has not applied the purge yet never
+//! hands out an erased event.
 
 use crate::{NatsStorage, SETUP_TIMEOUT, TRANSFER_TIMEOUT, backend, wait};
 use async_nats::jetstream::consumer::{self, pull};
@@ -331,6 +334,7 @@ impl NatsLog {
     ) -> Result<Vec<(Seq, Arc<StoredEvent>)>, LogError> {
         let kept = self.take_reader(partition, after + 1);
         let (stream, filter) = (self.stream.clone(), self.filter(partition));
+        let erasures = self.erasures.clone();
         let (kept, events) = self.call(async move {
             let mut kept = match kept {
                 Some(kept) => kept,
@@ -369,6 +373,10 @@ impl NatsLog {
                     }
                     let event: StoredEvent = serde_json::from_slice(&message.payload)
                         .map_err(|error| StorageError::Corrupt(format!("event {seq}: {error}")))?;
+                    let erased_since = lock(&erasures).get(&event.household).copied().unwrap_or(0);
+                    if erased_since > erased_when_stored(&message) {
+                        continue;
+                    }
                     events.push((seq, Arc::new(event)));
                 }
                 if !events.is_empty() || count < max {
@@ -404,15 +412,40 @@ impl NatsLog {
 /// The JetStream error of a publish whose id another publish still has in flight.
 const ID_IN_FLIGHT: &str = "10158";
 
+/// The header holding the erasure count of the event's household when it was stored.
+const ERASURE_HEADER: &str = "Hearth-Erasure";
+
+/// One event as it is published.
+struct Message {
+    subject: String,
+    /// The `Nats-Msg-Id` JetStream deduplicates on.
+    id: String,
+    /// The household's erasure count as this host knows it.
+    erased: u64,
+    payload: Vec<u8>,
+}
+
+impl Message {
+    fn build(&self) -> PublishMessage {
+        PublishMessage::build()
+            .message_id(&self.id)
+            .header(ERASURE_HEADER, self.erased.to_string().as_str())
+            .payload(self.payload.clone().into())
+    }
+}
+
+/// The erasure count a stored message was published under (0 when it has none).
+fn erased_when_stored(message: &async_nats::jetstream::Message) -> u64 {
+    let header = message.headers.as_ref().and_then(|headers| headers.get(ERASURE_HEADER));
+    header.and_then(|value| value.as_str().parse().ok()).unwrap_or(0)
+}
+
 /// Publishes one event; its answer is awaited later so that a batch is pipelined.
 async fn publish(
     jetstream: &async_nats::jetstream::Context,
-    subject: String,
-    id: String,
-    payload: Vec<u8>,
+    message: Message,
 ) -> Result<impl Future<Output = Result<Appended, LogError>>, LogError> {
-    let message = PublishMessage::build().message_id(&id).payload(payload.clone().into());
-    let pending = jetstream.send_publish(subject.clone(), message).await.map_err(log_error)?;
+    let pending = jetstream.send_publish(message.subject.clone(), message.build()).await.map_err(log_error)?;
     let jetstream = jetstream.clone();
     Ok(async move {
         let mut answer = pending.await;
@@ -422,8 +455,7 @@ async fn publish(
             match &answer {
                 Err(error) if error.to_string().contains(ID_IN_FLIGHT) => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    let message = PublishMessage::build().message_id(&id).payload(payload.clone().into());
-                    answer = match jetstream.send_publish(subject.clone(), message).await {
+                    answer = match jetstream.send_publish(message.subject.clone(), message.build()).await {
                         Ok(pending) => pending.await,
                         Err(error) => return Err(log_error(error)),
                     };
@@ -446,14 +478,14 @@ impl EventLog for NatsLog {
         &self,
         events: Vec<StoredEvent>,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Appended>, LogError>> + Send + '_>> {
-        let messages: Result<Vec<(String, String, Vec<u8>)>, LogError> = {
+        let messages: Result<Vec<Message>, LogError> = {
             let erasures = lock(&self.erasures);
             events
                 .iter()
                 .map(|event| {
                     let erased = erasures.get(&event.household).copied().unwrap_or(0);
                     let payload = serde_json::to_vec(event).map_err(log_error)?;
-                    Ok((self.subject(event), message_id(event, erased), payload))
+                    Ok(Message { subject: self.subject(event), id: message_id(event, erased), erased, payload })
                 })
                 .collect()
         };
@@ -473,13 +505,13 @@ impl EventLog for NatsLog {
                     // server refuses an id while its first publish is still in flight).
                     let mut firsts: HashMap<String, usize> = HashMap::new();
                     let mut acks = Vec::with_capacity(messages.len());
-                    for (index, (subject, id, payload)) in messages.into_iter().enumerate() {
-                        if let Some(&first) = firsts.get(&id) {
+                    for (index, message) in messages.into_iter().enumerate() {
+                        if let Some(&first) = firsts.get(&message.id) {
                             acks.push(Err(first));
                             continue;
                         }
-                        firsts.insert(id.clone(), index);
-                        acks.push(Ok(publish(&jetstream, subject, id, payload).await?));
+                        firsts.insert(message.id.clone(), index);
+                        acks.push(Ok(publish(&jetstream, message).await?));
                     }
                     let mut appended: Vec<Appended> = Vec::with_capacity(acks.len());
                     for ack in acks {

@@ -98,3 +98,126 @@ async fn the_events_stream_passes_the_log_conformance_suite_and_partitions_by_de
         events.iter().enumerate().map(|(n, event)| (n as u64 + 1, event.id.clone())).collect();
     assert_eq!(read, expected);
 }
+
+/// Erasure from the outside: each read right after a purge starts new readers, which
+/// JetStream may place on a replica that has not applied the purge yet; none of them
+/// may hand out an erased event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_replica_hands_out_an_erased_households_events() {
+    use hearth_host::events::log::{EventLog, StoredEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let (_nodes, servers) = start_cluster(dir.path());
+    let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
+    let log = storage.event_log(&hearth_nats::LogConfig { stream: "erasure".into(), ..Default::default() }).unwrap();
+    let mut random = 0x5eed_u64;
+    for round in 0..30 {
+        let erased = format!("household-{round}");
+        let events: Vec<StoredEvent> = (0..40)
+            .map(|n| {
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                let household = if random.is_multiple_of(2) { erased.clone() } else { format!("other-{round}") };
+                let mut event = StoredEvent::consent_revoked(household, "p".into(), false).unwrap();
+                event.id = format!("e{n}");
+                event.device = Some(format!("device-{round}-{}", random % 11));
+                event
+            })
+            .collect();
+        let expected = events.iter().filter(|event| event.household == erased).count() as u64;
+        log.append(events).await.unwrap();
+        assert_eq!(log.erase_household(&erased).unwrap(), expected, "round {round}");
+        for partition in 0..log.partitions() {
+            let read = log.read_partition(partition, 0, 10_000).unwrap();
+            let found = read.iter().filter(|(_, event)| event.household == erased).count();
+            assert_eq!(found, 0, "round {round}, partition {partition}: {found} erased events read");
+        }
+    }
+}
+
+/// A device's order from the outside: one device sends batches through a host while
+/// the events stream's leader is killed mid-batch (its last proposals may be lost while
+/// later ones reach the new leader); a batch that fails is sent again through another
+/// host, as a device would. The log must hold the device's events in the order sent
+/// (repeats of earlier ones aside): no event stored before one sent ahead of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_keeps_its_order_when_the_streams_leader_dies_mid_batch() {
+    use hearth_host::events::log::{EventLog, StoredEvent, partition_of};
+    let dir = tempfile::tempdir().unwrap();
+    let (nodes, servers) = start_cluster(dir.path());
+    let config = hearth_nats::LogConfig { stream: "ordered".into(), ..Default::default() };
+    // Two hosts' connections (a log lives as long as its storage).
+    let (mut storages, mut logs) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let servers = servers.clone();
+        let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
+        logs.push(storage.event_log(&config).unwrap());
+        storages.push(storage);
+    }
+    let client = async_nats::connect(servers.as_slice()).await.unwrap();
+    let mut stream = async_nats::jetstream::new(client).get_stream("ordered").await.unwrap();
+    let leader = stream.info().await.unwrap().cluster.as_ref().and_then(|cluster| cluster.leader.clone()).unwrap();
+    let leader: usize = leader.trim_start_matches('n').parse().unwrap();
+    let event = |n: usize| {
+        let mut event = StoredEvent::consent_revoked("h".into(), "p".into(), false).unwrap();
+        event.id = format!("e{n}");
+        event.device = Some("device".into());
+        event
+    };
+    const BATCH: usize = 200;
+    const BATCHES: usize = 60;
+    let mut nodes = Some(nodes);
+    let mut killer = None;
+    let mut failed = 0;
+    for batch in 0..BATCHES {
+        if batch == BATCHES / 3 {
+            // Killed while this batch is being published.
+            let mut doomed = nodes.take().unwrap();
+            killer = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(2));
+                drop(doomed.remove(leader));
+                doomed
+            }));
+        }
+        let events: Vec<StoredEvent> = (batch * BATCH..(batch + 1) * BATCH).map(event).collect();
+        if logs[0].append(events.clone()).await.is_err() {
+            failed += 1;
+            until_answered_async(&*logs[1], events).await;
+        }
+    }
+    let _nodes = killer.unwrap().join().unwrap();
+    let partition = partition_of(&event(0), logs[1].partitions());
+    let mut read = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = until_answered("a read", || logs[1].read_partition(partition, after, 1000)).await;
+        let Some(&(last, _)) = batch.last() else { break };
+        read.extend(batch.iter().map(|(_, event)| event.id[1..].parse::<usize>().unwrap()));
+        after = last;
+    }
+    let mut next = 0;
+    for n in &read {
+        assert!(*n <= next, "event {n} was stored before event {next} ({failed} batches sent again)");
+        next = next.max(n + 1);
+    }
+    assert_eq!(next, BATCH * BATCHES, "events missing");
+    eprintln!("{} events read, {failed} batches sent again", read.len());
+}
+
+/// Appends `events` until the log takes them (the cluster may be electing leaders).
+async fn until_answered_async(
+    log: &dyn hearth_host::events::log::EventLog,
+    events: Vec<hearth_host::events::log::StoredEvent>,
+) {
+    let started = Instant::now();
+    loop {
+        match log.append(events.clone()).await {
+            Ok(_) => return,
+            Err(error) if started.elapsed() < Duration::from_secs(30) => {
+                eprintln!("resending a batch: {error}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("a batch was never taken: {error}"),
+        }
+    }
+}
