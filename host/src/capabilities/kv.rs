@@ -160,12 +160,15 @@ pub struct KvCtx {
     /// Set when the backend failed during the call: if the call then fails, the
     /// failure is the host's, not the plugin's (the worker clears it).
     pub(crate) backend_failed: bool,
+    /// While this is true, writes are refused: the events being delivered went to
+    /// another host (set by the worker per call; `None` for service calls).
+    pub(crate) fence: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl KvCtx {
     /// The context of one store of `plugin`, within `quota` bytes.
     pub fn new(plugin: Arc<str>, store: PluginKv, quota: u64) -> Self {
-        KvCtx { plugin, store, quota, dirty: false, backend_failed: false }
+        KvCtx { plugin, store, quota, dirty: false, backend_failed: false, fence: None }
     }
 
     fn write(&mut self, key: &str, value: Option<&[u8]>, precondition: Precondition<'_>) -> Result<bool, KvError> {
@@ -177,6 +180,11 @@ impl KvCtx {
                 "values are at most {MAX_VALUE_BYTES} bytes, got {}",
                 value.len()
             )));
+        }
+        if self.fence.as_ref().is_some_and(|fence| *fence.borrow()) {
+            // Not the plugin's failure: the events are delivered again by their new host.
+            self.backend_failed = true;
+            return Err(KvError::Unavailable("these events are now delivered by another host".into()));
         }
         let written = self.store.write(&self.plugin, key, value, precondition, self.quota);
         match written.map_err(|error| self.unavailable(error))? {

@@ -134,6 +134,19 @@ impl Leases {
         shared.heartbeat()?;
         let weak = Arc::downgrade(&shared);
         let tick = shared.config.tick();
+        // A round may hang on a backend that does not answer (each call has its own
+        // timeout, a round has many): the leases this host can no longer be sure to
+        // hold are let go on time regardless, so their work stops before another host
+        // may take them.
+        let watched = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(tick);
+            loop {
+                ticks.tick().await;
+                let Some(shared) = watched.upgrade() else { return };
+                shared.stop_expiring(None);
+            }
+        });
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(tick);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -319,7 +332,14 @@ impl Shared {
                 let mut units = lock(&self.units);
                 let Some(unit) = units.get_mut(name) else { return Ok(()) };
                 match renewed {
-                    Ok(revision) => unit.held = Some((revision, until)),
+                    Ok(revision) => {
+                        unit.held = Some((revision, until));
+                        // The watchdog may have let it go while the renewal was slow;
+                        // renewed, it is this host's again for a whole lease.
+                        if wanted {
+                            unit.owned.send_if_modified(|owned| !std::mem::replace(owned, true));
+                        }
+                    }
                     Err(StorageError::Conflict) => {
                         unit.held = None;
                         unit.owned.send_replace(false);

@@ -51,6 +51,7 @@ pub fn spawn_consumer(
             plugin: plugin.clone(),
             subscription: subscription.clone(),
             shutdown: shutdown.clone(),
+            lease_lost: watch::channel(false).1,
             consent: Mutex::new(ConsentCache::default()),
             refs: Mutex::default(),
         };
@@ -71,6 +72,8 @@ struct Consumer {
     subscription: Subscription,
     /// Stops this run: host shutdown, or the lease went to another host.
     shutdown: watch::Receiver<bool>,
+    /// Turns true when this run lost the partition's lease: fences its plugin calls.
+    lease_lost: watch::Receiver<bool>,
     consent: Mutex<ConsentCache>,
     /// Refs this consumer has minted, by real id: households, devices.
     refs: Mutex<[HashMap<String, String>; 2]>,
@@ -113,13 +116,17 @@ impl Consumer {
             }
             claim.set_running(true);
             let (stop, stopped) = watch::channel(false);
-            self.shutdown = stopped;
+            let (lost, lease_lost) = watch::channel(false);
+            (self.shutdown, self.lease_lost) = (stopped, lease_lost);
             let until_lost = async {
                 while *owned.borrow_and_update() && !*shutdown.borrow() {
                     tokio::select! {
                         changed = owned.changed() => if changed.is_err() { break },
                         _ = shutdown.changed() => {}
                     }
+                }
+                if !*owned.borrow() {
+                    lost.send_replace(true);
                 }
                 stop.send_replace(true);
             };
@@ -288,7 +295,14 @@ impl Consumer {
                 move || households.generation() == generation && !*shutdown.borrow() && !breaker.is_quarantined()
             };
             let sent = run.len();
-            let outcomes = self.plugin.pool.on_events(lane, EventRun { events: run, proceed: Box::new(proceed) }).await;
+            let outcomes = self
+                .plugin
+                .pool
+                .on_events(
+                    lane,
+                    EventRun { events: run, proceed: Box::new(proceed), fence: Some(self.lease_lost.clone()) },
+                )
+                .await;
             let called = outcomes.len();
             // Successes are counted together: once per run, not per event.
             let mut succeeded = 0u64;

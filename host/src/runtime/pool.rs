@@ -62,7 +62,7 @@ impl PluginPool {
     /// Returns once every instance has finished the event runs sent to it before.
     pub async fn barrier(&self) {
         for lane in 0..self.handles.len() {
-            self.on_events(lane, EventRun { events: Vec::new(), proceed: Box::new(|| true) }).await;
+            self.on_events(lane, EventRun { events: Vec::new(), proceed: Box::new(|| true), fence: None }).await;
         }
     }
 

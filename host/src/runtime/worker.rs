@@ -19,7 +19,7 @@ use crate::runtime::limits::Limits;
 use crate::runtime::state::PluginState;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument as _;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
@@ -35,6 +35,11 @@ pub struct EventRun {
     /// Asked before each event after the first: false ends the run there (the sender's
     /// view changed, e.g. a consent revocation, and it must look at the rest again).
     pub proceed: Box<dyn Fn() -> bool + Send>,
+    /// Turns true when the sender lost the right to deliver these events (its lease
+    /// went to another host, which delivers them again): from then on the run's kv
+    /// writes are refused, so two hosts never interleave one plugin's writes for the
+    /// same events. `None`: never.
+    pub fence: Option<watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for EventRun {
@@ -68,7 +73,7 @@ pub struct ServiceCall {
 impl PluginHandle {
     /// Delivers one event; returns when the plugin has handled it (and its writes are durable).
     pub async fn on_event(&self, event: Event) -> Result<(), CallError> {
-        let run = EventRun { events: vec![event], proceed: Box::new(|| true) };
+        let run = EventRun { events: vec![event], proceed: Box::new(|| true), fence: None };
         self.on_events(run).await.pop().map_or(Err(CallError::Stopped), |(result, _)| result)
     }
 
@@ -124,7 +129,7 @@ impl PluginRuntime {
 pub fn spawn(runtime: PluginRuntime) -> (PluginHandle, tokio::task::JoinHandle<()>) {
     let (events, event_lane) = mpsc::channel(LANE_CAPACITY);
     let (services, service_lane) = mpsc::channel(LANE_CAPACITY);
-    let worker = Worker { runtime, live: None, unflushed: false };
+    let worker = Worker { runtime, live: None, unflushed: false, fence: None };
     let task = tokio::spawn(worker.run(event_lane, service_lane));
     (PluginHandle { events, services }, task)
 }
@@ -139,6 +144,8 @@ struct Worker {
     live: Option<Live>,
     /// Calls since the last flush wrote to kv (also calls whose instance was dropped).
     unflushed: bool,
+    /// The fence of the run being delivered (see [`EventRun::fence`]).
+    fence: Option<watch::Receiver<bool>>,
 }
 
 type ServiceLane = mpsc::Receiver<(ServiceCall, Reply<ServiceResponse>)>;
@@ -166,13 +173,14 @@ impl Worker {
     /// Delivers a run: as one batch when the plugin takes batches, else (or when the
     /// batch failed as a whole) one event per call, stopping at the first failure.
     /// Nothing is acknowledged before the run's writes are durable.
-    async fn deliver(&mut self, run: EventRun, service_lane: &mut ServiceLane) -> Vec<EventOutcome> {
+    async fn deliver(&mut self, mut run: EventRun, service_lane: &mut ServiceLane) -> Vec<EventOutcome> {
         let mut outcomes = Vec::with_capacity(run.events.len());
         // Checked before the first event too: a run prepared before a revocation or
         // erasure must not deliver anything after it.
         if !(run.proceed)() {
             return outcomes;
         }
+        self.fence = run.fence.take();
         let mut one_by_one = true;
         if run.events.len() > 1 && self.runtime.pre.takes_batches() {
             while let Ok((call, reply)) = service_lane.try_recv() {
@@ -221,6 +229,7 @@ impl Worker {
                 }
             }
         }
+        self.fence = None;
         if let Err(error) = self.make_durable().await {
             for (result, _) in &mut outcomes {
                 if result.is_ok() {
@@ -248,7 +257,9 @@ impl Worker {
     async fn on_event(&mut self, event: &Event) -> Result<(), CallError> {
         let timeout = self.runtime.limits.event_timeout;
         let chain = vec![self.runtime.id.clone()];
+        let fence = self.fence.clone();
         let live = self.instance().await?;
+        live.store.data_mut().capabilities.kv.fence = fence;
         let (deadline, budget) = live.begin_call(timeout, None, chain);
         let call = live.plugin.on_event(&mut live.store, event);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
@@ -262,7 +273,9 @@ impl Worker {
         let count = u32::try_from(events.len()).unwrap_or(u32::MAX);
         let timeout = self.runtime.limits.event_timeout.saturating_mul(count);
         let chain = vec![self.runtime.id.clone()];
+        let fence = self.fence.clone();
         let live = self.instance().await?;
+        live.store.data_mut().capabilities.kv.fence = fence;
         let (deadline, budget) = live.begin_call(timeout, None, chain);
         let call = live.plugin.on_events(&mut live.store, events);
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
@@ -287,6 +300,7 @@ impl Worker {
         let mut chain = call.chain;
         chain.push(self.runtime.id.clone());
         let live = self.instance().await?;
+        live.store.data_mut().capabilities.kv.fence = None;
         let (deadline, budget) = live.begin_call(timeout, call.deadline, chain);
         let request = &call.request;
         let call = live.plugin.handle(&mut live.store, request);

@@ -96,14 +96,19 @@ async fn alone_every_claim_is_owned() {
 /// A member's storage whose `cluster-members` writes fail while `cut` is set: its
 /// heartbeat fails, so no lease round happens at all, as when a host loses its NATS
 /// connection for longer than the lease.
+/// While `stall` is set, each read of `cluster-leases` takes a second (longer than the
+/// lease): a lease round hangs on a backend that answers slowly, as a NATS cluster
+/// electing leaders does.
 struct HeartbeatCut {
     inner: Arc<dyn Storage>,
     cut: Arc<std::sync::atomic::AtomicBool>,
+    stall: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct CutBucket {
     inner: Arc<dyn hearth_host::storage::Bucket>,
     cut: Arc<std::sync::atomic::AtomicBool>,
+    stall: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl HeartbeatCut {
@@ -118,10 +123,11 @@ impl HeartbeatCut {
 impl Storage for HeartbeatCut {
     fn bucket(&self, name: &str) -> Result<Arc<dyn hearth_host::storage::Bucket>, hearth_host::storage::StorageError> {
         let inner = self.inner.bucket(name)?;
-        if name == "cluster-members" {
-            return Ok(Arc::new(CutBucket { inner, cut: self.cut.clone() }));
+        match name {
+            "cluster-members" => Ok(Arc::new(CutBucket { inner, cut: self.cut.clone(), stall: None })),
+            "cluster-leases" => Ok(Arc::new(CutBucket { inner, cut: Arc::default(), stall: Some(self.stall.clone()) })),
+            _ => Ok(inner),
         }
-        Ok(inner)
     }
     fn next_id(&self) -> Result<u64, hearth_host::storage::StorageError> {
         self.inner.next_id()
@@ -133,6 +139,9 @@ impl Storage for HeartbeatCut {
 
 impl hearth_host::storage::Bucket for CutBucket {
     fn get(&self, key: &[u8]) -> Result<Option<hearth_host::storage::Entry>, hearth_host::storage::StorageError> {
+        if self.stall.as_ref().is_some_and(|stall| stall.load(std::sync::atomic::Ordering::Relaxed)) {
+            std::thread::sleep(Duration::from_secs(1));
+        }
         self.inner.get(key)
     }
     fn put(&self, key: &[u8], value: &[u8]) -> Result<u64, hearth_host::storage::StorageError> {
@@ -175,7 +184,8 @@ async fn a_member_cut_off_from_its_heartbeat_stops_before_its_leases_run_out() {
     let dir = tempfile::tempdir().unwrap();
     let storage: Arc<dyn Storage> = Arc::new(SledStorage::open(&dir.path().join("db")).unwrap());
     let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let cut_off: Arc<dyn Storage> = Arc::new(HeartbeatCut { inner: storage.clone(), cut: cut.clone() });
+    let cut_off: Arc<dyn Storage> =
+        Arc::new(HeartbeatCut { inner: storage.clone(), cut: cut.clone(), stall: Arc::default() });
     let (_a, claims_a) = member(&cut_off, "host-a");
     let (_b, claims_b) = member(&storage, "host-b");
     let both = [("host-a", &claims_a[..]), ("host-b", &claims_b[..])];
@@ -195,4 +205,33 @@ async fn a_member_cut_off_from_its_heartbeat_stops_before_its_leases_run_out() {
         assert!(started.elapsed() < Duration::from_secs(10), "host-b never took over: {owners:?}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// A member whose lease rounds hang (its heartbeat still beats, so the others still see
+/// it live) lets its units go before their leases run out, and another member takes
+/// them only after: no unit ever runs on both (checked every 5 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_lease_rounds_hang_stops_before_its_leases_run_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(SledStorage::open(&dir.path().join("db")).unwrap());
+    let stall = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stalling: Arc<dyn Storage> =
+        Arc::new(HeartbeatCut { inner: storage.clone(), cut: Arc::default(), stall: stall.clone() });
+    let (_a, claims_a) = member(&stalling, "host-a");
+    let (_b, claims_b) = member(&storage, "host-b");
+    let both = [("host-a", &claims_a[..]), ("host-b", &claims_b[..])];
+    settle(&both, |owners| owners.len() == UNITS && count(owners, "host-a") >= 4).await;
+
+    stall.store(true, std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    loop {
+        let owners = owners(&both);
+        if count(&owners, "host-b") == UNITS {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "host-b never took over: {owners:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Lets the hanging round end, so the test's runtime can stop.
+    stall.store(false, std::sync::atomic::Ordering::Relaxed);
 }
