@@ -103,12 +103,11 @@ pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(),
 pub fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
     let message = format!("{error:#}");
     let requested = &manifest.capabilities;
-    let missing: [(&str, bool, &str); 5] = [
+    let missing: [(&str, bool, &str); 4] = [
         ("hearth:plugin/kv", requested.kv, "[capabilities] kv = true"),
         ("hearth:plugin/notify", requested.notify, "[capabilities] notify = true"),
         ("hearth:plugin/commerce", requested.commerce, "[capabilities] commerce = true"),
         ("hearth:plugin/services", !manifest.services.calls.is_empty(), "[services] calls = [\"SERVICE.OPERATION\"]"),
-        ("wasi:http/", !requested.http.is_empty(), "[capabilities] http = [\"HOST:PORT\"]"),
     ];
     for (interface, granted, line) in missing {
         if !granted && message.contains(interface) {

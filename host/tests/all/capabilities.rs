@@ -357,12 +357,17 @@ async fn outbound_http_reaches_only_granted_destinations_within_limits() {
     // The plugin handled every refusal itself and stays healthy.
     assert_eq!(fetch(allowed, "/small").await["ok"]["status"], 200);
 
-    // A plugin without an http grant is not even linked to wasi:http.
+    // A plugin without an http grant still links (toolchains import wasi:http whether
+    // the code uses it or not), and every request it makes is denied.
+    host.remove("test.hearth.probe").await.unwrap();
     let mut ungranted = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
     ungranted.plugin.id = "test.hearth.probe-offline".into();
     ungranted.capabilities.http.clear();
-    let refused = host.install(ungranted, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await;
-    assert!(matches!(refused, Err(HostError::InvalidComponent(ref m)) if m.contains("wasi:http")), "{refused:?}");
+    host.install(ungranted, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await.unwrap();
+    host.grant("h1", "test.hearth.probe-offline", &appliances_grant(false)).await.unwrap();
+    for port in [allowed, other] {
+        assert_eq!(fetch(port, "/small").await["error"], "Denied", "no destination is granted");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
