@@ -31,6 +31,7 @@ export interface Status {
   lag: number;
   overflowing: boolean;
   backlog_skipped: number;
+  calls_not_granted: number;
 }
 
 export interface Capabilities {

@@ -170,6 +170,13 @@ pub fn render(snapshot: &Snapshot) -> String {
     );
     per_plugin(
         &mut out,
+        "hearth_plugin_calls_not_granted_total",
+        "counter",
+        "Calls of capabilities a plugin's manifest does not request (refused).",
+        &|plugin| plugin.link.log.not_granted(),
+    );
+    per_plugin(
+        &mut out,
         "hearth_plugin_backlog_skipped_total",
         "counter",
         "Log events a plugin passed over because its backlog hit the bound.",

@@ -19,7 +19,7 @@ impl From<CommerceError> for crate::PluginError {
     fn from(error: CommerceError) -> Self {
         match error {
             CommerceError::UnknownHousehold(message) => crate::PluginError::NotFound(format!("commerce: {message}")),
-            CommerceError::Invalid(message) | CommerceError::Conflict(message) => {
+            CommerceError::Invalid(message) | CommerceError::Conflict(message) | CommerceError::NotGranted(message) => {
                 crate::PluginError::Internal(format!("commerce: {message}"))
             }
         }

@@ -56,6 +56,7 @@ impl From<KvError> for PluginError {
             KvError::ValueTooLarge(message) => PluginError::Internal(format!("kv: value too large: {message}")),
             KvError::QuotaExceeded(message) => PluginError::Unavailable(format!("kv: quota exceeded: {message}")),
             KvError::Unavailable(message) => PluginError::Unavailable(format!("kv: {message}")),
+            KvError::NotGranted(message) => PluginError::Internal(format!("kv: {message}")),
         }
     }
 }

@@ -20,7 +20,9 @@ impl From<NotifyError> for crate::PluginError {
         match error {
             NotifyError::RateLimited(message) => crate::PluginError::Unavailable(format!("notify: {message}")),
             NotifyError::UnknownHousehold(message) => crate::PluginError::NotFound(format!("notify: {message}")),
-            NotifyError::Invalid(message) => crate::PluginError::Internal(format!("notify: {message}")),
+            NotifyError::Invalid(message) | NotifyError::NotGranted(message) => {
+                crate::PluginError::Internal(format!("notify: {message}"))
+            }
         }
     }
 }

@@ -96,6 +96,8 @@ pub struct StatusView {
     pub overflowing: bool,
     /// Events passed over at the bound.
     pub backlog_skipped: u64,
+    /// Calls of capabilities its manifest does not request (each refused).
+    pub calls_not_granted: u64,
 }
 
 impl PluginView {
@@ -124,6 +126,7 @@ impl PluginView {
                 lag: s.lag,
                 overflowing: s.overflowing,
                 backlog_skipped: s.backlog_skipped,
+                calls_not_granted: s.calls_not_granted,
             }),
             capabilities: plugin.manifest.capabilities.clone(),
             limits: LimitsView::from(plugin.limits),

@@ -540,14 +540,16 @@ async fn operators_grant_part_of_what_a_plugin_requests_and_tighten_its_limits()
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         "commerce was not requested: {body}"
     );
-    // The recipe service calls notify: withholding it cannot link, and nothing changes.
+    // The recipe service imports notify: withheld, it still runs (its notify calls are
+    // refused with `not-granted`), and the grant comes back.
     let (status, body) = grants(json!({"kv": true})).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component"), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("notify"), "{body}");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["capabilities"]["notify"], false, "{body}");
     let (status, _) = api.json(Method::POST, "/v1/services/recipes/suggest", Some(&user), json!({})).await;
-    assert_eq!(status, StatusCode::OK, "still running as before");
-    let (status, _) = grants(json!({"kv": true, "notify": true})).await;
+    assert_eq!(status, StatusCode::OK, "still serving without notify");
+    let (status, body) = grants(json!({"kv": true, "notify": true})).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["capabilities"]["notify"], true, "{body}");
 
     let (status, body) = api
         .json(

@@ -576,3 +576,53 @@ fn delivery_counters_survive_restarts_and_upgrades() {
     poll("65 delivered", || delivered(port, "test.hearth.recorder") == 65);
     stop(server);
 }
+
+/// A partner's manifest asks for kv only, over a component that imports every
+/// capability (as jco and componentize-py build them): over HTTP it installs, its
+/// notify, commerce and service calls are refused naming the line to add, nothing
+/// reaches the household, and the operator sees the refusals counted.
+#[test]
+fn a_kv_only_manifest_installs_and_grants_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(dir.path(), OPERATOR, &["--dev-allow-unsigned-packages"]);
+    let manifest = std::fs::read_to_string(hearth_test_components::PROBE_PLUGIN_MANIFEST).unwrap();
+    let kv_only: String = manifest
+        .lines()
+        .filter(|line| {
+            !["notify =", "commerce =", "calls =", "devices =", "http ="].iter().any(|key| line.starts_with(key))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(kv_only.contains("kv = true") && !kv_only.contains("notify ="), "{kv_only}");
+    install_unsigned(port, OPERATOR, hearth_test_components::PROBE_PLUGIN, &kv_only);
+    register(port, OPERATOR, "house-k", &[]);
+    let user = token(port, OPERATOR, "user", "house-k");
+    let grant = json!({"device_kinds": [], "devices": []});
+    assert_eq!(json_call(port, "PUT", "/v1/me/grants/test.hearth.probe", &user, grant).0, 204);
+
+    let call = |operation: &str, input: Value| {
+        let (status, answer) = json_call(port, "POST", &format!("/v1/services/probe/{operation}"), &user, input);
+        assert_eq!(status, 200, "{operation}: {answer}");
+        answer
+    };
+    let notified = call("notify", json!({"title": "Hi", "body": "there"}));
+    let text = notified["error"].as_str().unwrap_or_default();
+    assert!(text.contains("NotGranted(") && text.contains("[capabilities] notify = true"), "{notified}");
+    let items = json!([{"sku": "F-1", "name": "Filter", "quantity": 1, "unit_price_minor": 900}]);
+    let proposed = call("propose", json!({"order_id": "o-1", "currency": "EUR", "items": items, "note": "n"}));
+    assert!(proposed["error"].as_str().unwrap_or_default().contains("[capabilities] commerce = true"), "{proposed}");
+    let called = call("call", json!({"service": "probe", "operation": "whoami"}));
+    assert!(called["error"].as_str().unwrap_or_default().contains("[services] calls"), "{called}");
+    // kv is granted and works.
+    let filled = call("kv-fill", json!({}));
+    assert!(filled["written"].as_u64().unwrap() > 0, "{filled}");
+
+    let (status, notifications) = json_call(port, "GET", "/v1/me/notifications", &user, Value::Null);
+    assert_eq!(status, 200, "{notifications}");
+    assert_eq!(notifications["notifications"], json!([]), "{notifications}");
+    let (status, offers) = json_call(port, "GET", "/v1/me/offers", &user, Value::Null);
+    assert_eq!(status, 200, "{offers}");
+    assert_eq!(offers["offers"], json!([]), "{offers}");
+    assert_eq!(plugin_status(port, "test.hearth.probe")["calls_not_granted"], 2, "notify and propose");
+    stop(server);
+}

@@ -71,6 +71,12 @@ function StatusFigures({ plugin }: { plugin: Plugin }) {
         ))}
       </dl>
       {s.overflowing && <p class="warning">The backlog is at its bound: the oldest events are being passed over.</p>}
+      {s.calls_not_granted > 0 && (
+        <p class="warning">
+          {count(s.calls_not_granted)} calls of capabilities its manifest does not request were refused: its log names the
+          line to add.
+        </p>
+      )}
       {s.quarantine && (
         <div class="quarantine" role="region" aria-label="Quarantine">
           <p>

@@ -1,11 +1,12 @@
 //! Host-side bindings of the `hearth:plugin` worlds, one module per WIT version.
 //!
 //! The newest version (`wit/`) is this module; older ones are frozen under
-//! `wit/vX.Y/` and have a module each ([`v0_1`]). Capabilities are implemented once,
-//! against the newest bindings: their interfaces have not changed since 0.1, so the
-//! same implementations are linked under every version's names
-//! ([`link_every_version`]). Only the exports differ; [`Guest`] calls whichever a
-//! component has, converting values between versions.
+//! `wit/vX.Y/` and have a module each ([`v0_1`]). Capabilities are implemented against
+//! the newest bindings; an interface that kept its shape since an older version is
+//! linked under every version's names with the same implementation
+//! ([`link_every_version`]), one that changed has its older twin implemented beside
+//! it (kv, notify and commerce gained `not-granted` in 0.2). [`Guest`] calls whichever
+//! handler a component exports, converting values between versions.
 //!
 //! Imports are synchronous (the capabilities behind them answer from storage or
 //! memory) and `trappable`, so a host failure traps while the plugin's own errors stay

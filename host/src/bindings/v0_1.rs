@@ -1,8 +1,10 @@
 //! `hearth:plugin@0.1.0`, frozen in `wit/v0.1/`: the exports of plugins built against
 //! it, and the conversions between its values and the newest version's.
 //!
-//! Its capability interfaces are the newest ones under older names, so they are
-//! remapped here and never generated twice. Events of topics 0.1 does not know
+//! Its capability interfaces that kept their shape are the newest ones under older
+//! names, so they are remapped here and never generated twice; kv, notify and commerce
+//! (whose errors gained `not-granted`) are generated for 0.1 and implemented beside
+//! the newest, in each capability's module. Events of topics 0.1 does not know
 //! (catalogue topics added later) reach a 0.1 plugin as `other`, with the typed body
 //! as JSON, which is what the 0.1 contract promises for topics outside its catalogue.
 
@@ -13,13 +15,13 @@ use super as latest;
 wasmtime::component::bindgen!({
     path: "../wit/v0.1",
     world: "partner-plugin",
+    imports: { default: trappable },
     exports: { default: async },
+    // kv, notify and commerce gained `not-granted` in 0.2: they are generated here and
+    // implemented beside the newest (in each capability's module).
     with: {
         "hearth:plugin/log@0.1.0": crate::bindings::hearth::plugin::log,
-        "hearth:plugin/kv@0.1.0": crate::bindings::hearth::plugin::kv,
         "hearth:plugin/config@0.1.0": crate::bindings::hearth::plugin::config,
-        "hearth:plugin/notify@0.1.0": crate::bindings::hearth::plugin::notify,
-        "hearth:plugin/commerce@0.1.0": crate::bindings::hearth::plugin::commerce,
         "hearth:plugin/devices@0.1.0": crate::bindings::hearth::plugin::devices,
         "hearth:plugin/services@0.1.0": crate::bindings::hearth::plugin::services,
     },

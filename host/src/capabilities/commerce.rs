@@ -5,13 +5,12 @@
 //! household confirms or declines through the host; a confirmation books the order in
 //! the [`Ledger`](crate::commerce::ledger::Ledger).
 
-use super::{Capability, PluginStore, Setup};
+use super::{Capability, PluginStore, Setup, Ungranted};
 use crate::HostError;
 use crate::bindings::hearth::plugin::commerce::{self as wit, CommerceError, Host};
 use crate::commerce::orders::{CURRENCIES, LineItem, MAX_ITEMS, MAX_TOTAL_MINOR, Order, OrderStatus, Orders};
 use crate::households::refs::Pseudonyms;
 use crate::households::{Households, consenting_household};
-use hearth_package::Manifest;
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -64,10 +63,15 @@ pub struct CommerceCtx {
     pub(crate) orders: Orders,
     pub(crate) refs: Pseudonyms,
     pub(crate) households: Households,
+    /// Set when the manifest does not request commerce: every call is refused.
+    ungranted: Option<Ungranted>,
 }
 
 impl Host for CommerceCtx {
     fn propose(&mut self, proposal: wit::OrderProposal) -> wasmtime::Result<Result<(), CommerceError>> {
+        if let Some(ungranted) = &self.ungranted {
+            return Ok(Err(CommerceError::NotGranted(ungranted.refuse("commerce.propose"))));
+        }
         let resolved = consenting_household(&self.refs, &self.households, &self.plugin, &proposal.household)
             .map_err(|error| super::backend_failed("commerce", error))?;
         let Some(household) = resolved else {
@@ -106,10 +110,6 @@ impl Host for CommerceCtx {
 }
 
 impl Capability for CommerceCtx {
-    fn granted(manifest: &Manifest) -> bool {
-        manifest.capabilities.commerce
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         let backends = setup.backends;
         CommerceCtx {
@@ -118,12 +118,48 @@ impl Capability for CommerceCtx {
             orders: backends.orders.clone(),
             refs: backends.refs.clone(),
             households: backends.households.clone(),
+            ungranted: Ungranted::unless(setup.grants.commerce, "[capabilities] commerce = true", setup),
         }
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::link_every_version(linker, "commerce", |instance| {
-            crate::bindings::hearth::plugin::commerce::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
-        })
+        crate::bindings::hearth::plugin::commerce::add_to_linker::<T, HasSelf<Self>>(linker, get)?;
+        crate::bindings::v0_1::hearth::plugin::commerce::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+/// `hearth:plugin/commerce@0.1.0`: the same call. 0.1 has no `not-granted`: a refusal
+/// is `invalid`, with the same message.
+mod v0_1 {
+    use super::CommerceCtx;
+    use super::wit::{CommerceError, LineItem, OrderProposal};
+    use crate::bindings::v0_1::hearth::plugin::commerce::{self as old, Host};
+
+    impl Host for CommerceCtx {
+        fn propose(&mut self, proposal: old::OrderProposal) -> wasmtime::Result<Result<(), old::CommerceError>> {
+            let proposal = OrderProposal {
+                order_id: proposal.order_id,
+                household: proposal.household,
+                currency: proposal.currency,
+                items: proposal
+                    .items
+                    .into_iter()
+                    .map(|item| LineItem {
+                        sku: item.sku,
+                        name: item.name,
+                        quantity: item.quantity,
+                        unit_price_minor: item.unit_price_minor,
+                    })
+                    .collect(),
+                note: proposal.note,
+            };
+            Ok(super::Host::propose(self, proposal)?.map_err(|error| match error {
+                CommerceError::UnknownHousehold(message) => old::CommerceError::UnknownHousehold(message),
+                CommerceError::Conflict(message) => old::CommerceError::Conflict(message),
+                CommerceError::Invalid(message) | CommerceError::NotGranted(message) => {
+                    old::CommerceError::Invalid(message)
+                }
+            }))
+        }
     }
 }

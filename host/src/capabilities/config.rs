@@ -4,7 +4,6 @@
 use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::config::Host;
 use crate::storage::{Bucket, BucketExt, Storage, StorageError, scoped_key};
-use hearth_package::Manifest;
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -58,10 +57,6 @@ impl Host for ConfigCtx {
 }
 
 impl Capability for ConfigCtx {
-    fn granted(_: &Manifest) -> bool {
-        true
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         ConfigCtx::new(setup.plugin.clone(), setup.backends.config.clone())
     }

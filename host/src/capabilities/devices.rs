@@ -11,7 +11,6 @@ use crate::bindings::hearth::plugin::devices::{Command, DeviceError, DeviceInfo,
 use crate::households::commands::{CommandQueue, QueuedCommand};
 use crate::households::refs::Pseudonyms;
 use crate::households::{Device, Households};
-use hearth_package::Manifest;
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -95,10 +94,6 @@ impl Host for DevicesCtx {
 /// Always linked: `describe` only tells kind, model and region of devices the plugin
 /// already gets events from, and `send` checks the granted command kinds on every call.
 impl Capability for DevicesCtx {
-    fn granted(_: &Manifest) -> bool {
-        true
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         let backends = setup.backends;
         DevicesCtx {

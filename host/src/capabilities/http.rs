@@ -7,7 +7,6 @@
 
 use super::{Capability, PluginStore, Setup};
 use bytes::Bytes;
-use hearth_package::Manifest;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use std::future::Future;
@@ -145,14 +144,9 @@ pub struct HttpCtx {
     pub policy: HttpPolicy,
 }
 
+/// Linked like every capability (see [`super::Ungranted`]); a plugin without an `http`
+/// grant has no destination allowed, so every request it makes is denied.
 impl Capability for HttpCtx {
-    /// Always linked: guest toolchains (jco, componentize-py) import `wasi:http`
-    /// whatever the code uses, so a plugin without an `http` grant links too, with no
-    /// destination allowed: every request it makes is denied.
-    fn granted(_: &Manifest) -> bool {
-        true
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         HttpCtx {
             ctx: wasmtime_wasi_http::WasiHttpCtx::new(),

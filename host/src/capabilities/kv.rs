@@ -7,10 +7,9 @@
 //! Writes land in the backend at once and are made durable before the call that made
 //! them is acknowledged (the worker flushes once per call, not once per write).
 
-use super::{Capability, PluginStore, Setup};
+use super::{Capability, PluginStore, Setup, Ungranted};
 use crate::bindings::hearth::plugin::kv::{Host, KvError};
 use crate::storage::{Bucket, BucketExt, Storage, StorageError, decode_u64, scoped_key};
-use hearth_package::Manifest;
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -163,12 +162,22 @@ pub struct KvCtx {
     /// While this is true, writes are refused: the events being delivered went to
     /// another host (set by the worker per call; `None` for service calls).
     pub(crate) fence: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Set when the manifest does not request kv: every call is refused.
+    ungranted: Option<Ungranted>,
 }
 
 impl KvCtx {
     /// The context of one store of `plugin`, within `quota` bytes.
     pub fn new(plugin: Arc<str>, store: PluginKv, quota: u64) -> Self {
-        KvCtx { plugin, store, quota, dirty: false, backend_failed: false, fence: None }
+        KvCtx { plugin, store, quota, dirty: false, backend_failed: false, fence: None, ungranted: None }
+    }
+
+    /// The refusal of `function` when kv is not granted.
+    fn refused(&self, function: &str) -> Result<(), KvError> {
+        match &self.ungranted {
+            Some(ungranted) => Err(KvError::NotGranted(ungranted.refuse(function))),
+            None => Ok(()),
+        }
     }
 
     fn write(&mut self, key: &str, value: Option<&[u8]>, precondition: Precondition<'_>) -> Result<bool, KvError> {
@@ -218,20 +227,32 @@ impl KvCtx {
 
 impl Host for KvCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
+        if let Err(refused) = self.refused("kv.get") {
+            return Ok(Err(refused));
+        }
         check_key(&key)?;
         let read = self.store.get(&self.plugin, &key);
         Ok(read.map_err(|error| self.unavailable(error)))
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
+        if let Err(refused) = self.refused("kv.set") {
+            return Ok(Err(refused));
+        }
         Ok(self.write(&key, Some(&value), Precondition::Always).map(drop))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
+        if let Err(refused) = self.refused("kv.delete") {
+            return Ok(Err(refused));
+        }
         Ok(self.write(&key, None, Precondition::Always).map(drop))
     }
 
     fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, KvError>> {
+        if let Err(refused) = self.refused("kv.list-keys") {
+            return Ok(Err(refused));
+        }
         let listed = self.store.list_keys(&self.plugin, &prefix);
         Ok(listed.map_err(|error| self.unavailable(error)))
     }
@@ -242,23 +263,67 @@ impl Host for KvCtx {
         expected: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<bool, KvError>> {
+        if let Err(refused) = self.refused("kv.compare-and-swap") {
+            return Ok(Err(refused));
+        }
         Ok(self.write(&key, Some(&value), Precondition::CurrentIs(expected.as_deref())))
     }
 }
 
 impl Capability for KvCtx {
-    fn granted(manifest: &Manifest) -> bool {
-        manifest.capabilities.kv
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
-        KvCtx::new(setup.plugin.clone(), setup.backends.kv.clone(), setup.backends.kv_quota_bytes)
+        let mut kv = KvCtx::new(setup.plugin.clone(), setup.backends.kv.clone(), setup.backends.kv_quota_bytes);
+        kv.ungranted = Ungranted::unless(setup.grants.kv, "[capabilities] kv = true", setup);
+        kv
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::link_every_version(linker, "kv", |instance| {
-            crate::bindings::hearth::plugin::kv::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
+        crate::bindings::hearth::plugin::kv::add_to_linker::<T, HasSelf<Self>>(linker, get)?;
+        crate::bindings::v0_1::hearth::plugin::kv::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+/// `hearth:plugin/kv@0.1.0`: the same calls. 0.1 has no `not-granted`: a refusal is
+/// `unavailable`, with the same message.
+mod v0_1 {
+    use super::KvCtx;
+    use crate::bindings::hearth::plugin::kv::KvError;
+    use crate::bindings::v0_1::hearth::plugin::kv::{Host, KvError as Old};
+
+    fn old<T>(result: Result<T, KvError>) -> Result<T, Old> {
+        result.map_err(|error| match error {
+            KvError::InvalidKey(message) => Old::InvalidKey(message),
+            KvError::ValueTooLarge(message) => Old::ValueTooLarge(message),
+            KvError::QuotaExceeded(message) => Old::QuotaExceeded(message),
+            KvError::Unavailable(message) | KvError::NotGranted(message) => Old::Unavailable(message),
         })
+    }
+
+    impl Host for KvCtx {
+        fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Old>> {
+            Ok(old(super::Host::get(self, key)?))
+        }
+
+        fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Old>> {
+            Ok(old(super::Host::set(self, key, value)?))
+        }
+
+        fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), Old>> {
+            Ok(old(super::Host::delete(self, key)?))
+        }
+
+        fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, Old>> {
+            Ok(old(super::Host::list_keys(self, prefix)?))
+        }
+
+        fn compare_and_swap(
+            &mut self,
+            key: String,
+            expected: Option<Vec<u8>>,
+            value: Vec<u8>,
+        ) -> wasmtime::Result<Result<bool, Old>> {
+            Ok(old(super::Host::compare_and_swap(self, key, expected, value)?))
+        }
     }
 }
 

@@ -5,7 +5,6 @@ use super::{Capability, PluginStore, Setup};
 use crate::bindings::hearth::plugin::log::{Host, Level};
 use crate::plugins::logbook::{LogBook, LogLevel, LogSource};
 use crate::rate::TokenBucket;
-use hearth_package::Manifest;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,6 +32,7 @@ pub struct LogBudget {
     bucket: std::sync::Mutex<TokenBucket>,
     dropped: AtomicU64,
     unreported: AtomicU64,
+    not_granted: AtomicU64,
     book: Arc<LogBook>,
     /// The lowest level of the plugin's own lines that is kept (set per plugin).
     level: Arc<AtomicU8>,
@@ -47,6 +47,7 @@ impl LogBudget {
             bucket: std::sync::Mutex::new(TokenBucket::full(LINES_BURST)),
             dropped: AtomicU64::new(0),
             unreported: AtomicU64::new(0),
+            not_granted: AtomicU64::new(0),
             book,
         }
     }
@@ -54,6 +55,21 @@ impl LogBudget {
     /// Lines dropped over the rate since the plugin started.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Calls of capabilities the plugin's manifest does not request, since it started.
+    pub fn not_granted(&self) -> u64 {
+        self.not_granted.load(Ordering::Relaxed)
+    }
+
+    /// A call of a capability the manifest does not request (`function`, e.g.
+    /// `kv.set`): counted, reported within the budget, and answered with what the
+    /// plugin is told — the manifest line that would grant it.
+    pub fn refuse_not_granted(&self, function: &str, line: &str) -> String {
+        self.not_granted.fetch_add(1, Ordering::Relaxed);
+        let message = format!("hearth.toml does not request this capability: add `{line}`");
+        self.report(|| format!("{function} refused: {message}"));
+        message
     }
 
     /// Whether one more line about this plugin may be written now: its own lines and
@@ -232,10 +248,6 @@ impl Drop for LineWriter {
 }
 
 impl Capability for LogCtx {
-    fn granted(_: &Manifest) -> bool {
-        true
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         LogCtx::new(setup.log.clone())
     }

@@ -62,6 +62,12 @@ pub struct PluginGrants {
     pub calls: Arc<[String]>,
     /// `host:port` destinations of its outbound HTTP.
     pub http: Arc<[String]>,
+    /// Whether the manifest requests kv, notify, commerce.
+    pub kv: bool,
+    #[allow(missing_docs)]
+    pub notify: bool,
+    #[allow(missing_docs)]
+    pub commerce: bool,
 }
 
 impl PluginGrants {
@@ -72,6 +78,9 @@ impl PluginGrants {
             device_commands: manifest.capabilities.devices.clone(),
             calls: manifest.services.calls.clone().into(),
             http: manifest.capabilities.http.iter().map(|target| target.to_ascii_lowercase()).collect(),
+            kv: manifest.capabilities.kv,
+            notify: manifest.capabilities.notify,
+            commerce: manifest.capabilities.commerce,
         }
     }
 }
@@ -94,11 +103,32 @@ pub trait PluginStore: WasiHttpView + Send + 'static {
     fn capabilities(&mut self) -> &mut Contexts;
 }
 
+/// How a capability the manifest does not request answers. Every capability is
+/// linked for every plugin — toolchains (jco, componentize-py) import every interface
+/// of the world whatever the code uses — and a call of one that is not requested is
+/// refused with a typed `not-granted` error naming the manifest line that would grant
+/// it; the refusal is counted and reported in the plugin's log, within its budget.
+/// Only the manifest (as cut by the operator) grants a capability.
+#[derive(Clone)]
+pub struct Ungranted {
+    line: &'static str,
+    log: Arc<log::LogBudget>,
+}
+
+impl Ungranted {
+    /// `None` when `granted`; else the refusal naming `line`.
+    pub fn unless(granted: bool, line: &'static str, setup: &Setup<'_>) -> Option<Self> {
+        (!granted).then(|| Ungranted { line, log: setup.log.clone() })
+    }
+
+    /// Refuses a call of `function` (e.g. `kv.set`): the message for the plugin.
+    pub fn refuse(&self, function: &str) -> String {
+        self.log.refuse_not_granted(function, self.line)
+    }
+}
+
 /// One capability.
 pub trait Capability: Sized + Send + 'static {
-    /// Whether a plugin running under `manifest` may import it. A component that
-    /// imports a capability it is not granted fails to link.
-    fn granted(manifest: &Manifest) -> bool;
     /// Its context in a new store.
     fn new(setup: &Setup<'_>) -> Self;
     /// Registers its imports; `get` finds its context in a store.
@@ -122,12 +152,11 @@ macro_rules! capabilities {
             }
         }
 
-        /// Adds every capability `manifest` is granted to `linker`.
-        pub fn add_granted<T: PluginStore>(linker: &mut Linker<T>, manifest: &Manifest) -> wasmtime::Result<()> {
+        /// Adds every capability to `linker` (what a plugin was not granted refuses
+        /// its calls: see [`Ungranted`]).
+        pub fn add_all<T: PluginStore>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
             $(
-                if <$context as Capability>::granted(manifest) {
-                    <$context as Capability>::add_to_linker(linker, |store: &mut T| &mut store.capabilities().$field)?;
-                }
+                <$context as Capability>::add_to_linker(linker, |store: &mut T| &mut store.capabilities().$field)?;
             )+
             Ok(())
         }

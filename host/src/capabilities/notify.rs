@@ -4,12 +4,11 @@
 //! given. Notifications are stored per household, newest last, and rate-limited per
 //! (plugin, household) in a sliding window.
 
-use super::{Capability, PluginStore, Setup};
+use super::{Capability, PluginStore, Setup, Ungranted};
 use crate::bindings::hearth::plugin::notify::{self as wit, Host, NotifyError};
 use crate::households::notifications::{Action, Notification, Notifications};
 use crate::households::refs::Pseudonyms;
 use crate::households::{Households, consenting_household};
-use hearth_package::Manifest;
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -24,6 +23,8 @@ pub struct NotifyCtx {
     pub(crate) notifications: Arc<Notifications>,
     pub(crate) refs: Pseudonyms,
     pub(crate) households: Households,
+    /// Set when the manifest does not request notify: every call is refused.
+    ungranted: Option<Ungranted>,
 }
 
 fn category_name(category: wit::Category) -> &'static str {
@@ -42,6 +43,9 @@ impl Host for NotifyCtx {
         household: String,
         notification: wit::Notification,
     ) -> wasmtime::Result<Result<String, NotifyError>> {
+        if let Some(ungranted) = &self.ungranted {
+            return Ok(Err(NotifyError::NotGranted(ungranted.refuse("notify.send"))));
+        }
         let resolved = consenting_household(&self.refs, &self.households, &self.plugin, &household)
             .map_err(|error| super::backend_failed("notify", error))?;
         let Some(real_household) = resolved else {
@@ -83,10 +87,6 @@ impl Host for NotifyCtx {
 }
 
 impl Capability for NotifyCtx {
-    fn granted(manifest: &Manifest) -> bool {
-        manifest.capabilities.notify
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         let backends = setup.backends;
         NotifyCtx {
@@ -94,12 +94,54 @@ impl Capability for NotifyCtx {
             notifications: backends.notifications.clone(),
             refs: backends.refs.clone(),
             households: backends.households.clone(),
+            ungranted: Ungranted::unless(setup.grants.notify, "[capabilities] notify = true", setup),
         }
     }
 
     fn add_to_linker<T: PluginStore>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Self) -> wasmtime::Result<()> {
-        crate::bindings::link_every_version(linker, "notify", |instance| {
-            crate::bindings::hearth::plugin::notify::add_to_linker_instance::<T, HasSelf<Self>>(instance, get)
-        })
+        crate::bindings::hearth::plugin::notify::add_to_linker::<T, HasSelf<Self>>(linker, get)?;
+        crate::bindings::v0_1::hearth::plugin::notify::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+/// `hearth:plugin/notify@0.1.0`: the same call. 0.1 has no `not-granted`: a refusal is
+/// `invalid`, with the same message.
+mod v0_1 {
+    use super::NotifyCtx;
+    use super::wit::{Action, Category, Notification, NotifyError};
+    use crate::bindings::v0_1::hearth::plugin::notify::{self as old, Host};
+
+    fn category(category: old::Category) -> Category {
+        match category {
+            old::Category::Info => Category::Info,
+            old::Category::Advice => Category::Advice,
+            old::Category::Offer => Category::Offer,
+            old::Category::Alert => Category::Alert,
+            old::Category::Urgent => Category::Urgent,
+        }
+    }
+
+    impl Host for NotifyCtx {
+        fn send(
+            &mut self,
+            household: String,
+            notification: old::Notification,
+        ) -> wasmtime::Result<Result<String, old::NotifyError>> {
+            let notification = Notification {
+                title: notification.title,
+                body: notification.body,
+                category: category(notification.category),
+                action: notification.action.map(|action| Action {
+                    label: action.label,
+                    operation: action.operation,
+                    input: action.input,
+                }),
+            };
+            Ok(super::Host::send(self, household, notification)?.map_err(|error| match error {
+                NotifyError::UnknownHousehold(message) => old::NotifyError::UnknownHousehold(message),
+                NotifyError::RateLimited(message) => old::NotifyError::RateLimited(message),
+                NotifyError::Invalid(message) | NotifyError::NotGranted(message) => old::NotifyError::Invalid(message),
+            }))
+        }
     }
 }

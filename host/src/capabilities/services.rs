@@ -9,7 +9,6 @@ use super::{Capability, PluginStore, Setup};
 use crate::CallError;
 use crate::bindings::hearth::plugin::services::{CallError as WitCallError, Host};
 use crate::bindings::{Caller, ServiceRequest, ServiceResponse};
-use hearth_package::Manifest;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -55,7 +54,9 @@ impl Host for ServicesCtx {
     ) -> wasmtime::Result<Result<Vec<u8>, WitCallError>> {
         let name = format!("{service}.{operation}");
         if !self.allowed.contains(&name) {
-            return Ok(Err(WitCallError::NotAllowed(format!("{name} is not in this plugin's [services] calls"))));
+            return Ok(Err(WitCallError::NotAllowed(format!(
+                "{name} is not in this plugin's [services] calls: add `calls = [\"{name}\"]` under [services] in hearth.toml"
+            ))));
         }
         if self.chain.len() >= MAX_CALL_DEPTH {
             return Ok(Err(WitCallError::Cycle(format!("call chain deeper than {MAX_CALL_DEPTH} plugins"))));
@@ -90,10 +91,6 @@ impl Host for ServicesCtx {
 }
 
 impl Capability for ServicesCtx {
-    fn granted(manifest: &Manifest) -> bool {
-        !manifest.services.calls.is_empty()
-    }
-
     fn new(setup: &Setup<'_>) -> Self {
         ServicesCtx {
             plugin: setup.plugin.clone(),

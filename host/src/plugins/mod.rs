@@ -378,12 +378,12 @@ impl Plugins {
         };
         let load_time = started.elapsed();
         let wit_version = component::check_world(&self.engine, &compiled, &manifest.plugin.api)?;
-        let linker = crate::runtime::state::linker(&self.engine, &manifest)
-            .map_err(|error| HostError::Engine(format!("{error:#}")))?;
+        let linker =
+            crate::runtime::state::linker(&self.engine).map_err(|error| HostError::Engine(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(&compiled)
             .and_then(|pre| GuestPre::new(wit_version, pre))
-            .map_err(|error| HostError::InvalidComponent(component::link_error(&manifest, &error)))?;
+            .map_err(|error| HostError::InvalidComponent(component::link_error(&error)))?;
         let limits = Limits::resolve(&manifest.limits, &self.config.default_limits, &self.config.max_limits);
         let id: Arc<str> = manifest.plugin.id.as_str().into();
         let log = Arc::new(LogBudget::new(id.clone(), self.logbook.clone()));

@@ -55,6 +55,8 @@ pub struct PluginStatus {
     pub quarantines: u64,
     /// Log lines dropped over the plugin's log rate.
     pub log_lines_dropped: u64,
+    /// Calls of capabilities its manifest does not request (each refused with `not-granted`).
+    pub calls_not_granted: u64,
 }
 
 impl Plugins {
@@ -79,6 +81,7 @@ impl Plugins {
             skipped_without_consent: read(&counters.skipped_without_consent),
             quarantines: read(&link.breaker.counters.quarantines),
             log_lines_dropped: link.log.dropped(),
+            calls_not_granted: link.log.not_granted(),
         })
     }
 

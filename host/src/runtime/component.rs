@@ -5,7 +5,6 @@
 use crate::HostError;
 use crate::bindings::{WIT_VERSIONS, handler_interface, wit_version_of};
 use crate::storage::{Bucket, BucketExt};
-use hearth_package::Manifest;
 use sha2::{Digest, Sha256};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -82,7 +81,7 @@ pub fn check_world(engine: &Engine, component: &Component, api: &str) -> Result<
 }
 
 /// Everything an install checks, without a host: the header, compilation, the world,
-/// and linking against exactly the capabilities the manifest requests. For `hearth
+/// and linking. For `hearth
 /// plugin build` and `pack`, so a partner finds out before publishing.
 pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(), HostError> {
     check_bytes(bytes, DEFAULT_MAX_COMPONENT_BYTES)?;
@@ -90,34 +89,15 @@ pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(),
     let component =
         Component::new(&engine, bytes).map_err(|error| HostError::InvalidComponent(format!("{error:#}")))?;
     check_world(&engine, &component, &manifest.plugin.api)?;
-    let linker =
-        crate::runtime::state::linker(&engine, manifest).map_err(|error| HostError::Engine(format!("{error:#}")))?;
-    linker
-        .instantiate_pre(&component)
-        .map_err(|error| HostError::InvalidComponent(crate::runtime::component::link_error(manifest, &error)))?;
+    let linker = crate::runtime::state::linker(&engine).map_err(|error| HostError::Engine(format!("{error:#}")))?;
+    linker.instantiate_pre(&component).map_err(|error| HostError::InvalidComponent(link_error(&error)))?;
     Ok(())
 }
 
-/// Explains a link failure in terms of the manifest where it can: an import of a
-/// capability the manifest does not request names the line to add.
-pub fn link_error(manifest: &Manifest, error: &wasmtime::Error) -> String {
-    let message = format!("{error:#}");
-    let requested = &manifest.capabilities;
-    let missing: [(&str, bool, &str); 4] = [
-        ("hearth:plugin/kv", requested.kv, "[capabilities] kv = true"),
-        ("hearth:plugin/notify", requested.notify, "[capabilities] notify = true"),
-        ("hearth:plugin/commerce", requested.commerce, "[capabilities] commerce = true"),
-        ("hearth:plugin/services", !manifest.services.calls.is_empty(), "[services] calls = [\"SERVICE.OPERATION\"]"),
-    ];
-    for (interface, granted, line) in missing {
-        if !granted && message.contains(interface) {
-            return format!(
-                "the component imports {}, which hearth.toml does not request: add `{line}`",
-                interface.trim_end_matches('/')
-            );
-        }
-    }
-    format!("the component cannot be linked against this host: {message}")
+/// Explains a link failure: every Hearth capability is linked, so what is missing is
+/// an interface this host does not offer (e.g. `wasi:sockets`).
+pub fn link_error(error: &wasmtime::Error) -> String {
+    format!("the component cannot be linked against this host: {error:#}")
 }
 
 /// Compiled components in the `artifacts` bucket, keyed by content hash and engine fingerprint, so a

@@ -4,7 +4,6 @@
 use crate::capabilities::log::{GuestOutput, LogBudget};
 use crate::capabilities::{self, Backends, Contexts, PluginGrants, PluginStore, Setup};
 use crate::runtime::limits::{HostMemory, MemoryLimiter};
-use hearth_package::Manifest;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Linker, ResourceTable};
@@ -70,10 +69,11 @@ impl WasiView for PluginState {
     }
 }
 
-/// A linker with WASI and every capability the manifest is granted.
-pub fn linker(engine: &wasmtime::Engine, manifest: &Manifest) -> wasmtime::Result<Linker<PluginState>> {
+/// A linker with WASI and every capability (what a plugin's manifest does not request
+/// refuses its calls).
+pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<PluginState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    capabilities::add_granted(&mut linker, manifest)?;
+    capabilities::add_all(&mut linker)?;
     Ok(linker)
 }

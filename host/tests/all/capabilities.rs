@@ -396,3 +396,49 @@ async fn a_called_plugin_inherits_the_callers_deadline() {
     let seconds = seconds.unwrap_or_else(|| panic!("no timeout in {error}"));
     assert!((2.0..3.0).contains(&seconds), "the callee's budget was {seconds} s: {error}");
 }
+
+/// A component that imports capabilities its manifest does not request (as every
+/// component built with jco or componentize-py does): it installs, and each call of
+/// one is refused with the typed `not-granted` error naming the manifest line to add,
+/// counted in its status and metrics and reported in its log. Nothing is granted by
+/// importing: the probe's own kv, notify and commerce calls all fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capabilities_not_requested_link_and_refuse_every_call_naming_the_manifest_line() {
+    let (_dir, host) = setup(fast_retries()).await;
+    host.remove(PROBE).await.unwrap();
+    let mut lacking = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
+    (lacking.capabilities.kv, lacking.capabilities.notify, lacking.capabilities.commerce) = (false, false, false);
+    lacking.services.calls.clear();
+    host.install(lacking, hearth_test_components::read(hearth_test_components::PROBE_PLUGIN)).await.unwrap();
+    host.grant("h1", PROBE, &appliances_grant(false)).await.unwrap();
+
+    let refusal = |answer: &Value| answer["error"].as_str().unwrap_or_default().to_owned();
+    let notified = refusal(&probe(&host, "notify", "h1", json!({"title": "Hello", "body": "there"})).await);
+    assert!(notified.contains("NotGranted(") && notified.contains("[capabilities] notify = true"), "{notified}");
+    let items = json!([{"sku": "CF-10", "name": "Carbon filter", "quantity": 1, "unit_price_minor": 199}]);
+    let order = json!({"order_id": "o-1", "currency": "EUR", "items": items, "note": "n"});
+    let proposed = refusal(&probe(&host, "propose", "h1", order).await);
+    assert!(proposed.contains("NotGranted(") && proposed.contains("[capabilities] commerce = true"), "{proposed}");
+    // kv-fill: a set, an oversized set and two compare-and-swaps, all refused.
+    let filled = probe(&host, "kv-fill", "h1", json!({})).await;
+    assert_eq!(filled["written"], 0, "{filled}");
+    let refused = filled["refused"].as_str().unwrap();
+    assert!(refused.contains("NotGranted(") && refused.contains("[capabilities] kv = true"), "{refused}");
+    assert!(filled["first_claim"]["error"].as_str().unwrap().contains("NotGranted("), "{filled}");
+    let called = refusal(&probe(&host, "call", "h1", json!({"service": "probe", "operation": "whoami"})).await);
+    // (The SDK turns the typed `not-allowed` into its own error; the message stays.)
+    assert!(called.contains("add `calls = [\\\"probe.whoami\\\"]` under [services]"), "{called}");
+    assert!(host.notifications("h1").unwrap().is_empty());
+
+    let refusals = 1 + 1 + 4;
+    assert_eq!(host.status(PROBE).unwrap().calls_not_granted, refusals);
+    let metrics = host.render_metrics();
+    let line = format!("hearth_plugin_calls_not_granted_total{{plugin=\"{PROBE}\"}} {refusals}");
+    assert!(metrics.contains(&line), "{line} missing");
+    host.logbook().store_pending().unwrap();
+    let log = host.logbook().read(PROBE, None, 100).unwrap();
+    assert!(
+        log.iter().any(|line| line.message.contains("kv.set refused") && line.message.contains("kv = true")),
+        "{log:?}"
+    );
+}

@@ -170,3 +170,25 @@ fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     assert!(replaced > 0, "the name occurs in the component");
     out
 }
+
+/// A 0.1 component whose manifest leaves kv out installs as well (every capability is
+/// linked under both versions' names); 0.1 has no `not-granted`, so its kv calls are
+/// refused with `unavailable` carrying the manifest line, and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_0_1_plugin_without_kv_installs_and_its_kv_calls_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = open_with(dir.path(), fast_retries()).await;
+    let mut old = manifest(hearth_test_components::V0_1_RECORDER_MANIFEST);
+    old.capabilities.kv = false;
+    let id = old.plugin.id.clone();
+    host.install(old, hearth_test_components::read(hearth_test_components::V0_1_RECORDER)).await.unwrap();
+    add_household(&host, "home", &[("fridge-1", "fridge")]);
+    host.grant("home", &id, &grant_kinds(&["fridge"])).await.unwrap();
+    let event = event_json("e-1", "ext.test.ordered", json!({"n": 1}));
+    host.ingest("fridge-1", &bytes(&json!([event]))).await.unwrap();
+    wait_until("the kv call is refused", || async { host.status(&id).unwrap().calls_not_granted > 0 }).await;
+    assert_eq!(host.status(&id).unwrap().delivered, 0, "the recorder cannot record without kv");
+    host.logbook().store_pending().unwrap();
+    let log = host.logbook().read(&id, None, 100).unwrap();
+    assert!(log.iter().any(|line| line.message.contains("refused") && line.message.contains("kv = true")), "{log:?}");
+}
