@@ -38,8 +38,11 @@ impl PluginCrate {
         eprintln!("building {} for wasm32-wasip2 …", self.name);
         let component = hearth_package::build::build_component(&self.dir)?;
         let bytes = std::fs::read(&component)?;
-        hearth_host::runtime::component::validate(&self.manifest, &bytes)
+        let notices = hearth_host::runtime::component::validate(&self.manifest, &bytes)
             .with_context(|| format!("{} would be refused at install", component.display()))?;
+        for notice in notices {
+            eprintln!("note: {notice}");
+        }
         eprintln!(
             "{}: {} KiB, a valid {} component",
             component.display(),
@@ -162,7 +165,9 @@ fn pack(
             let text = std::fs::read_to_string(&manifest_path)
                 .with_context(|| format!("reading {}", manifest_path.display()))?;
             let bytes = std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
-            hearth_host::runtime::component::validate(&text.parse()?, &bytes)?;
+            for notice in hearth_host::runtime::component::validate(&text.parse()?, &bytes)? {
+                eprintln!("note: {notice}");
+            }
             (text, bytes)
         }
         None => {

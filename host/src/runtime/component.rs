@@ -81,9 +81,10 @@ pub fn check_world(engine: &Engine, component: &Component, api: &str) -> Result<
 }
 
 /// Everything an install checks, without a host: the header, compilation, the world,
-/// and linking. For `hearth
-/// plugin build` and `pack`, so a partner finds out before publishing.
-pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(), HostError> {
+/// and linking. For `hearth plugin build` and `pack`, so a partner finds out before
+/// publishing. Returns notices that do not stop an install: the capabilities the
+/// component imports but the manifest does not request ([`not_requested`]).
+pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<Vec<String>, HostError> {
     check_bytes(bytes, DEFAULT_MAX_COMPONENT_BYTES)?;
     let (engine, _) = crate::runtime::engine::new_engine(&crate::runtime::engine::EngineConfig::default())?;
     let component =
@@ -91,7 +92,33 @@ pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<(),
     check_world(&engine, &component, &manifest.plugin.api)?;
     let linker = crate::runtime::state::linker(&engine).map_err(|error| HostError::Engine(format!("{error:#}")))?;
     linker.instantiate_pre(&component).map_err(|error| HostError::InvalidComponent(link_error(&error)))?;
-    Ok(())
+    Ok(not_requested(manifest, &engine, &component))
+}
+
+/// The Hearth capabilities `component` imports that `manifest` does not request, each
+/// with the line that would: the plugin runs, and each such call is refused with
+/// `not-granted` (toolchains for other languages import every interface, so this is
+/// a notice, not an error).
+pub fn not_requested(manifest: &hearth_package::Manifest, engine: &Engine, component: &Component) -> Vec<String> {
+    let requested = &manifest.capabilities;
+    let capabilities: [(&str, bool, &str); 4] = [
+        ("hearth:plugin/kv@", requested.kv, "[capabilities] kv = true"),
+        ("hearth:plugin/notify@", requested.notify, "[capabilities] notify = true"),
+        ("hearth:plugin/commerce@", requested.commerce, "[capabilities] commerce = true"),
+        ("hearth:plugin/services@", !manifest.services.calls.is_empty(), "[services] calls = [\"SERVICE.OPERATION\"]"),
+    ];
+    let imports: Vec<String> = component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect();
+    capabilities
+        .iter()
+        .filter(|(prefix, granted, _)| !granted && imports.iter().any(|import| import.starts_with(prefix)))
+        .map(|(prefix, _, line)| {
+            format!(
+                "the component imports {}, which hearth.toml does not request: any call of it will be refused \
+                 (add `{line}` if the plugin uses it)",
+                prefix.trim_end_matches('@')
+            )
+        })
+        .collect()
 }
 
 /// Explains a link failure: every Hearth capability is linked, so what is missing is

@@ -430,6 +430,18 @@ async fn capabilities_not_requested_link_and_refuse_every_call_naming_the_manife
     assert!(called.contains("add `calls = [\\\"probe.whoami\\\"]` under [services]"), "{called}");
     assert!(host.notifications("h1").unwrap().is_empty());
 
+    // What `hearth plugin build` tells the partner beforehand: each capability the
+    // component imports and the manifest leaves out, with the line to add.
+    let mut lacking = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
+    (lacking.capabilities.notify, lacking.capabilities.commerce) = (false, false);
+    let bytes = hearth_test_components::read(hearth_test_components::PROBE_PLUGIN);
+    let notices = hearth_host::runtime::component::validate(&lacking, &bytes).unwrap();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices[0].contains("hearth:plugin/notify") && notices[0].contains("add `[capabilities] notify = true`"));
+    assert!(notices[1].contains("hearth:plugin/commerce") && notices[1].contains("commerce = true"), "{notices:?}");
+    let full = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
+    assert_eq!(hearth_host::runtime::component::validate(&full, &bytes).unwrap(), Vec::<String>::new());
+
     let refusals = 1 + 1 + 4;
     assert_eq!(host.status(PROBE).unwrap().calls_not_granted, refusals);
     let metrics = host.render_metrics();

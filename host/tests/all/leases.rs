@@ -176,6 +176,19 @@ impl hearth_host::storage::Bucket for CutBucket {
     }
 }
 
+/// Waits until host-b runs every unit, checking every 5 ms that no unit runs on both.
+async fn host_b_takes_every_unit(both: &[(&str, &[Claim])]) {
+    let started = Instant::now();
+    loop {
+        let owners = owners(both);
+        if count(&owners, "host-b") == UNITS {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "host-b never took over: {owners:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// A member that cannot write its heartbeat stops its units while their leases still
 /// hold; the other member takes them only after, so no unit ever runs on both (the
 /// check runs every 5 ms through the whole hand-over).
@@ -196,15 +209,7 @@ async fn a_member_cut_off_from_its_heartbeat_stops_before_its_leases_run_out() {
     }
 
     cut.store(true, std::sync::atomic::Ordering::Relaxed);
-    let started = Instant::now();
-    loop {
-        let owners = owners(&both);
-        if count(&owners, "host-b") == UNITS {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "host-b never took over: {owners:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    host_b_takes_every_unit(&both).await;
 }
 
 /// A member whose lease rounds hang (its heartbeat still beats, so the others still see
@@ -223,15 +228,7 @@ async fn a_member_whose_lease_rounds_hang_stops_before_its_leases_run_out() {
     settle(&both, |owners| owners.len() == UNITS && count(owners, "host-a") >= 4).await;
 
     stall.store(true, std::sync::atomic::Ordering::Relaxed);
-    let started = Instant::now();
-    loop {
-        let owners = owners(&both);
-        if count(&owners, "host-b") == UNITS {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "host-b never took over: {owners:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    host_b_takes_every_unit(&both).await;
     // Lets the hanging round end, so the test's runtime can stop.
     stall.store(false, std::sync::atomic::Ordering::Relaxed);
 }
