@@ -109,6 +109,25 @@ fn main() {
     )
     .unwrap();
 
+    // Many modules: the recorder with as many extra (empty) core modules as a Python
+    // plugin has in all, each instantiated: a guest that takes many core instances.
+    let many = target_dir.join("many_modules.wasm");
+    std::fs::write(&many, with_extra_modules(&recorder, MANY_MODULES, &wasm_encoder::Module::new()))
+        .expect("writing many_modules.wasm");
+    writeln!(
+        constants,
+        "/// The recorder plus {MANY_MODULES} empty core modules, each instantiated (a Python \
+         plugin built with componentize-py has 14 core modules): written straight against \
+         the component binary format. Installed with the recorder's manifest."
+    )
+    .unwrap();
+    writeln!(constants, "pub const MANY_MODULES: &str = {:?};", many.display().to_string()).unwrap();
+    writeln!(
+        constants,
+        "/// Extra core modules of [`MANY_MODULES`].\npub const MANY_MODULES_EXTRA: u32 = {MANY_MODULES};"
+    )
+    .unwrap();
+
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("components.rs");
     std::fs::write(out, constants).expect("writing components.rs");
 }
@@ -118,13 +137,16 @@ fn main() {
 const HOG_MODULES: u32 = 6;
 const HOG_PAGES: u32 = 256;
 
+/// Extra core modules of the many-modules component.
+const MANY_MODULES: u32 = 14;
+
 /// `component` with `modules` more top-level core modules and an instance of each.
 /// Each module's start function grows its own memory to `pages` pages and writes a
 /// byte into every page, so the memory is really resident.
 fn memory_hog(component: &[u8], modules: u32, pages: u32) -> Vec<u8> {
     use wasm_encoder::{
-        CodeSection, ComponentSectionId, Encode, Function, FunctionSection, Instruction, MemArg, MemorySection,
-        MemoryType, Module, ModuleSection, StartSection, TypeSection, ValType,
+        CodeSection, Function, FunctionSection, Instruction, MemArg, MemorySection, MemoryType, Module, StartSection,
+        TypeSection, ValType,
     };
     let mut module = Module::new();
     let mut types = TypeSection::new();
@@ -164,7 +186,12 @@ fn memory_hog(component: &[u8], modules: u32, pages: u32) -> Vec<u8> {
     let mut code = CodeSection::new();
     code.function(&fill);
     module.section(&code);
+    with_extra_modules(component, modules, &module)
+}
 
+/// `component` with `modules` copies of `module` at its top level and an instance of each.
+fn with_extra_modules(component: &[u8], modules: u32, module: &wasm_encoder::Module) -> Vec<u8> {
+    use wasm_encoder::{ComponentSectionId, Encode, ModuleSection};
     // Core modules are numbered in the order their sections appear at the top level.
     let mut depth = 0i32;
     let mut existing = 0u32;
@@ -182,7 +209,7 @@ fn memory_hog(component: &[u8], modules: u32, pages: u32) -> Vec<u8> {
     let mut bytes = component.to_vec();
     for n in 0..modules {
         bytes.push(ComponentSectionId::CoreModule as u8);
-        ModuleSection(&module).encode(&mut bytes);
+        ModuleSection(module).encode(&mut bytes);
         let mut instances = wasm_encoder::InstanceSection::new();
         instances.instantiate(existing + n, Vec::<(&str, wasm_encoder::ModuleArg)>::new());
         bytes.push(ComponentSectionId::CoreInstance as u8);

@@ -76,13 +76,21 @@ fn base_config() -> Config {
 /// Bytes of each memory and table slot kept resident between instances.
 const KEEP_RESIDENT_BYTES: usize = 64 << 10;
 
+/// Core instances the pool holds per component instance slot. A Rust wasip2 component
+/// instantiates a handful of core modules (the program plus lowering shims); a guest
+/// built for a language runtime many more (componentize-py: 14 modules, plus shims).
+/// Sized for the latter in every slot, so such guests never run the pool out of core
+/// instances before it runs out of slots: a core instance slot is only a count (its
+/// state is allocated when used), unlike memories and tables, which reserve address
+/// space per slot.
+const CORE_INSTANCES_PER_SLOT: u32 = 20;
+
 fn pooling_config(config: &EngineConfig) -> PoolingAllocationConfig {
     let instances = config.max_instances;
     let mut pool = PoolingAllocationConfig::default();
-    // A Rust wasip2 component instantiates a handful of core modules (the program
-    // plus lowering shims) with one memory and a few tables.
+    // One memory and a few tables per guest, in Rust and in the language runtimes.
     pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(4))
+        .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_SLOT))
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(4))
         .total_stacks(instances)

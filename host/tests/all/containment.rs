@@ -209,3 +209,28 @@ async fn direct_instances_and_both_allocators_run_the_same_plugin() {
         assert_eq!((host.stats().compiles, host.stats().artifact_cache_hits), (1, 1));
     }
 }
+
+/// A guest built for a language runtime instantiates many core modules (a Python
+/// plugin has 14); the instance pool is sized so that such guests fill their share of
+/// it without starving the others. With 10 instance slots, five instances of the
+/// many-modules plugin run at once beside the recorder's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guests_with_many_core_modules_fit_the_pool_beside_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = hearth_host::HostConfig::default();
+    config.engine.max_instances = 10;
+    let host = open_with(dir.path(), config).await;
+    assert_eq!(host.stats().allocator, hearth_host::runtime::engine::Allocator::Pooling);
+    let mut many = manifest(hearth_test_components::RECORDER_PLUGIN_MANIFEST);
+    many.plugin.id = "test.hearth.many-modules".into();
+    host.install(many, hearth_test_components::read(hearth_test_components::MANY_MODULES)).await.unwrap();
+    let recorder = manifest(hearth_test_components::RECORDER_PLUGIN_MANIFEST);
+    let recorder_id = recorder.plugin.id.clone();
+    host.install(recorder, hearth_test_components::read(hearth_test_components::RECORDER_PLUGIN)).await.unwrap();
+    let mut running = Vec::new();
+    for n in 0..5 {
+        let instance = host.direct("test.hearth.many-modules").await;
+        running.push(instance.unwrap_or_else(|error| panic!("many-modules instance {n}: {error}")));
+    }
+    running.push(host.direct(&recorder_id).await.expect("the recorder still gets an instance"));
+}
