@@ -1123,31 +1123,12 @@ async fn registry_routes_install_exactly_the_package_that_was_reviewed() {
     drop(registry_dir);
 }
 
-/// A component padded with a custom section to `size` bytes: still the same plugin.
-fn padded(component: &[u8], size: usize) -> Vec<u8> {
-    let name = b"padding";
-    // Section id, a 5-byte LEB128 length (fixed width, so the size comes out exact),
-    // the name's length and the name, then the payload.
-    let header = 1 + 5 + 1 + name.len();
-    let content_len = (1 + name.len() + (size - component.len() - header)) as u32;
-    let mut out = component.to_vec();
-    out.push(0);
-    for index in 0..5 {
-        let byte = ((content_len >> (7 * index)) & 0x7f) as u8;
-        out.push(if index < 4 { byte | 0x80 } else { byte });
-    }
-    out.push(name.len() as u8);
-    out.extend_from_slice(name);
-    out.resize(size, 0);
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_largest_component_is_the_operators_setting_for_upload_package_and_install() {
     let manifest = std::fs::read_to_string(hearth_test_components::RECIPE_SERVICE_MANIFEST).unwrap();
     let component = hearth_test_components::read(hearth_test_components::RECIPE_SERVICE);
     // The size of a Python plugin: over the old 16 MiB, under the default 32 MiB.
-    let python_sized = padded(&component, 18 << 20);
+    let python_sized = hearth_test_components::padded(&component, 18 << 20);
     assert_eq!(python_sized.len(), 18 << 20);
 
     let api = Api::new().await;
@@ -1160,12 +1141,13 @@ async fn the_largest_component_is_the_operators_setting_for_upload_package_and_i
     let config = hearth_host::HostConfig { max_component_bytes: 16 << 20, ..Default::default() };
     let api = Api::with_config(config).await;
     let operator = api.token(Role::Operator, "").await;
-    let (status, body) = api.install(&operator, &manifest, padded(&component, (16 << 20) + (256 << 10))).await;
+    let (status, body) =
+        api.install(&operator, &manifest, hearth_test_components::padded(&component, (16 << 20) + (256 << 10))).await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_package"), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("the limit is"), "{body}");
     let (status, body) = api.install(&operator, &manifest, python_sized).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    let (status, body) = api.install(&operator, &manifest, padded(&component, 15 << 20)).await;
+    let (status, body) = api.install(&operator, &manifest, hearth_test_components::padded(&component, 15 << 20)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(api.state.host.plugins().len(), 1);
 }

@@ -613,9 +613,6 @@ fn a_kv_only_manifest_installs_and_grants_nothing_else() {
     assert!(proposed["error"].as_str().unwrap_or_default().contains("[capabilities] commerce = true"), "{proposed}");
     let called = call("call", json!({"service": "probe", "operation": "whoami"}));
     assert!(called["error"].as_str().unwrap_or_default().contains("[services] calls"), "{called}");
-    // kv is granted and works.
-    let filled = call("kv-fill", json!({}));
-    assert!(filled["written"].as_u64().unwrap() > 0, "{filled}");
 
     let (status, notifications) = json_call(port, "GET", "/v1/me/notifications", &user, Value::Null);
     assert_eq!(status, 200, "{notifications}");
@@ -624,5 +621,34 @@ fn a_kv_only_manifest_installs_and_grants_nothing_else() {
     assert_eq!(status, 200, "{offers}");
     assert_eq!(offers["offers"], json!([]), "{offers}");
     assert_eq!(plugin_status(port, "test.hearth.probe")["calls_not_granted"], 2, "notify and propose");
+    stop(server);
+}
+
+/// The largest component is what the operator sets on the command line (`hearth serve
+/// --max-component-mb 1`), used alike by the upload limit (the component plus 1 MiB
+/// for the manifest and the form) and by install: 1.5 MiB is refused 422 naming the
+/// setting, 2.5 MiB is refused 413 before it is read, and the plain recorder installs.
+#[test]
+fn the_largest_component_is_what_the_operator_set_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--dev-allow-unsigned-packages", "--max-component-mb", "1"];
+    let (server, port) = serve(dir.path(), OPERATOR, &args);
+    let manifest = std::fs::read_to_string(hearth_test_components::RECORDER_PLUGIN_MANIFEST).unwrap();
+    let recorder = hearth_test_components::read(hearth_test_components::RECORDER_PLUGIN);
+    assert!(recorder.len() < 1 << 20, "the recorder must fit for this test: {} bytes", recorder.len());
+
+    let over = hearth_test_components::padded(&recorder, 3 << 19);
+    let (status, answer) = upload_unsigned(port, OPERATOR, &over, &manifest);
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1048576") && message.contains("--max-component-mb"), "{answer}");
+    let (status, answer) =
+        upload_unsigned(port, OPERATOR, &hearth_test_components::padded(&recorder, 5 << 19), &manifest);
+    assert_eq!(status, 413, "{answer}");
+    let (status, answer) = json_call(port, "GET", "/v1/plugins", OPERATOR, Value::Null);
+    assert_eq!((status, answer["plugins"].as_array().map(Vec::len)), (200, Some(0)), "{answer}");
+
+    let (status, answer) = upload_unsigned(port, OPERATOR, &recorder, &manifest);
+    assert_eq!(status, 201, "{answer}");
     stop(server);
 }

@@ -125,13 +125,17 @@ pub fn cli(port: u16, token: &str, args: &[&str]) -> String {
 
 /// Uploads a plugin unsigned (`--dev-allow-unsigned-packages`) with the given manifest text.
 pub fn install_unsigned(port: u16, token: &str, wasm: &str, manifest: &str) {
+    let (status, response) = upload_unsigned(port, token, &std::fs::read(wasm).unwrap(), manifest);
+    assert_eq!(status, 201, "{response}");
+}
+
+/// Uploads a component and its manifest unsigned; returns the status and the answer.
+pub fn upload_unsigned(port: u16, token: &str, component: &[u8], manifest: &str) -> (u16, Value) {
     let boundary = "b0undary";
     let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"p.wasm\"\r\n\r\n").into_bytes();
-    body.extend_from_slice(&std::fs::read(wasm).unwrap());
+    body.extend_from_slice(component);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let (status, response) =
-        http(port, "POST", "/v1/plugins", token, &format!("multipart/form-data; boundary={boundary}"), &body);
-    assert_eq!(status, 201, "{response}");
+    http(port, "POST", "/v1/plugins", token, &format!("multipart/form-data; boundary={boundary}"), &body)
 }
 
 /// Uploads a fixture unsigned with its own manifest file.
