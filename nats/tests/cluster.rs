@@ -10,8 +10,13 @@ use hearth_host::storage::Storage;
 use std::time::{Duration, Instant};
 use support::cluster::{connect, start_cluster};
 
+/// One 3-node cluster at a time: each test starts its own, and on a 2-core machine
+/// several electing leaders at once made one wait past its minute.
+static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jetstream_passes_the_storage_conformance_suite_on_three_nodes() {
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let (mut nodes, servers) = start_cluster(dir.path());
     let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
@@ -51,6 +56,7 @@ async fn until_answered<T, E: std::fmt::Display>(what: &str, mut request: impl F
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_stream_passes_the_log_conformance_suite_and_partitions_by_device() {
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     use hearth_host::events::log::{EventLog, StoredEvent, partition_of};
     let dir = tempfile::tempdir().unwrap();
     let (_nodes, servers) = start_cluster(dir.path());
@@ -104,6 +110,7 @@ async fn the_events_stream_passes_the_log_conformance_suite_and_partitions_by_de
 /// may hand out an erased event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_replica_hands_out_an_erased_households_events() {
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     use hearth_host::events::log::{EventLog, StoredEvent};
     let dir = tempfile::tempdir().unwrap();
     let (_nodes, servers) = start_cluster(dir.path());
@@ -142,6 +149,7 @@ async fn no_replica_hands_out_an_erased_households_events() {
 /// (repeats of earlier ones aside): no event stored before one sent ahead of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_keeps_its_order_when_the_streams_leader_dies_mid_batch() {
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     use hearth_host::events::log::{EventLog, StoredEvent, partition_of};
     let dir = tempfile::tempdir().unwrap();
     let (nodes, servers) = start_cluster(dir.path());
