@@ -1,10 +1,26 @@
-//! Lists the SDK's sources (`sdk/`, `sdk/testing/`, `wit/`) for `sdk_sources.rs`, so
-//! that the `hearth` binary carries the SDK of its own version (`hearth plugin new`
+//! Lists the SDK's sources (`sdk/`: the Rust crates, `typescript/` and `python/`;
+//! `wit/`) for `sdk_sources.rs`, so that the `hearth` binary carries the SDK of its own
+//! version (`hearth plugin new`
 //! writes it to a cache directory). `include_bytes!` makes a changed file rebuild the
 //! binary; the directories are watched for added and removed files.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// The file kinds the SDKs are made of.
+const SOURCES: [&str; 11] = [
+    "Cargo.toml",
+    ".rs",
+    ".wit",
+    ".ts",
+    ".js",
+    ".mjs",
+    "package.json",
+    "tsconfig.json",
+    ".py",
+    "pyproject.toml",
+    ".txt",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
@@ -28,17 +44,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Sources only: `Cargo.toml`, `.rs` and `.wit` files, no build output.
+/// Sources only, no build output or installed packages.
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() {
-            if name != "target" && !name.starts_with('.') {
+            if !["target", "node_modules", "__pycache__"].contains(&name.as_str()) && !name.starts_with('.') {
                 collect(&path, files);
             }
-        } else if name == "Cargo.toml" || name.ends_with(".rs") || name.ends_with(".wit") {
+        } else if SOURCES.iter().any(|suffix| name.ends_with(suffix)) {
             files.push(path);
         }
     }

@@ -2,11 +2,12 @@
 //! shared and noisy: absolute times drift, ratios hold). Run with `cargo xtask bench`
 //! (RUST_BACKTRACE unset). Sections: the wasmtime floor against Hearth's dispatch,
 //! cold start, restart with 100 plugins, density with 1,000 plugins (in a child
-//! process, so its RSS is its own), HTTP ingest on loopback, and 1 vs 2 vs 3 hosts
-//! on a real NATS JetStream cluster.
+//! process, so its RSS is its own), HTTP ingest on loopback, the same plugin in Rust,
+//! TypeScript and Python, and 1 vs 2 vs 3 hosts on a real NATS JetStream cluster.
 
 mod cluster;
 mod first_test;
+mod languages;
 
 use anyhow::{Context as _, bail};
 use hearth_host::bindings::{Event, EventBody, OtherEvent};
@@ -612,6 +613,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("first-test") {
         first_test::first_test()?;
+    }
+    if wants("languages") {
+        runtime.block_on(languages::languages())?;
     }
     if wants("cluster") {
         runtime.block_on(cluster::cluster())?;

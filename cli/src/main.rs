@@ -2,6 +2,7 @@
 
 mod client;
 mod commands;
+mod project;
 mod sdk;
 mod table;
 

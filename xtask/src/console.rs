@@ -15,8 +15,13 @@ pub const SCREENSHOTS: &str = "target/console-screenshots";
 
 /// Installs the console's npm packages from its lock file unless they are there.
 pub fn install_packages() -> anyhow::Result<()> {
-    let installed = Path::new(CONSOLE_DIR).join("node_modules/.package-lock.json");
-    let lock = Path::new(CONSOLE_DIR).join("package-lock.json");
+    npm_ci_if_stale(CONSOLE_DIR)
+}
+
+/// `npm ci` in `dir` unless its installed packages are newer than its lock file.
+pub fn npm_ci_if_stale(dir: &str) -> anyhow::Result<()> {
+    let installed = Path::new(dir).join("node_modules/.package-lock.json");
+    let lock = Path::new(dir).join("package-lock.json");
     let fresh = match (installed.metadata(), lock.metadata()) {
         (Ok(installed), Ok(lock)) => installed.modified()? >= lock.modified()?,
         _ => false,
@@ -24,8 +29,8 @@ pub fn install_packages() -> anyhow::Result<()> {
     if fresh {
         return Ok(());
     }
-    eprintln!("installing the console's npm packages (console/package-lock.json) …");
-    npm(&["ci", "--no-audit", "--no-fund"])
+    eprintln!("installing the npm packages of {dir} ({dir}/package-lock.json) …");
+    npm(dir, &["ci", "--no-audit", "--no-fund"])
 }
 
 /// Installs Debian's Chromium for the browser tests unless it is there (or
@@ -51,7 +56,7 @@ pub fn install_chromium() -> anyhow::Result<()> {
 /// binary embeds when it is compiled.
 pub fn build() -> anyhow::Result<()> {
     install_packages()?;
-    npm(&["run", "build"])
+    npm(CONSOLE_DIR, &["run", "build"])
 }
 
 /// Builds what the browser tests start — `hearth`, `hearth-registry` — and the plugin
@@ -81,10 +86,9 @@ pub fn browser_tests() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn npm(args: &[&str]) -> anyhow::Result<()> {
-    eprintln!("$ npm {} (in console/)", args.join(" "));
-    let status =
-        Command::new("npm").args(args).current_dir(CONSOLE_DIR).status().context("running npm: is node installed?")?;
+fn npm(dir: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ npm {} (in {dir}/)", args.join(" "));
+    let status = Command::new("npm").args(args).current_dir(dir).status().context("running npm: is node installed?")?;
     if !status.success() {
         bail!("`npm {}` failed ({status})", args.join(" "));
     }

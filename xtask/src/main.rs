@@ -2,6 +2,7 @@
 //! two commands: `cargo xtask demo` and `cargo xtask test`.
 
 mod console;
+mod languages;
 
 use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
@@ -16,15 +17,20 @@ const EXAMPLE_PLUGINS: &[&str] = &["recipe-service", "ingredient-shop", "water-f
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  setup     install the wasm32-wasip2 target, nats-server, the console's npm packages and
-            Debian's chromium if they are missing
+  setup     install the wasm32-wasip2 target, nats-server, the console's npm packages,
+            Debian's chromium, and the TypeScript (npm) and Python (componentize-py) plugin
+            toolchains, each if it is missing
   console   build the web console (console/, TypeScript) into console/dist, which `hearth` embeds
   browser   the console's browser tests in Chromium against a real `hearth serve`
   plugins   build the example plugins for wasm32-wasip2 into target/plugins
   demo      setup + plugins, then run `hearth demo` on ./hearth-data
-  test      setup, then the console, cargo fmt --check, clippy -D warnings, every test and
-            the browser tests (screenshots in target/console-screenshots)
-  bench [SECTION]  the side-by-side benchmarks (all, dispatch, v0.1, cold-start, restart, density, http, cluster;
+  languages the TypeScript and Python example plugins and `hearth plugin new` templates,
+            built from source and tested in a real host
+  test      setup, then the console, cargo fmt --check, clippy -D warnings, every test, the
+            TypeScript and Python plugins' tests and the browser tests (screenshots in
+            target/console-screenshots)
+  bench [SECTION]  the side-by-side benchmarks (all, dispatch, v0.1, cold-start, restart, density, http, cluster,
+                   languages;
                    extism builds the Extism host with a second wasmtime and compares)
   crash [N] [K]  N events (200000) over HTTP to `hearth serve`, SIGKILLed K (40) times: lost and duplicates
   cluster   setup + plugins, then a local cluster: 3 NATS JetStream nodes and 3 `hearth serve --nats`
@@ -46,6 +52,11 @@ fn main() -> anyhow::Result<()> {
             console::browser_tests()
         }
         "plugins" => setup().and_then(|()| build_plugins()),
+        "languages" => {
+            setup()?;
+            run("cargo", &["build", "--release", "-p", "hearth-cli"])?;
+            languages::tests()
+        }
         "demo" => {
             setup()?;
             build_plugins()?;
@@ -69,6 +80,8 @@ fn main() -> anyhow::Result<()> {
                 "cargo",
                 &["check", "--release", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--target-dir", "target"],
             )?;
+            // `cargo test` built the `hearth` binary these run.
+            languages::tests()?;
             console::browser_tests()
         }
         "bench" => {
@@ -82,13 +95,14 @@ fn main() -> anyhow::Result<()> {
                 // Extism plugins are core modules for wasm32-unknown-unknown.
                 add_target("wasm32-unknown-unknown")?;
             }
-            if section == "all" || section == "first-test" {
-                // The partner's first test runs the `hearth` binary.
+            if ["all", "first-test", "languages"].contains(&section.as_str()) {
+                // The partner's first test and the per-language builds run the `hearth` binary.
                 run("cargo", &["build", "--release", "-p", "hearth-cli"])?;
             }
             let status = Command::new("cargo")
                 .args(["run", "--release", "--quiet", "-p", "hearth-bench", "--features", features, "--", &section])
                 .env_remove("RUST_BACKTRACE")
+                .env("PATH", languages::path_with_tools()?)
                 .status()
                 .context("running cargo")?;
             if !status.success() {
@@ -140,7 +154,8 @@ fn setup() -> anyhow::Result<()> {
     add_target(WASM_TARGET)?;
     install_nats_server()?;
     console::install_packages()?;
-    console::install_chromium()
+    console::install_chromium()?;
+    languages::install_toolchains()
 }
 
 /// Where the set-up puts `nats-server` (the clustered backend's tests start real ones).

@@ -7,8 +7,9 @@
 //! `hearth dev send` and `hearth dev call`, from a second terminal, find the running
 //! loop through the state file it writes in the plugin's directory.
 
-use super::develop::{PluginCrate, warn_unmatched};
+use super::develop::warn_unmatched;
 use crate::client::Client;
+use crate::project::PluginProject;
 use anyhow::{Context as _, bail};
 use hearth_host::events::catalog;
 use hearth_host::households::{Device, Grant};
@@ -200,8 +201,8 @@ async fn up(path: &Path, data: Option<PathBuf>, listen: std::net::SocketAddr) ->
 }
 
 /// Builds and validates the crate; the crate as read and its component.
-fn build(dir: &Path) -> anyhow::Result<(PluginCrate, Vec<u8>)> {
-    let plugin = PluginCrate::open(dir)?;
+fn build(dir: &Path) -> anyhow::Result<(PluginProject, Vec<u8>)> {
+    let plugin = PluginProject::open(dir)?;
     warn_unmatched(&plugin.manifest);
     let component = std::fs::read(plugin.build()?)?;
     Ok((plugin, component))
@@ -374,7 +375,10 @@ fn fingerprint(dir: &Path) -> u64 {
         entries.sort_by_key(|entry| entry.file_name());
         for entry in entries {
             let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') || name == "target" {
+            // Build output and installed packages are not sources.
+            if name.to_string_lossy().starts_with('.')
+                || ["target", "node_modules", "__pycache__"].iter().any(|skip| name == *skip)
+            {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };

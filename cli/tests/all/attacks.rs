@@ -620,7 +620,7 @@ fn a_kv_only_manifest_installs_and_grants_nothing_else() {
     let (status, offers) = json_call(port, "GET", "/v1/me/offers", &user, Value::Null);
     assert_eq!(status, 200, "{offers}");
     assert_eq!(offers["offers"], json!([]), "{offers}");
-    assert_eq!(plugin_status(port, "test.hearth.probe")["calls_not_granted"], 2, "notify and propose");
+    assert_eq!(plugin_status(port, "test.hearth.probe")["calls_not_granted"], 3, "notify, propose and the call");
     stop(server);
 }
 

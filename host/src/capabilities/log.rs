@@ -66,8 +66,14 @@ impl LogBudget {
     /// `kv.set`): counted, reported within the budget, and answered with what the
     /// plugin is told — the manifest line that would grant it.
     pub fn refuse_not_granted(&self, function: &str, line: &str) -> String {
+        self.refuse_ungranted_call(function, format!("hearth.toml does not request this capability: add `{line}`"))
+    }
+
+    /// A call the manifest does not allow (`function`, e.g. `services.call`), refused
+    /// with `message`: counted and reported within the budget like an unrequested
+    /// capability. Returns `message`.
+    pub fn refuse_ungranted_call(&self, function: &str, message: String) -> String {
         self.not_granted.fetch_add(1, Ordering::Relaxed);
-        let message = format!("hearth.toml does not request this capability: add `{line}`");
         self.report(|| format!("{function} refused: {message}"));
         message
     }

@@ -42,6 +42,8 @@ pub struct ServicesCtx {
     /// The plugins the running call passed through, this one last.
     pub(crate) chain: Vec<Arc<str>>,
     pub(crate) deadline: Instant,
+    /// Where a call outside `[services] calls` is counted and reported.
+    log: Arc<super::log::LogBudget>,
 }
 
 impl Host for ServicesCtx {
@@ -54,9 +56,10 @@ impl Host for ServicesCtx {
     ) -> wasmtime::Result<Result<Vec<u8>, WitCallError>> {
         let name = format!("{service}.{operation}");
         if !self.allowed.contains(&name) {
-            return Ok(Err(WitCallError::NotAllowed(format!(
+            let message = format!(
                 "{name} is not in this plugin's [services] calls: add `calls = [\"{name}\"]` under [services] in hearth.toml"
-            ))));
+            );
+            return Ok(Err(WitCallError::NotAllowed(self.log.refuse_ungranted_call("services.call", message))));
         }
         if self.chain.len() >= MAX_CALL_DEPTH {
             return Ok(Err(WitCallError::Cycle(format!("call chain deeper than {MAX_CALL_DEPTH} plugins"))));
@@ -98,6 +101,7 @@ impl Capability for ServicesCtx {
             router: setup.backends.router.clone(),
             chain: vec![setup.plugin.clone()],
             deadline: Instant::now(),
+            log: setup.log.clone(),
         }
     }
 

@@ -60,6 +60,11 @@ impl DirectPlugin {
         self.phases
     }
 
+    /// Bytes of linear memory the instance holds now (every memory of every core module).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().limiter.used_bytes()
+    }
+
     /// Calls `on-event` and returns whether the plugin accepted it.
     pub async fn on_event(&mut self, event: &Event) -> Result<bool, HostError> {
         let returned = self

@@ -442,7 +442,8 @@ async fn capabilities_not_requested_link_and_refuse_every_call_naming_the_manife
     let full = manifest(hearth_test_components::PROBE_PLUGIN_MANIFEST);
     assert_eq!(hearth_host::runtime::component::validate(&full, &bytes).unwrap(), Vec::<String>::new());
 
-    let refusals = 1 + 1 + 4;
+    // notify, propose, kv-fill's four calls, and the service call outside `calls`.
+    let refusals = 1 + 1 + 4 + 1;
     assert_eq!(host.status(PROBE).unwrap().calls_not_granted, refusals);
     let metrics = host.render_metrics();
     let line = format!("hearth_plugin_calls_not_granted_total{{plugin=\"{PROBE}\"}} {refusals}");
