@@ -39,6 +39,11 @@ enum Command {
         /// Where the example plugins' components are (`cargo xtask plugins` builds them).
         #[arg(long, default_value = "target/plugins/wasm32-wasip2/release")]
         plugins: PathBuf,
+        /// Run the water-filter and air-care ports in TypeScript and Python instead of
+        /// the Rust plugins: this directory's `water-filter-ts` and `air-care-py`, built
+        /// with `hearth plugin build` (`cargo xtask languages` builds them).
+        #[arg(long, value_name = "EXAMPLE_PLUGINS_DIR", conflicts_with = "cluster")]
+        ports: Option<PathBuf>,
         /// Run it on a local cluster instead: 3 NATS JetStream nodes and 3 hosts, one of
         /// them SIGKILLed half way (`cargo xtask cluster`).
         #[arg(long)]
@@ -169,9 +174,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = cluster_demo::ClusterDemoOptions { plugins, nats_server };
             blocking(move || cluster_demo::run(&options, &mut std::io::stdout().lock())).await
         }
-        Command::Demo { data, plugins, .. } => {
+        Command::Demo { data, plugins, ports, .. } => {
             let mut stdout = std::io::stdout().lock();
-            demo::run(&demo::DemoOptions { plugins, data }, &mut stdout).await.map(drop)
+            demo::run(&demo::DemoOptions { plugins, data, ports }, &mut stdout).await.map(drop)
         }
         Command::Ingest { data, device } => ingest::run(&data, &device).await,
         Command::Dev(args) => dev::run(args).await,

@@ -82,8 +82,10 @@ fn hearth_plugin(args: &[&str]) -> anyhow::Result<()> {
 
 /// The SDK's generated types match the WIT and type-check; each example plugin and
 /// each language's `hearth plugin new` template builds from source and passes its own
-/// tests against a real host. The templates request kv alone.
-pub fn tests() -> anyhow::Result<()> {
+/// tests against a real host; the templates request kv alone; and the scripted day of
+/// `hearth demo` with the ports in place of the Rust water-filter and air-care is the
+/// same day. `plugins`: where the Rust example plugins are built.
+pub fn tests(plugins: &str) -> anyhow::Result<()> {
     install_toolchains()?;
     eprintln!("$ npm run check (in sdk/typescript)");
     let status = Command::new("npm").args(["run", "check"]).current_dir("sdk/typescript").status()?;
@@ -109,5 +111,44 @@ pub fn tests() -> anyhow::Result<()> {
         }
         hearth_plugin(&["test", "--path", &dir_arg])?;
     }
+    demo_with_ports(plugins)
+}
+
+/// `hearth demo` twice, with the Rust plugins and with the ports (built by the tests
+/// above): from the first event on, the timelines must be the same.
+fn demo_with_ports(plugins: &str) -> anyhow::Result<()> {
+    let demo = |ports: bool| -> anyhow::Result<String> {
+        let mut command = Command::new(hearth()?);
+        command.args(["demo", "--plugins", plugins]).env("RUST_LOG", "error").env_remove("RUST_BACKTRACE");
+        if ports {
+            command.args(["--ports", "example-plugins"]);
+        }
+        let output = command.output().context("running hearth demo")?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            bail!("hearth demo (ports: {ports}) failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+        // What follows the install block (whose descriptions differ) is the day itself.
+        let day = stdout.split_once("revenue share").map(|(_, day)| day.to_owned());
+        day.with_context(|| format!("hearth demo printed no install block:\n{stdout}"))
+    };
+    eprintln!("$ hearth demo, then hearth demo --ports example-plugins: the same day");
+    let (rust, ports) = (demo(false)?, demo(true)?);
+    if rust != ports {
+        let differing: Vec<String> = rust
+            .lines()
+            .zip(ports.lines())
+            .filter(|(a, b)| a != b)
+            .take(10)
+            .map(|(a, b)| format!("  rust:  {a}\n  ports: {b}"))
+            .collect();
+        bail!(
+            "the demo's day differs with the ports ({} vs {} lines):\n{}",
+            rust.lines().count(),
+            ports.lines().count(),
+            differing.join("\n")
+        );
+    }
+    eprintln!("the same {} lines of the scripted day with the TypeScript and Python ports", rust.lines().count());
     Ok(())
 }

@@ -12,6 +12,8 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// Where plugin components are built; tests build the same ones here too
 /// (`tests/components/build.rs`), with the same profile settings.
 const PLUGIN_TARGET_DIR: &str = "target/plugins";
+/// Where `build_plugins` (and the tests' build) put the example plugins' components.
+const RUST_PLUGINS: &str = "target/plugins/wasm32-wasip2/release";
 const EXAMPLE_PLUGINS: &[&str] = &["recipe-service", "ingredient-shop", "water-filter", "air-care"];
 
 const USAGE: &str = "\
@@ -55,7 +57,8 @@ fn main() -> anyhow::Result<()> {
         "languages" => {
             setup()?;
             run("cargo", &["build", "--release", "-p", "hearth-cli"])?;
-            languages::tests()
+            build_plugins()?;
+            languages::tests(RUST_PLUGINS)
         }
         "demo" => {
             setup()?;
@@ -81,7 +84,7 @@ fn main() -> anyhow::Result<()> {
                 &["check", "--release", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--target-dir", "target"],
             )?;
             // `cargo test` built the `hearth` binary these run.
-            languages::tests()?;
+            languages::tests(RUST_PLUGINS)?;
             console::browser_tests()
         }
         "bench" => {

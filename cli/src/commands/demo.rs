@@ -4,6 +4,7 @@
 //! The output is deterministic for a given day: no timings, no refs or ids (both are
 //! random per data directory), times of day from the script.
 
+use anyhow::Context as _;
 use hearth_host::bindings::Caller;
 use hearth_host::commerce::ledger::Statement;
 use hearth_host::commerce::orders::Order;
@@ -44,7 +45,13 @@ pub struct DemoOptions {
     pub plugins: PathBuf,
     /// Data directory; a temporary one when `None`.
     pub data: Option<PathBuf>,
+    /// The example-plugins directory whose TypeScript and Python ports replace the Rust
+    /// water-filter and air-care (same ids and services, built in their `target/hearth`).
+    pub ports: Option<PathBuf>,
 }
+
+/// The ports: (the Rust plugin's component file it replaces, project directory).
+const PORTS: &[(&str, &str)] = &[("water_filter.wasm", "water-filter-ts"), ("air_care.wasm", "air-care-py")];
 
 /// The demo's key effects.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -109,7 +116,7 @@ impl Day<'_> {
     async fn play(mut self, options: &DemoOptions) -> anyhow::Result<DemoReport> {
         writeln!(self.out, "Hearth demo: a day in the Kim household (Seoul)")?;
         writeln!(self.out)?;
-        self.install(&options.plugins).await?;
+        self.install(&options.plugins, options.ports.as_deref()).await?;
         self.set_up_household().await?;
 
         self.at("07:00", "fridge", "recount: 300 ml whole milk (best before yesterday), 5 eggs")?;
@@ -204,13 +211,25 @@ impl Day<'_> {
         Ok(self.report)
     }
 
-    async fn install(&mut self, dir: &Path) -> anyhow::Result<()> {
+    async fn install(&mut self, dir: &Path, ports: Option<&Path>) -> anyhow::Result<()> {
         writeln!(self.out, "installing plugins")?;
         for (file, manifest) in PLUGINS {
-            let manifest: Manifest = manifest.parse()?;
-            let path = dir.join(file);
+            let port = PORTS.iter().find(|(replaced, _)| replaced == file).zip(ports);
+            let (manifest, path): (Manifest, _) = match port {
+                Some(((_, project), ports)) => {
+                    let project = ports.join(project);
+                    let text = std::fs::read_to_string(project.join("hearth.toml"))
+                        .with_context(|| format!("reading {}/hearth.toml", project.display()))?;
+                    let name = project.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+                    (text.parse()?, project.join(format!("target/hearth/{name}.wasm")))
+                }
+                None => (manifest.parse()?, dir.join(file)),
+            };
             let component = std::fs::read(&path).map_err(|error| {
-                anyhow::anyhow!("reading {} ({error}); build the plugins with `cargo xtask plugins`", path.display())
+                anyhow::anyhow!(
+                    "reading {} ({error}); build the plugins with `cargo xtask plugins` (the ports: `cargo xtask languages`)",
+                    path.display()
+                )
             })?;
             let loaded = self.host.install(manifest, component).await?;
             let info = &loaded.manifest.plugin;

@@ -32,7 +32,7 @@ class AirCareInAHost(unittest.TestCase):
         self.assertEqual(len(self.host.notifications()), 1)
 
         # Keyed by the plugin's pseudonymous ref of the device, never its id.
-        advice = self.host.call("air-py", "advice")
+        advice = self.host.call("air", "advice")
         self.assertNotIn("ac-1", advice)
         (device,) = advice.values()
         self.assertEqual(device["cooling_setpoint"], "22.0 °C")
@@ -53,5 +53,5 @@ class AirCareInAHost(unittest.TestCase):
 
     def test_an_unknown_operation_is_not_found(self) -> None:
         with self.assertRaises(ApiError) as refused:
-            self.host.call("air-py", "nothing", household=HOUSEHOLD)
+            self.host.call("air", "nothing", household=HOUSEHOLD)
         self.assertIn(refused.exception.status, (404,))

@@ -34,7 +34,7 @@ class RawComponent(unittest.TestCase):
             # devices is a list of command grants in the manifest: none requested.
             self.assertEqual(tried["devices"]["outcome"], "NotGranted")
             self.assertEqual(tried["services"]["outcome"], "NotAllowed")
-            self.assertIn('calls = ["air-py.advice"]', tried["services"]["message"])
+            self.assertIn('calls = ["air.advice"]', tried["services"]["message"])
             self.assertEqual(host.take_commands("ac-raw"), [])
             self.assertFalse([n for n in host.notifications() if n.get("plugin") == raw])
             self.assertGreaterEqual(host.status(raw)["calls_not_granted"], 3)

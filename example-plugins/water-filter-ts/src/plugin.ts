@@ -3,7 +3,7 @@
  * rejection rate (tds-in − tds-out) / tds-in; below 75 %, a filter at ≤ 10 %, or a
  * critical change indication, it recommends the filter suited to the household's
  * regional water, proposes the order and notifies. A leak or TDS anomaly gets an urgent
- * notification with a technician visit to book (`water-ts.book-visit`).
+ * notification with a technician visit to book (`water.book-visit`).
  */
 
 import {
@@ -81,7 +81,7 @@ function onFault(event: Event, device: string, fault: PurifierFault): void {
     title: 'Water purifier needs attention',
     body: `Your purifier detected ${what} (${fault.detail}). Stop using the purified water and book a technician.`,
     category: 'urgent',
-    action: { label: 'Book a technician', operation: 'water-ts.book-visit', input: { device, reason: what } },
+    action: { label: 'Book a technician', operation: 'water.book-visit', input: { device, reason: what } },
   });
 }
 
@@ -122,7 +122,7 @@ export const handler = definePlugin({
         return { order_id: orderId };
       }
       default:
-        throw PluginError.notFound(`no operation water-ts.${request.operation}`);
+        throw PluginError.notFound(`no operation water.${request.operation}`);
     }
   },
 });

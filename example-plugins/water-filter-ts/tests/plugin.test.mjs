@@ -21,7 +21,7 @@ after(() => host?.stop());
 test('a worn filter gets a regional offer, a leak an urgent notice with a visit to book', async () => {
   await host.send('purifier-1', events.purifierTelemetry(180, 12, 'ro', 80, 'ok'));
   assert.deepEqual(await host.offers(), [], 'a healthy filter needs nothing');
-  const advice = await host.call('water-ts', 'filter-advice');
+  const advice = await host.call('water', 'filter-advice');
   assert.equal(advice.rejection_percent, 93);
   assert.equal(advice.recommendation, null);
 
@@ -35,10 +35,10 @@ test('a worn filter gets a regional offer, a leak an urgent notice with a visit 
   await host.send('purifier-1', events.purifierFault('leak', 'under the sink'));
   const urgent = (await host.notifications()).filter((n) => n.category === 'urgent');
   assert.equal(urgent.length, 1);
-  assert.equal(urgent[0].action.operation, 'water-ts.book-visit');
+  assert.equal(urgent[0].action.operation, 'water.book-visit');
 
   // The notification's button, as the household's app would press it: its input is JSON text.
-  const booked = await host.call('water-ts', 'book-visit', JSON.parse(urgent[0].action.input));
+  const booked = await host.call('water', 'book-visit', JSON.parse(urgent[0].action.input));
   assert.match(booked.order_id, /^visit-/);
   assert.equal((await host.offers()).length, 2);
   assert.deepEqual(await host.deadLetters(plugin), []);
@@ -46,12 +46,12 @@ test('a worn filter gets a regional offer, a leak an urgent notice with a visit 
 
 test('bad input is the caller\'s error, and a household without readings gets not-found', async () => {
   await host.addHousehold('household-2');
-  await assert.rejects(host.call('water-ts', 'filter-advice', {}, 'household-2'), (error) => {
+  await assert.rejects(host.call('water', 'filter-advice', {}, 'household-2'), (error) => {
     assert.equal(error.status, 404, error.message);
     assert.match(error.message, /no purifier readings yet/);
     return true;
   });
-  await assert.rejects(host.call('water-ts', 'book-visit', { device: 7 }), (error) => {
+  await assert.rejects(host.call('water', 'book-visit', { device: 7 }), (error) => {
     assert.equal(error.status, 422, error.message);
     assert.match(error.message, /book-visit takes/);
     return true;
@@ -77,7 +77,7 @@ test('a component written against the WIT without the SDK, with a kv-only manife
   assert.equal(byName.commerce.outcome, 'not-granted');
   assert.match(byName.commerce.message, /\[capabilities\] commerce = true/);
   assert.equal(byName.services.outcome, 'not-allowed');
-  assert.match(byName.services.message, /calls = \["water-ts.filter-advice"\]/);
+  assert.match(byName.services.message, /calls = \["water.filter-advice"\]/);
   assert.equal((await host.status(rawPlugin)).calls_not_granted, 3);
   assert.equal((await host.notifications()).length, before, 'nothing reached the household');
   assert.ok(!(await host.offers()).some((offer) => offer.plugin === rawPlugin), 'no offer from the kv-only plugin');

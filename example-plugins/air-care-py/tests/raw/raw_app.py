@@ -32,7 +32,7 @@ class Handler(exports.Handler):
             attempt("notify", lambda: notify.send(household, note)),
             attempt("commerce", lambda: commerce.propose(proposal)),
             attempt("devices", lambda: devices.send(event.device, devices.Command_SetTemperature(1600))),
-            attempt("services", lambda: services.call("air-py", "advice", household, b"{}")),
+            attempt("services", lambda: services.call("air", "advice", household, b"{}")),
         ]
         kv.set("tried", json.dumps(tried).encode())
 

@@ -29,7 +29,7 @@ export const handler = {
       attempt('commerce', () =>
         propose({ orderId: `o-${event.id}`, household: event.household, currency: 'EUR', items: [], note: 'x' }),
       ),
-      attempt('services', () => call('water-ts', 'filter-advice', event.household, encoder.encode('{}'))),
+      attempt('services', () => call('water', 'filter-advice', event.household, encoder.encode('{}'))),
     ];
     set('tried', encoder.encode(JSON.stringify(tried)));
   },
