@@ -62,6 +62,9 @@ pub fn build(project: &PluginProject) -> anyhow::Result<PathBuf> {
     let out = project.out_dir()?;
     let wit = out.join("wit");
     write_wit(&wit)?;
+    // A copy of the SDK's package: componentize-py writes `__pycache__` beside the
+    // sources it imports, and the SDK (in the binary's cache or a checkout) stays as it is.
+    let sdk = copy_package(&sdk.join("hearth_sdk"), &out.join("sdk"))?;
     let component = out.join(format!("{}.wasm", project.name));
     run(
         "componentize-py",
@@ -79,6 +82,20 @@ pub fn build(project: &PluginProject) -> anyhow::Result<PathBuf> {
     Ok(component)
 }
 
+/// Copies the Python sources of `package` into `into/<package name>`; returns `into`.
+fn copy_package(package: &Path, into: &Path) -> anyhow::Result<PathBuf> {
+    let target = into.join(package.file_name().context("a package has a name")?);
+    let _ = std::fs::remove_dir_all(&target);
+    std::fs::create_dir_all(&target)?;
+    for entry in std::fs::read_dir(package).with_context(|| format!("reading {}", package.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|extension| extension == "py") {
+            std::fs::copy(&path, target.join(path.file_name().context("a file has a name")?))?;
+        }
+    }
+    Ok(into.to_owned())
+}
+
 /// `python -m unittest` over `tests/`, with the SDK's `hearth_testing` importable.
 pub fn test_command(project: &PluginProject) -> anyhow::Result<Command> {
     let Settings { sdk, .. } = settings(&project.dir)?;
@@ -89,5 +106,7 @@ pub fn test_command(project: &PluginProject) -> anyhow::Result<Command> {
     let mut command = Command::new(find(&project.dir, "python3"));
     command.args(["-m", "unittest", "discover", "--start-directory", "tests"]);
     command.env("PYTHONPATH", std::env::join_paths(path)?);
+    // No `__pycache__` written into the SDK's directory.
+    command.env("PYTHONDONTWRITEBYTECODE", "1");
     Ok(command)
 }

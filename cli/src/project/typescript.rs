@@ -5,7 +5,10 @@
 //!
 //! jco's `componentize` reads WIT through a WASI shim that starts with no preopened
 //! directory; `componentize-js` called directly with an absolute WIT path does not
-//! have that problem, so that is what this calls.
+//! have that problem, so that is what this calls. componentize-js 0.23 imports
+//! `@bytecodealliance/preview2-shim` at run time but declares it only as a development
+//! dependency, so a clean `npm ci` lacks it: projects list it themselves (the template
+//! does), and a build without it stops with the line to add.
 
 use super::{PluginProject, run, write_wit};
 use anyhow::{Context as _, bail};
@@ -14,6 +17,8 @@ use std::process::Command;
 
 /// The tools a TypeScript plugin project needs in `node_modules/.bin`.
 const TOOLS: [&str; 3] = ["componentize-js", "esbuild", "tsc"];
+/// What componentize-js imports without declaring it (see above).
+const SHIM: &str = "node_modules/@bytecodealliance/preview2-shim";
 
 pub fn package_name(dir: &Path) -> anyhow::Result<String> {
     let package = package_json(dir)?;
@@ -37,7 +42,7 @@ fn tool(dir: &Path, name: &str) -> PathBuf {
 
 /// Installs the project's dev-dependencies when a tool is missing (a fresh clone).
 fn ensure_tools(dir: &Path) -> anyhow::Result<()> {
-    if TOOLS.iter().all(|name| tool(dir, name).is_file()) {
+    if TOOLS.iter().all(|name| tool(dir, name).is_file()) && dir.join(SHIM).is_dir() {
         return Ok(());
     }
     let locked = dir.join("package-lock.json").is_file();
@@ -45,6 +50,13 @@ fn ensure_tools(dir: &Path) -> anyhow::Result<()> {
     let mut install = npm();
     install.current_dir(dir).args([if locked { "ci" } else { "install" }, "--no-audit", "--no-fund"]);
     run("npm", &mut install).context("installing the TypeScript toolchain needs Node.js 20+ and npm")?;
+    if !dir.join(SHIM).is_dir() {
+        bail!(
+            "{} is missing: add \"@bytecodealliance/preview2-shim\": \"0.25.0\" to the devDependencies in \
+             package.json (componentize-js needs it and does not install it)",
+            dir.join(SHIM).display()
+        );
+    }
     for name in TOOLS {
         if !tool(dir, name).is_file() {
             bail!(
