@@ -8,11 +8,12 @@
 //! service call (through the plugin's worker pool), and the instance's linear memory
 //! after start and after the events.
 
+use crate::first_test::PartnerCli;
 use anyhow::{Context as _, bail};
 use hearth_host::bindings::{Caller, DoorState, Event, EventBody, ServiceRequest};
 use hearth_host::{Host, HostConfig};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const LANGUAGES: [(&str, &str); 3] = [("rust", "Rust"), ("ts", "TypeScript"), ("python", "Python")];
@@ -43,25 +44,13 @@ fn door_event(n: usize) -> Event {
     }
 }
 
-/// `hearth plugin new` + `hearth plugin build`: the component and how long the build took.
-fn build(hearth: &Path, scratch: &Path, lang: &str) -> anyhow::Result<(Vec<u8>, Duration, String)> {
+/// `hearth plugin new` + `hearth plugin build`: the component, how long the build
+/// took, and the manifest.
+fn build(hearth: &PartnerCli, scratch: &Path, lang: &str) -> anyhow::Result<(Vec<u8>, Duration, String)> {
     let name = format!("door-counter-{lang}");
     let dir = scratch.join(&name);
-    let run = |args: &[&str]| -> anyhow::Result<String> {
-        let output = Command::new(hearth)
-            .args(args)
-            .env("HEARTH_CACHE_DIR", scratch.join("cache"))
-            .env_remove("CARGO_TARGET_DIR")
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running hearth {args:?}"))?;
-        if !output.status.success() {
-            bail!("hearth {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    };
     let path = dir.display().to_string();
-    run(&["plugin", "new", &name, "--lang", lang, "--publisher", "bench", "--dir", &path])?;
+    hearth.run(&["plugin", "new", &name, "--lang", lang, "--publisher", "bench", "--dir", &path])?;
     // The toolchain's own set-up (npm packages) is not the build.
     if lang == "ts" {
         let status =
@@ -71,7 +60,7 @@ fn build(hearth: &Path, scratch: &Path, lang: &str) -> anyhow::Result<(Vec<u8>, 
         }
     }
     let started = Instant::now();
-    let built = run(&["plugin", "build", "--path", &path])?;
+    let built = hearth.run(&["plugin", "build", "--path", &path])?;
     let elapsed = started.elapsed();
     let component = built.lines().last().context("hearth plugin build printed no path")?.trim().to_owned();
     Ok((std::fs::read(&component)?, elapsed, std::fs::read_to_string(dir.join("hearth.toml"))?))
@@ -143,11 +132,8 @@ async fn measure(name: &'static str, component: Vec<u8>, build: Duration, manife
 }
 
 pub async fn languages() -> anyhow::Result<()> {
-    let hearth = std::env::current_exe()?.with_file_name(format!("hearth{}", std::env::consts::EXE_SUFFIX));
-    if !hearth.is_file() {
-        bail!("no {}: cargo build --release -p hearth-cli", hearth.display());
-    }
     let scratch = tempfile::tempdir()?;
+    let hearth = PartnerCli::new(&scratch.path().join("cache"))?;
     let mut figures = Vec::new();
     for (lang, name) in LANGUAGES {
         eprintln!("languages: building the {name} template …");

@@ -172,7 +172,7 @@ pub fn render(snapshot: &Snapshot) -> String {
         &mut out,
         "hearth_plugin_calls_not_granted_total",
         "counter",
-        "Calls of capabilities a plugin's manifest does not request (refused).",
+        "Calls a plugin's manifest does not allow (capabilities not requested, services outside its calls), refused.",
         &|plugin| plugin.link.log.not_granted(),
     );
     per_plugin(

@@ -96,7 +96,8 @@ pub struct StatusView {
     pub overflowing: bool,
     /// Events passed over at the bound.
     pub backlog_skipped: u64,
-    /// Calls of capabilities its manifest does not request (each refused).
+    /// Calls its manifest does not allow, each refused: capabilities it does not request,
+    /// services outside its `calls`.
     pub calls_not_granted: u64,
 }
 

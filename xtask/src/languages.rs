@@ -40,8 +40,7 @@ fn install_componentize_py() -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("installing componentize-py {pinned} (PyPI) into {PYTHON_TOOLS} …");
-    let python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
-    run(python, &["-m", "venv", PYTHON_TOOLS])?;
+    run(crate::python(), &["-m", "venv", PYTHON_TOOLS])?;
     let pip = format!("{PYTHON_TOOLS}/bin/pip");
     run(&pip, &["install", "--quiet", "--disable-pip-version-check", "-r", PYTHON_REQUIREMENTS])
 }
@@ -84,9 +83,9 @@ fn hearth_plugin(args: &[&str]) -> anyhow::Result<()> {
 /// each language's `hearth plugin new` template builds from source and passes its own
 /// tests against a real host; the templates request kv alone; and the scripted day of
 /// `hearth demo` with the ports in place of the Rust water-filter and air-care is the
-/// same day. `plugins`: where the Rust example plugins are built.
+/// same day. `plugins`: where the Rust example plugins are built; the toolchains are
+/// the set-up's (`install_toolchains`, run before).
 pub fn tests(plugins: &str) -> anyhow::Result<()> {
-    install_toolchains()?;
     eprintln!("$ npm run check (in sdk/typescript)");
     let status = Command::new("npm").args(["run", "check"]).current_dir("sdk/typescript").status()?;
     if !status.success() {
@@ -99,9 +98,9 @@ pub fn tests(plugins: &str) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
     for lang in ["ts", "python"] {
-        let dir = scratch.join(format!("door-counter-{lang}"));
-        let dir_arg = dir.to_string_lossy().into_owned();
         let name = format!("door-counter-{lang}");
+        let dir = scratch.join(&name);
+        let dir_arg = dir.to_string_lossy().into_owned();
         hearth_plugin(&["new", &name, "--lang", lang, "--dir", &dir_arg])?;
         let manifest: toml::Table = std::fs::read_to_string(dir.join("hearth.toml"))?.parse()?;
         let capabilities = manifest.get("capabilities").and_then(toml::Value::as_table).context("no [capabilities]")?;
@@ -110,8 +109,36 @@ pub fn tests(plugins: &str) -> anyhow::Result<()> {
             bail!("the {lang} template should request kv alone: {manifest:?}");
         }
         hearth_plugin(&["test", "--path", &dir_arg])?;
+        rebuilt_only_when_changed(&dir, if lang == "ts" { "src/plugin.ts" } else { "app.py" })?;
     }
     demo_with_ports(plugins)
+}
+
+/// A TypeScript or Python build is skipped while nothing it is made from changed, and
+/// made again once a source changes.
+fn rebuilt_only_when_changed(dir: &Path, source: &str) -> anyhow::Result<()> {
+    let build = || -> anyhow::Result<bool> {
+        let output = Command::new(hearth()?)
+            .args(["plugin", "build", "--path"])
+            .arg(dir)
+            .env("PATH", path_with_tools()?)
+            .env_remove("RUST_BACKTRACE")
+            .output()?;
+        if !output.status.success() {
+            bail!("hearth plugin build {}: {}", dir.display(), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stderr).contains("building "))
+    };
+    if build()? {
+        bail!("{}: built again though nothing changed", dir.display());
+    }
+    let file = std::fs::File::options().append(true).open(dir.join(source))?;
+    file.set_modified(std::time::SystemTime::now())?;
+    if !build()? {
+        bail!("{}: not built again after {source} changed", dir.display());
+    }
+    eprintln!("{}: skipped while unchanged, rebuilt after {source} changed", dir.display());
+    Ok(())
 }
 
 /// `hearth demo` twice, with the Rust plugins and with the ports (built by the tests

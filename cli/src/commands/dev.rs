@@ -9,7 +9,7 @@
 
 use super::develop::warn_unmatched;
 use crate::client::Client;
-use crate::project::PluginProject;
+use crate::project::{PluginProject, fingerprint};
 use anyhow::{Context as _, bail};
 use hearth_host::events::catalog;
 use hearth_host::households::{Device, Grant};
@@ -20,7 +20,7 @@ use hearth_server::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// The state file `hearth dev` writes in the plugin's directory for the second terminal.
 pub const STATE_FILE: &str = ".hearth-dev.json";
@@ -164,13 +164,13 @@ async fn up(path: &Path, data: Option<PathBuf>, listen: std::net::SocketAddr) ->
         axum::serve(listener, app).with_graceful_shutdown(async move { drop(stopped.changed().await) }).await
     });
 
-    let mut seen = fingerprint(path);
+    let mut seen = fingerprint(&[path]);
     let outcome = loop {
         tokio::select! {
             () = super::serve::shutdown_signal() => break Ok(()),
             () = tokio::time::sleep(WATCH_INTERVAL) => {}
         }
-        let now = fingerprint(path);
+        let now = fingerprint(&[path]);
         if now == seen {
             continue;
         }
@@ -361,35 +361,4 @@ fn call(state: &DevState, operation: &str, input: &str) -> anyhow::Result<()> {
     )?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())
-}
-
-/// What the sources look like now: every file's path, size and modification time
-/// under the crate (but `target/` and hidden entries), hashed.
-fn fingerprint(dir: &Path) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(at) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else { continue };
-        let mut entries: Vec<_> = entries.flatten().collect();
-        entries.sort_by_key(|entry| entry.file_name());
-        for entry in entries {
-            let name = entry.file_name();
-            // Build output and installed packages are not sources.
-            if name.to_string_lossy().starts_with('.')
-                || ["target", "node_modules", "__pycache__"].iter().any(|skip| name == *skip)
-            {
-                continue;
-            }
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                pending.push(entry.path());
-            } else {
-                entry.path().hash(&mut hasher);
-                meta.len().hash(&mut hasher);
-                meta.modified().unwrap_or(SystemTime::UNIX_EPOCH).hash(&mut hasher);
-            }
-        }
-    }
-    hasher.finish()
 }

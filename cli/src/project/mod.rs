@@ -77,8 +77,19 @@ impl PluginProject {
         Ok(PluginProject { dir: dir.to_owned(), lang, name, manifest_text, manifest })
     }
 
-    /// Builds the component and checks it as an install would.
+    /// Builds the component and checks it as an install would. A TypeScript or Python
+    /// build (tens of seconds: a JavaScript engine or CPython frozen in, then compiled
+    /// to check it) is skipped while nothing it is made from changed since the last
+    /// one; a Rust build is cargo's to skip.
     pub fn build(&self) -> anyhow::Result<PathBuf> {
+        let stamp = match self.lang {
+            Lang::Rust => None,
+            Lang::TypeScript | Lang::Python => Some(Stamp::of(self)?),
+        };
+        if let Some(component) = stamp.as_ref().and_then(Stamp::fresh) {
+            eprintln!("{}: up to date (nothing it is built from changed)", component.display());
+            return Ok(component);
+        }
         eprintln!("building {} ({}) for wasm32-wasip2 …", self.name, self.lang);
         let started = std::time::Instant::now();
         let component = match self.lang {
@@ -99,6 +110,9 @@ impl PluginProject {
             self.manifest.plugin.id,
             started.elapsed().as_secs_f64()
         );
+        if let Some(stamp) = stamp {
+            stamp.record(&component)?;
+        }
         Ok(component)
     }
 
@@ -128,6 +142,81 @@ impl PluginProject {
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         Ok(out)
     }
+}
+
+/// What a TypeScript or Python component was built from — the project's sources
+/// (`hearth.toml` among them), the SDK it builds against, this binary (whose WIT it
+/// was built with) — and where the last build's component is: `target/hearth/build.stamp`.
+struct Stamp {
+    file: PathBuf,
+    sources: u64,
+}
+
+impl Stamp {
+    fn of(project: &PluginProject) -> anyhow::Result<Stamp> {
+        let sdk = match project.lang {
+            Lang::TypeScript => typescript::sdk_dir(&project.dir),
+            _ => python::sdk_dir(&project.dir)?,
+        };
+        let sources = fingerprint(&[&project.dir, &sdk, &std::env::current_exe()?]);
+        Ok(Stamp { file: project.out_dir()?.join("build.stamp"), sources })
+    }
+
+    /// The last build's component, if it was built from what is there now.
+    fn fresh(&self) -> Option<PathBuf> {
+        let recorded = std::fs::read_to_string(&self.file).ok()?;
+        let (sources, component) = recorded.split_once(' ')?;
+        let component = PathBuf::from(component);
+        (sources == self.sources.to_string() && component.is_file()).then_some(component)
+    }
+
+    fn record(&self, component: &Path) -> anyhow::Result<()> {
+        std::fs::write(&self.file, format!("{} {}", self.sources, component.display()))
+            .with_context(|| format!("writing {}", self.file.display()))
+    }
+}
+
+/// What the files under `roots` look like now: each one's path, size and modification
+/// time (build output, installed packages and hidden entries left out), hashed. A root
+/// may be a single file.
+pub fn fingerprint(roots: &[&Path]) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hash_file = |path: &Path, meta: &std::fs::Metadata| {
+        path.hash(&mut hasher);
+        meta.len().hash(&mut hasher);
+        meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH).hash(&mut hasher);
+    };
+    for root in roots {
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(at) = pending.pop() {
+            if let Ok(meta) = std::fs::metadata(&at)
+                && meta.is_file()
+            {
+                hash_file(&at, &meta);
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&at) else { continue };
+            let mut entries: Vec<_> = entries.flatten().collect();
+            entries.sort_by_key(|entry| entry.file_name());
+            for entry in entries {
+                let name = entry.file_name();
+                // Build output and installed packages are not sources.
+                if name.to_string_lossy().starts_with('.')
+                    || ["target", "node_modules", "__pycache__"].iter().any(|skip| name == *skip)
+                {
+                    continue;
+                }
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    pending.push(entry.path());
+                } else {
+                    hash_file(&entry.path(), &meta);
+                }
+            }
+        }
+    }
+    hasher.finish()
 }
 
 /// `[section] name` of a TOML project file.

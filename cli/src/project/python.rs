@@ -33,6 +33,11 @@ fn settings(dir: &Path) -> anyhow::Result<Settings> {
     Ok(Settings { module: setting("module").unwrap_or("app").to_owned(), sdk })
 }
 
+/// The directory of the SDK the project builds against.
+pub fn sdk_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    Ok(settings(dir)?.sdk)
+}
+
 /// A tool from the project's virtual environment (`.venv`), else from the PATH.
 fn find(dir: &Path, name: &str) -> OsString {
     let local = dir.join(".venv/bin").join(name);

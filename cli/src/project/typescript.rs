@@ -32,6 +32,13 @@ fn package_json(dir: &Path) -> anyhow::Result<serde_json::Value> {
     serde_json::from_str(&text).context("package.json is not JSON")
 }
 
+/// The SDK the project builds against: `@hearth/sdk` as npm installed it (a link to
+/// the SDK's directory for a `file:` dependency).
+pub fn sdk_dir(dir: &Path) -> PathBuf {
+    let installed = dir.join("node_modules/@hearth/sdk");
+    installed.canonicalize().unwrap_or(installed)
+}
+
 fn npm() -> Command {
     Command::new(std::env::var_os("NPM").unwrap_or_else(|| "npm".into()))
 }

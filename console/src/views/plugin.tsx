@@ -73,7 +73,7 @@ function StatusFigures({ plugin }: { plugin: Plugin }) {
       {s.overflowing && <p class="warning">The backlog is at its bound: the oldest events are being passed over.</p>}
       {s.calls_not_granted > 0 && (
         <p class="warning">
-          {count(s.calls_not_granted)} calls of capabilities its manifest does not request were refused: its log names the
+          {count(s.calls_not_granted)} calls its manifest does not allow were refused: its log names the
           line to add.
         </p>
       )}

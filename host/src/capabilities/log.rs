@@ -57,22 +57,17 @@ impl LogBudget {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Calls of capabilities the plugin's manifest does not request, since it started.
+    /// Calls its manifest does not allow (capabilities it does not request, services
+    /// outside its `calls`), since it started.
     pub fn not_granted(&self) -> u64 {
         self.not_granted.load(Ordering::Relaxed)
     }
 
-    /// A call of a capability the manifest does not request (`function`, e.g.
-    /// `kv.set`): counted, reported within the budget, and answered with what the
-    /// plugin is told — the manifest line that would grant it.
-    pub fn refuse_not_granted(&self, function: &str, line: &str) -> String {
-        self.refuse_ungranted_call(function, format!("hearth.toml does not request this capability: add `{line}`"))
-    }
-
-    /// A call the manifest does not allow (`function`, e.g. `services.call`), refused
-    /// with `message`: counted and reported within the budget like an unrequested
-    /// capability. Returns `message`.
-    pub fn refuse_ungranted_call(&self, function: &str, message: String) -> String {
+    /// A call the manifest does not allow (`function`, e.g. `kv.set` of a plugin that
+    /// does not request kv, `services.call` of an operation outside its `calls`),
+    /// refused with `message` (what the plugin is told: the line that would allow it):
+    /// counted and reported within the budget. Returns `message`.
+    pub fn refuse_not_granted(&self, function: &str, message: String) -> String {
         self.not_granted.fetch_add(1, Ordering::Relaxed);
         self.report(|| format!("{function} refused: {message}"));
         message

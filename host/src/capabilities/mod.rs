@@ -123,7 +123,8 @@ impl Ungranted {
 
     /// Refuses a call of `function` (e.g. `kv.set`): the message for the plugin.
     pub fn refuse(&self, function: &str) -> String {
-        self.log.refuse_not_granted(function, self.line)
+        let message = format!("hearth.toml does not request this capability: add `{}`", self.line);
+        self.log.refuse_not_granted(function, message)
     }
 }
 

@@ -59,7 +59,7 @@ impl Host for ServicesCtx {
             let message = format!(
                 "{name} is not in this plugin's [services] calls: add `calls = [\"{name}\"]` under [services] in hearth.toml"
             );
-            return Ok(Err(WitCallError::NotAllowed(self.log.refuse_ungranted_call("services.call", message))));
+            return Ok(Err(WitCallError::NotAllowed(self.log.refuse_not_granted("services.call", message))));
         }
         if self.chain.len() >= MAX_CALL_DEPTH {
             return Ok(Err(WitCallError::Cycle(format!("call chain deeper than {MAX_CALL_DEPTH} plugins"))));

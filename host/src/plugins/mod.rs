@@ -36,6 +36,9 @@ use wasmtime::Engine;
 /// The installed plugins and the running ones.
 pub struct Plugins {
     engine: Engine,
+    /// WASI and every capability: the same for every plugin (what a manifest does not
+    /// request refuses its calls at run time), so built once.
+    linker: wasmtime::component::Linker<crate::runtime::state::PluginState>,
     config: HostConfig,
     storage: Arc<dyn Storage>,
     /// Plugin records by id.
@@ -71,7 +74,9 @@ impl Plugins {
         delivery: Arc<Delivery>,
         directory: Arc<Directory>,
     ) -> Result<Self, HostError> {
+        let linker = crate::runtime::state::linker(&engine).map_err(|error| HostError::Engine(format!("{error:#}")))?;
         Ok(Plugins {
+            linker,
             artifacts: Arc::new(ArtifactCache::new(storage.bucket("artifacts")?, &engine)),
             records: storage.bucket("plugins")?,
             components: storage.bucket("components")?,
@@ -378,9 +383,8 @@ impl Plugins {
         };
         let load_time = started.elapsed();
         let wit_version = component::check_world(&self.engine, &compiled, &manifest.plugin.api)?;
-        let linker =
-            crate::runtime::state::linker(&self.engine).map_err(|error| HostError::Engine(format!("{error:#}")))?;
-        let pre = linker
+        let pre = self
+            .linker
             .instantiate_pre(&compiled)
             .and_then(|pre| GuestPre::new(wit_version, pre))
             .map_err(|error| HostError::InvalidComponent(component::link_error(&error)))?;

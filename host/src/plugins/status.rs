@@ -55,7 +55,8 @@ pub struct PluginStatus {
     pub quarantines: u64,
     /// Log lines dropped over the plugin's log rate.
     pub log_lines_dropped: u64,
-    /// Calls of capabilities its manifest does not request (each refused with `not-granted`).
+    /// Calls its manifest does not allow, each refused: capabilities it does not request
+    /// (`not-granted`), services outside its `calls` (`not-allowed`).
     pub calls_not_granted: u64,
 }
 

@@ -27,5 +27,3 @@ def send(
         button = _wit.Action(label=label, operation=operation, input=json.dumps(value))
     notification = _wit.Notification(title=title, body=body, category=category, action=button)
     return call_host("notify", _wit.send, household, notification)
-
-
