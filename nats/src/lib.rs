@@ -85,6 +85,41 @@ pub(crate) const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest connecting, or creating a bucket or stream, may take.
 pub(crate) const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long setting up a bucket or stream is retried. Just after a cluster starts, and
+/// while it elects a new JetStream leader, creating one times out or finds no
+/// responders for a few seconds; a host starting then waits rather than fails.
+const SET_UP_RETRIES_FOR: Duration = Duration::from_secs(40);
+
+/// Runs `attempt` until it succeeds, or fails with its last error once
+/// [`SET_UP_RETRIES_FOR`] has passed or at once when the error is not one a cluster
+/// answers while it settles (a bucket asking more replicas than there are nodes
+/// fails straight away). Each attempt must be safe to repeat.
+pub(crate) async fn until_set_up<T, F, A>(what: &str, mut attempt: A) -> Result<T, StorageError>
+where
+    A: FnMut() -> F,
+    F: Future<Output = Result<T, StorageError>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(error) if settling(&error) && started.elapsed() < SET_UP_RETRIES_FOR => {
+                tracing::debug!(%error, "waiting to set up a {what}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// The answers of a cluster without a JetStream leader (yet), or of a new bucket or
+/// stream without its own: the request timed out, no one answered, or the system is
+/// "temporarily unavailable".
+fn settling(error: &StorageError) -> bool {
+    let text = error.to_string().to_lowercase();
+    ["timed out", "no responders", "temporarily unavailable", "leader"].iter().any(|answer| text.contains(answer))
+}
+
 /// Runs `work` on the client's runtime and waits for it, at most `limit`.
 pub(crate) fn wait<T: Send + 'static>(
     runtime: &tokio::runtime::Handle,
@@ -157,37 +192,31 @@ impl NatsStorage {
             ..Default::default()
         };
         let (store, objects) = wait(&self.runtime, SETUP_TIMEOUT, async move {
-            // An existing bucket is joined as it is (another host made it, maybe with
-            // other replicas); only a missing one is created.
-            let objects = match jetstream.get_object_store(&objects_config.bucket).await {
-                Ok(objects) => objects,
-                Err(_) => jetstream.create_object_store(objects_config).await.map_err(backend)?,
-            };
-            let mut store = match jetstream.get_key_value(&config.bucket).await {
-                Ok(store) => store,
-                Err(_) => jetstream.create_key_value(config).await.map_err(backend)?,
-            };
-            if store.stream.cached_info().config.allow_direct {
-                // Direct gets may be answered by a replica that is behind: a plugin
-                // would not read its own write. Reads go to the bucket's leader.
-                let mut stream_config = store.stream.cached_info().config.clone();
-                stream_config.allow_direct = false;
-                jetstream.update_stream(stream_config).await.map_err(backend)?;
-                store = jetstream.get_key_value(&store.name).await.map_err(backend)?;
-            }
-            // A new bucket's stream elects its leader after it is created: until then
-            // its reads answer "no responders". Wait for it here, once.
-            let started = std::time::Instant::now();
-            loop {
-                match store.entry("kready").await {
-                    Ok(_) => return Ok((store, objects)),
-                    Err(error) if started.elapsed() < std::time::Duration::from_secs(15) => {
-                        tracing::debug!(%error, "waiting for a new bucket's leader");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    }
-                    Err(error) => return Err(backend(error)),
+            until_set_up("bucket", || async {
+                // An existing bucket is joined as it is (another host made it, maybe
+                // with other replicas); only a missing one is created.
+                let objects = match jetstream.get_object_store(&objects_config.bucket).await {
+                    Ok(objects) => objects,
+                    Err(_) => jetstream.create_object_store(objects_config.clone()).await.map_err(backend)?,
+                };
+                let mut store = match jetstream.get_key_value(&config.bucket).await {
+                    Ok(store) => store,
+                    Err(_) => jetstream.create_key_value(config.clone()).await.map_err(backend)?,
+                };
+                if store.stream.cached_info().config.allow_direct {
+                    // Direct gets may be answered by a replica that is behind: a plugin
+                    // would not read its own write. Reads go to the bucket's leader.
+                    let mut stream_config = store.stream.cached_info().config.clone();
+                    stream_config.allow_direct = false;
+                    jetstream.update_stream(stream_config).await.map_err(backend)?;
+                    store = jetstream.get_key_value(&store.name).await.map_err(backend)?;
                 }
-            }
+                // A new bucket's stream elects its leader after it is created: until
+                // then its reads answer "no responders".
+                store.entry("kready").await.map_err(backend)?;
+                Ok((store, objects))
+            })
+            .await
         })?;
         let bucket = Arc::new(NatsBucket { runtime: self.runtime.clone(), store, objects });
         hearth_host::sync::lock(&self.buckets).insert(name.to_owned(), bucket.clone());

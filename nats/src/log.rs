@@ -26,7 +26,7 @@
 //! since it was stored: a reader on a replica that has not applied the purge yet never
 //! hands out an erased event.
 
-use crate::{NatsStorage, SETUP_TIMEOUT, TRANSFER_TIMEOUT, backend, wait};
+use crate::{NatsStorage, SETUP_TIMEOUT, TRANSFER_TIMEOUT, backend, until_set_up, wait};
 use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream;
@@ -182,28 +182,17 @@ impl NatsStorage {
         };
         let jetstream = self.jetstream.clone();
         let stream = wait(&self.runtime, SETUP_TIMEOUT, async move {
-            let started = std::time::Instant::now();
-            loop {
+            until_set_up("stream", || async {
                 // An existing stream is joined as it is; only a missing one is created.
-                let opened = match jetstream.get_stream(&stream_config.name).await {
-                    Ok(stream) => Ok(stream),
-                    Err(_) => jetstream.get_or_create_stream(stream_config.clone()).await,
+                let mut stream = match jetstream.get_stream(&stream_config.name).await {
+                    Ok(stream) => stream,
+                    Err(_) => jetstream.get_or_create_stream(stream_config.clone()).await.map_err(backend)?,
                 };
-                match opened {
-                    Ok(mut stream) => match stream.info().await {
-                        Ok(_) => return Ok(stream),
-                        Err(error) if started.elapsed() < Duration::from_secs(15) => {
-                            tracing::debug!(%error, "waiting for the events stream's leader");
-                        }
-                        Err(error) => return Err(backend(error)),
-                    },
-                    Err(error) if started.elapsed() < Duration::from_secs(15) => {
-                        tracing::debug!(%error, "waiting to create the events stream");
-                    }
-                    Err(error) => return Err(backend(error)),
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+                // Its leader is elected after it is created; until then this fails.
+                stream.info().await.map_err(backend)?;
+                Ok(stream)
+            })
+            .await
         })
         .map_err(log_error)?;
         let (last, _) = watch::channel(stream.cached_info().state.last_sequence);

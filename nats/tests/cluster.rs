@@ -19,8 +19,23 @@ async fn jetstream_passes_the_storage_conformance_suite_on_three_nodes() {
     let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let (mut nodes, servers) = start_cluster(dir.path());
+    let urls = servers.clone();
     let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
     hearth_host::storage::conformance::check(&storage, 1).await.unwrap();
+
+    // A bucket the cluster can never hold (five replicas on three nodes) is refused
+    // with the server's reason at once, not retried as though the cluster were settling.
+    let (refused, took) = tokio::task::spawn_blocking(move || {
+        let storage = hearth_nats::NatsStorage::connect(&hearth_nats::NatsConfig { servers: urls, replicas: 5 })?;
+        let started = Instant::now();
+        let refused = storage.bucket("five-replicas").map(|_| ()).unwrap_err();
+        Ok::<_, hearth_host::storage::StorageError>((refused.to_string(), started.elapsed()))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(refused.contains("no suitable peers"), "{refused}");
+    assert!(took < Duration::from_secs(10), "a bucket that cannot be placed was retried for {took:?}");
 
     // One node of three dies: R3 buckets keep a quorum, nothing written is lost, and
     // writes go on.
