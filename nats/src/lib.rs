@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+mod keys;
 pub mod local;
 mod log;
 
@@ -21,16 +22,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Keys become `k` + hex of their bytes: a valid KV key for any bytes, and a byte prefix
-/// stays a prefix.
-fn encode_key(key: &[u8]) -> String {
-    format!("k{}", hex::encode(key))
-}
-
-fn decode_key(key: &str) -> Option<Vec<u8>> {
-    hex::decode(key.strip_prefix('k')?).ok()
-}
 
 pub(crate) fn backend(error: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(error.to_string())
@@ -182,8 +173,9 @@ impl NatsStorage {
         if let Some(bucket) = hearth_host::sync::lock(&self.buckets).get(name) {
             return Ok(bucket.clone());
         }
-        let (jetstream, config) = (
+        let (jetstream, client, config) = (
             self.jetstream.clone(),
+            self.client.clone(),
             kv::Config { bucket: name.to_owned(), history: 1, num_replicas: self.replicas, ..Default::default() },
         );
         let objects_config = object_store::Config {
@@ -214,11 +206,13 @@ impl NatsStorage {
                 // A new bucket's stream elects its leader after it is created: until
                 // then its reads answer "no responders".
                 store.entry("kready").await.map_err(backend)?;
+                keys::upgrade_layout(&client, &store, &objects).await?;
                 Ok((store, objects))
             })
             .await
         })?;
-        let bucket = Arc::new(NatsBucket { runtime: self.runtime.clone(), store, objects });
+        let bucket =
+            Arc::new(NatsBucket { runtime: self.runtime.clone(), client: self.client.clone(), store, objects });
         hearth_host::sync::lock(&self.buckets).insert(name.to_owned(), bucket.clone());
         Ok(bucket)
     }
@@ -253,6 +247,7 @@ impl Storage for NatsStorage {
 /// JetStream messages are capped (1 MiB by default) and objects are chunked.
 pub struct NatsBucket {
     runtime: tokio::runtime::Handle,
+    client: async_nats::Client,
     store: kv::Store,
     objects: object_store::ObjectStore,
 }
@@ -350,7 +345,7 @@ fn live(entry: Option<kv::Entry>) -> Option<kv::Entry> {
 
 impl Bucket for NatsBucket {
     fn get(&self, key: &[u8]) -> Result<Option<Entry>, StorageError> {
-        let key = encode_key(key);
+        let key = keys::encode(key);
         self.read(|store, objects| {
             let key = key.clone();
             async move {
@@ -362,7 +357,7 @@ impl Bucket for NatsBucket {
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<Revision, StorageError> {
-        let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
+        let (key, value) = (keys::encode(key), bytes::Bytes::copy_from_slice(value));
         self.call(|store, objects| async move {
             let stored = stored_form(&objects, &key, value).await?;
             store.put(key, stored).await.map_err(backend)
@@ -370,7 +365,7 @@ impl Bucket for NatsBucket {
     }
 
     fn create(&self, key: &[u8], value: &[u8]) -> Result<Revision, StorageError> {
-        let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
+        let (key, value) = (keys::encode(key), bytes::Bytes::copy_from_slice(value));
         self.call(|store, objects| async move {
             if value.len() > INLINE_MAX && live(store.entry(key.as_str()).await.map_err(backend)?).is_some() {
                 // Checked first, so a refused create leaves the present value's object alone.
@@ -385,7 +380,7 @@ impl Bucket for NatsBucket {
     }
 
     fn update(&self, key: &[u8], value: &[u8], revision: Revision) -> Result<Revision, StorageError> {
-        let (key, value) = (encode_key(key), bytes::Bytes::copy_from_slice(value));
+        let (key, value) = (keys::encode(key), bytes::Bytes::copy_from_slice(value));
         self.call(move |store, objects| async move {
             if value.len() > INLINE_MAX
                 && live(store.entry(key.as_str()).await.map_err(backend)?)
@@ -404,7 +399,7 @@ impl Bucket for NatsBucket {
     }
 
     fn delete(&self, key: &[u8]) -> Result<(), StorageError> {
-        let key = encode_key(key);
+        let key = keys::encode(key);
         self.call(|store, objects| async move {
             if let Some(entry) = live(store.entry(key.as_str()).await.map_err(backend)?) {
                 store.delete(key.as_str()).await.map_err(backend)?;
@@ -415,7 +410,7 @@ impl Bucket for NatsBucket {
     }
 
     fn delete_if(&self, key: &[u8], revision: Revision) -> Result<(), StorageError> {
-        let key = encode_key(key);
+        let key = keys::encode(key);
         self.call(move |store, objects| async move {
             let Some(entry) =
                 live(store.entry(key.as_str()).await.map_err(backend)?).filter(|entry| entry.revision == revision)
@@ -438,27 +433,19 @@ impl Bucket for NatsBucket {
     }
 
     fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
-        let prefix = encode_key(prefix);
-        let mut keys = self.read(|store, _| {
-            let prefix = prefix.clone();
-            async move {
-                let mut listed = store.keys().await.map_err(backend)?;
-                let mut keys = Vec::new();
-                while let Some(key) = listed.next().await {
-                    let key = key.map_err(backend)?;
-                    if key.starts_with(&prefix) {
-                        keys.extend(decode_key(&key));
-                    }
-                }
-                Ok(keys)
-            }
+        let filter = keys::filter(prefix);
+        let listed = self.read(|store, _| {
+            let (client, filter) = (self.client.clone(), filter.clone());
+            async move { keys::list(&client, &store, &filter).await }
         })?;
+        let mut keys: Vec<Vec<u8>> =
+            listed.iter().filter_map(|key| keys::decode(key)).filter(|key| key.starts_with(prefix)).collect();
         keys.sort();
         Ok(keys)
     }
 
     fn watch(&self, prefix: &[u8]) -> Result<Watch, StorageError> {
-        let prefix = encode_key(prefix);
+        let (filter, prefix) = (keys::filter(prefix), prefix.to_vec());
         let (changes, received) = tokio::sync::mpsc::unbounded_channel();
         // Changes from the bucket's next revision on; when the server behind the watch
         // goes away, it is started again from the revision after the last one seen, so
@@ -470,7 +457,7 @@ impl Bucket for NatsBucket {
         let (store, objects) = (self.store.clone(), self.objects.clone());
         self.runtime.spawn(async move {
             while !changes.is_closed() {
-                let mut watching = match store.watch_from_revision(">", next).await {
+                let mut watching = match store.watch_from_revision(&filter, next).await {
                     Ok(watching) => watching,
                     Err(error) => {
                         tracing::debug!(%error, "restarting a bucket watch");
@@ -480,10 +467,7 @@ impl Bucket for NatsBucket {
                 };
                 while let Some(Ok(entry)) = watching.next().await {
                     next = entry.revision + 1;
-                    if !entry.key.starts_with(&prefix) {
-                        continue;
-                    }
-                    let Some(key) = decode_key(&entry.key) else { continue };
+                    let Some(key) = keys::decode(&entry.key).filter(|key| key.starts_with(&prefix)) else { continue };
                     let revision = entry.revision;
                     let entry = if entry.operation == kv::Operation::Put {
                         match value_of(&objects, &entry.key, &entry.value).await {

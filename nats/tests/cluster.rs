@@ -21,7 +21,35 @@ async fn jetstream_passes_the_storage_conformance_suite_on_three_nodes() {
     let (mut nodes, servers) = start_cluster(dir.path());
     let urls = servers.clone();
     let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
+    let client = async_nats::connect(urls.as_slice()).await.unwrap();
     hearth_host::storage::conformance::check(&storage, 1).await.unwrap();
+
+    // A bucket written in the first key layout (a scoped key as one token, `k` + hex of
+    // all its bytes), as a host of that version left it: opening it moves the scoped
+    // keys to their scope's token, and nothing is lost.
+    let jetstream = async_nats::jetstream::new(client);
+    let old = jetstream
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: "first-layout".into(),
+            history: 1,
+            num_replicas: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let written = [(&b"plugin\0household/a"[..], &b"one"[..]), (b"plugin\0household/b", b"two"), (b"plain", b"three")];
+    for (key, value) in written {
+        // Stored form: a leading 0 marks a value kept in the entry itself.
+        old.put(format!("k{}", hex::encode(key)), [&[0u8][..], value].concat().into()).await.unwrap();
+    }
+    let opened = storage.bucket("first-layout").unwrap();
+    for (key, value) in written {
+        assert_eq!(opened.get(key).unwrap().map(|entry| entry.value).as_deref(), Some(value), "{key:?}");
+    }
+    assert_eq!(opened.keys(b"plugin\0").unwrap(), [&b"plugin\0household/a"[..], b"plugin\0household/b"]);
+    assert_eq!(opened.keys(b"").unwrap().len(), 3);
+    let raw: Vec<String> = futures::TryStreamExt::try_collect(old.keys().await.unwrap()).await.unwrap();
+    assert!(!raw.iter().any(|key| key.starts_with("k706c7567696e00")), "old keys left behind: {raw:?}");
 
     // A bucket the cluster can never hold (five replicas on three nodes) is refused
     // with the server's reason at once, not retried as though the cluster were settling.

@@ -118,7 +118,7 @@ impl Capability for CommerceCtx {
             orders: backends.orders.clone(),
             refs: backends.refs.clone(),
             households: backends.households.clone(),
-            ungranted: Ungranted::unless(setup.grants.commerce, "[capabilities] commerce = true", setup),
+            ungranted: Ungranted::unless(setup.grants.commerce, super::manifest_line::COMMERCE, setup),
         }
     }
 

@@ -172,12 +172,17 @@ impl KvCtx {
         KvCtx { plugin, store, quota, dirty: false, backend_failed: false, fence: None, ungranted: None }
     }
 
-    /// The refusal of `function` when kv is not granted.
-    fn refused(&self, function: &str) -> Result<(), KvError> {
-        match &self.ungranted {
+    /// Runs `call` (named `function`, e.g. `kv.set`) unless kv is not granted. Every
+    /// error is the plugin's to handle: a WIT result, never a trap.
+    fn call<T>(
+        &mut self,
+        function: &str,
+        call: impl FnOnce(&mut Self) -> Result<T, KvError>,
+    ) -> wasmtime::Result<Result<T, KvError>> {
+        Ok(match &self.ungranted {
             Some(ungranted) => Err(KvError::NotGranted(ungranted.refuse(function))),
-            None => Ok(()),
-        }
+            None => call(self),
+        })
     }
 
     fn write(&mut self, key: &str, value: Option<&[u8]>, precondition: Precondition<'_>) -> Result<bool, KvError> {
@@ -227,34 +232,26 @@ impl KvCtx {
 
 impl Host for KvCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
-        if let Err(refused) = self.refused("kv.get") {
-            return Ok(Err(refused));
-        }
-        check_key(&key)?;
-        let read = self.store.get(&self.plugin, &key);
-        Ok(read.map_err(|error| self.unavailable(error)))
+        self.call("kv.get", |kv| {
+            check_key(&key)?;
+            let read = kv.store.get(&kv.plugin, &key);
+            read.map_err(|error| kv.unavailable(error))
+        })
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
-        if let Err(refused) = self.refused("kv.set") {
-            return Ok(Err(refused));
-        }
-        Ok(self.write(&key, Some(&value), Precondition::Always).map(drop))
+        self.call("kv.set", |kv| kv.write(&key, Some(&value), Precondition::Always).map(drop))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
-        if let Err(refused) = self.refused("kv.delete") {
-            return Ok(Err(refused));
-        }
-        Ok(self.write(&key, None, Precondition::Always).map(drop))
+        self.call("kv.delete", |kv| kv.write(&key, None, Precondition::Always).map(drop))
     }
 
     fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, KvError>> {
-        if let Err(refused) = self.refused("kv.list-keys") {
-            return Ok(Err(refused));
-        }
-        let listed = self.store.list_keys(&self.plugin, &prefix);
-        Ok(listed.map_err(|error| self.unavailable(error)))
+        self.call("kv.list-keys", |kv| {
+            let listed = kv.store.list_keys(&kv.plugin, &prefix);
+            listed.map_err(|error| kv.unavailable(error))
+        })
     }
 
     fn compare_and_swap(
@@ -263,17 +260,16 @@ impl Host for KvCtx {
         expected: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<bool, KvError>> {
-        if let Err(refused) = self.refused("kv.compare-and-swap") {
-            return Ok(Err(refused));
-        }
-        Ok(self.write(&key, Some(&value), Precondition::CurrentIs(expected.as_deref())))
+        self.call("kv.compare-and-swap", |kv| {
+            kv.write(&key, Some(&value), Precondition::CurrentIs(expected.as_deref()))
+        })
     }
 }
 
 impl Capability for KvCtx {
     fn new(setup: &Setup<'_>) -> Self {
         let mut kv = KvCtx::new(setup.plugin.clone(), setup.backends.kv.clone(), setup.backends.kv_quota_bytes);
-        kv.ungranted = Ungranted::unless(setup.grants.kv, "[capabilities] kv = true", setup);
+        kv.ungranted = Ungranted::unless(setup.grants.kv, super::manifest_line::KV, setup);
         kv
     }
 

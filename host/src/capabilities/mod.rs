@@ -103,6 +103,19 @@ pub trait PluginStore: WasiHttpView + Send + 'static {
     fn capabilities(&mut self) -> &mut Contexts;
 }
 
+/// The hearth.toml line that requests each capability: named by its refusals, and by
+/// the notices for a component that imports one its manifest does not request.
+pub mod manifest_line {
+    /// Requests `hearth:plugin/kv`.
+    pub const KV: &str = "[capabilities] kv = true";
+    /// Requests `hearth:plugin/notify`.
+    pub const NOTIFY: &str = "[capabilities] notify = true";
+    /// Requests `hearth:plugin/commerce`.
+    pub const COMMERCE: &str = "[capabilities] commerce = true";
+    /// Allows `hearth:plugin/services` calls (one entry per service operation).
+    pub const SERVICES: &str = "[services] calls = [\"SERVICE.OPERATION\"]";
+}
+
 /// How a capability the manifest does not request answers. Every capability is
 /// linked for every plugin — toolchains (jco, componentize-py) import every interface
 /// of the world whatever the code uses — and a call of one that is not requested is

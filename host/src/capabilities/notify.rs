@@ -94,7 +94,7 @@ impl Capability for NotifyCtx {
             notifications: backends.notifications.clone(),
             refs: backends.refs.clone(),
             households: backends.households.clone(),
-            ungranted: Ungranted::unless(setup.grants.notify, "[capabilities] notify = true", setup),
+            ungranted: Ungranted::unless(setup.grants.notify, super::manifest_line::NOTIFY, setup),
         }
     }
 

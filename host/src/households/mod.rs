@@ -9,7 +9,7 @@ pub mod notifications;
 pub mod refs;
 
 use crate::HostError;
-use crate::storage::{Bucket, BucketExt, Storage, decode_json, encode_json, scoped_key};
+use crate::storage::{Bucket, BucketExt, Storage, decode_json, encode_json, scoped_key, split_scoped};
 use refs::Pseudonyms;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -62,11 +62,17 @@ pub struct HouseholdPage {
     pub next: Option<String>,
 }
 
-/// The household registry: the `households`, `devices` and `grants` buckets.
+/// The household registry: the `households`, `devices` and `grants` buckets, and
+/// `household-devices`, the devices of each household (keys only).
 #[derive(Debug, Clone)]
 pub struct Households {
     households: Arc<dyn Bucket>,
     devices: Arc<dyn Bucket>,
+    /// `household \0 device` for every device registered to the household, so listing
+    /// a household's devices reads its own keys, not the fleet's devices. It may hold
+    /// a little more than the truth — a device that moved on, one whose registration
+    /// was cut short — so each listed device is checked against `devices`.
+    by_household: Arc<dyn Bucket>,
     grants: Arc<dyn Bucket>,
     /// Bumped by every change that can alter a consent decision.
     generation: Arc<AtomicU64>,
@@ -77,14 +83,32 @@ fn grant_key(household: &str, plugin: &str) -> Vec<u8> {
 }
 
 impl Households {
-    /// Opens the buckets.
+    /// Opens the buckets. Data written before the per-household index existed is
+    /// indexed once here.
     pub fn open(storage: &dyn Storage) -> Result<Self, HostError> {
-        Ok(Households {
+        let households = Households {
             households: storage.bucket("households")?,
             devices: storage.bucket("devices")?,
+            by_household: storage.bucket("household-devices")?,
             grants: storage.bucket("grants")?,
             generation: Arc::new(AtomicU64::new(0)),
-        })
+        };
+        households.index_once()?;
+        Ok(households)
+    }
+
+    /// Indexes every registered device by household, unless done before. Any host may
+    /// do it at the same time as another: the writes are the same.
+    fn index_once(&self) -> Result<(), HostError> {
+        if self.by_household.get(INDEXED)?.is_some() {
+            return Ok(());
+        }
+        for (_, entry) in self.devices.scan(b"")? {
+            let device: Device = decode_json(&entry.value)?;
+            self.by_household.put(&scoped_key(&device.household, &device.id), &[])?;
+        }
+        self.by_household.put(INDEXED, &[])?;
+        Ok(())
     }
 
     /// Changes whenever a grant, a revocation or a device registration may have
@@ -138,7 +162,14 @@ impl Households {
         if !self.has_household(&device.household)? {
             return Err(HostError::NotFound(format!("household {}", device.household)));
         }
+        // Indexed first: a registration cut short leaves an index entry the reads
+        // skip, never a device its household does not list.
+        self.by_household.put(&scoped_key(&device.household, &device.id), &[])?;
+        let before: Option<Device> = self.devices.get_json(device.id.as_bytes())?;
         self.devices.put_json(device.id.as_bytes(), &device)?;
+        if let Some(before) = before.filter(|before| before.household != device.household) {
+            self.by_household.delete(&scoped_key(&before.household, &device.id))?;
+        }
         self.changed();
         Ok(())
     }
@@ -148,12 +179,12 @@ impl Households {
         Ok(self.devices.get_json(id.as_bytes())?)
     }
 
-    /// The household's devices.
+    /// The household's devices, by id.
     pub fn devices_of(&self, household: &str) -> Result<Vec<Device>, HostError> {
         let mut devices = Vec::new();
-        for (_, entry) in self.devices.scan(b"")? {
-            let device: Device = decode_json(&entry.value)?;
-            if device.household == household {
+        for key in self.by_household.keys(&scoped_key(household, ""))? {
+            let Some((_, id)) = split_scoped(&key) else { continue };
+            if let Some(device) = self.device(id)?.filter(|device| device.household == household) {
                 devices.push(device);
             }
         }
@@ -161,8 +192,7 @@ impl Households {
     }
 
     /// A page of households by id: those starting with `prefix`, after `after`, at
-    /// most `limit`, each with its devices. The devices come from one scan of the
-    /// devices bucket (they are keyed by device id).
+    /// most `limit`, each with its devices.
     pub fn page(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<HouseholdPage, HostError> {
         let mut ids: Vec<String> = self
             .households
@@ -174,17 +204,12 @@ impl Households {
         ids.sort();
         let next = (ids.len() > limit).then(|| ids[limit - 1].clone());
         ids.truncate(limit);
-        let mut households: std::collections::BTreeMap<String, Vec<Device>> =
-            ids.into_iter().map(|id| (id, Vec::new())).collect();
-        if !households.is_empty() {
-            for (_, entry) in self.devices.scan(b"")? {
-                let device: Device = decode_json(&entry.value)?;
-                if let Some(devices) = households.get_mut(&device.household) {
-                    devices.push(device);
-                }
-            }
+        let mut households = Vec::with_capacity(ids.len());
+        for id in ids {
+            let devices = self.devices_of(&id)?;
+            households.push((id, devices));
         }
-        Ok(HouseholdPage { households: households.into_iter().collect(), next })
+        Ok(HouseholdPage { households, next })
     }
 
     /// Gives `plugin` access as described by `grant`, replacing an earlier grant.
@@ -213,6 +238,7 @@ impl Households {
         for device in &devices {
             self.devices.delete(device.as_bytes())?;
         }
+        self.by_household.delete_prefix(&scoped_key(household, ""))?;
         self.grants.delete_prefix(&grant_key(household, ""))?;
         self.households.delete(household.as_bytes())?;
         self.changed();
@@ -224,7 +250,7 @@ impl Households {
     pub fn remove_plugin(&self, plugin: &str) -> Result<usize, HostError> {
         let mut removed = 0;
         for key in self.grants.keys(b"")? {
-            if crate::storage::split_scoped(&key).is_some_and(|(_, granted)| granted == plugin) {
+            if split_scoped(&key).is_some_and(|(_, granted)| granted == plugin) {
                 self.grants.delete(&key)?;
                 removed += 1;
             }
@@ -266,6 +292,9 @@ pub fn consenting_household(
     };
     Ok(households.grant_of(&household, plugin)?.map(|_| household))
 }
+
+/// Set in `household-devices` once every device is indexed; no id has a `~`.
+const INDEXED: &[u8] = b"~indexed";
 
 fn check_id(what: &str, id: &str) -> Result<(), HostError> {
     let valid = !id.is_empty()
@@ -318,6 +347,61 @@ mod tests {
         assert!(households.revoke("h1", "p").unwrap());
         assert!(!households.allows("p", "h1", Some("oven-1")).unwrap());
         assert!(!households.revoke("h1", "p").unwrap());
+    }
+
+    /// Random registrations, moves and removals (fixed seed) against a plain model:
+    /// each household lists exactly its devices, also after the index is rebuilt from
+    /// the devices alone (a store written before the index existed).
+    #[test]
+    fn each_household_lists_exactly_its_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::sled::SledStorage::open(dir.path()).unwrap();
+        let households = Households::open(&storage).unwrap();
+        let mut model: std::collections::BTreeMap<String, String> = Default::default();
+        let mut random = 0x5eed_u64;
+        let mut next = || {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            random
+        };
+        let check = |households: &Households, model: &std::collections::BTreeMap<String, String>| {
+            for h in 0..6 {
+                let household = format!("h{h}");
+                let listed: Vec<String> =
+                    households.devices_of(&household).unwrap().into_iter().map(|device| device.id).collect();
+                let expected: Vec<String> =
+                    model.iter().filter(|(_, owner)| **owner == household).map(|(id, _)| id.clone()).collect();
+                assert_eq!(listed, expected, "{household}");
+            }
+        };
+        for step in 0..2_000 {
+            let household = format!("h{}", next() % 6);
+            if next() % 25 == 0 {
+                let removed = households.remove_household(&household).unwrap();
+                let expected: Vec<String> =
+                    model.iter().filter(|(_, owner)| **owner == household).map(|(id, _)| id.clone()).collect();
+                assert_eq!(removed, expected, "step {step}");
+                model.retain(|_, owner| *owner != household);
+                continue;
+            }
+            households.add_household(&household).unwrap();
+            let id = format!("d{}", next() % 40);
+            households.add_device(device(&id, &household, "fridge")).unwrap();
+            model.insert(id, household);
+            if step % 100 == 0 {
+                check(&households, &model);
+            }
+        }
+        check(&households, &model);
+        let index = storage.bucket("household-devices").unwrap();
+        index.delete_prefix(b"").unwrap();
+        check(&Households::open(&storage).unwrap(), &model);
+        let page = households.page("h", None, 10).unwrap();
+        for (household, devices) in page.households {
+            assert!(devices.iter().all(|device| model.get(&device.id) == Some(&household)));
+            assert_eq!(devices.len(), model.values().filter(|owner| **owner == household).count());
+        }
     }
 
     #[test]

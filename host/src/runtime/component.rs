@@ -100,12 +100,13 @@ pub fn validate(manifest: &hearth_package::Manifest, bytes: &[u8]) -> Result<Vec
 /// `not-granted` (toolchains for other languages import every interface, so this is
 /// a notice, not an error).
 pub fn not_requested(manifest: &hearth_package::Manifest, engine: &Engine, component: &Component) -> Vec<String> {
+    use crate::capabilities::manifest_line;
     let requested = &manifest.capabilities;
     let capabilities: [(&str, bool, &str); 4] = [
-        ("hearth:plugin/kv@", requested.kv, "[capabilities] kv = true"),
-        ("hearth:plugin/notify@", requested.notify, "[capabilities] notify = true"),
-        ("hearth:plugin/commerce@", requested.commerce, "[capabilities] commerce = true"),
-        ("hearth:plugin/services@", !manifest.services.calls.is_empty(), "[services] calls = [\"SERVICE.OPERATION\"]"),
+        ("hearth:plugin/kv@", requested.kv, manifest_line::KV),
+        ("hearth:plugin/notify@", requested.notify, manifest_line::NOTIFY),
+        ("hearth:plugin/commerce@", requested.commerce, manifest_line::COMMERCE),
+        ("hearth:plugin/services@", !manifest.services.calls.is_empty(), manifest_line::SERVICES),
     ];
     let imports: Vec<String> = component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect();
     capabilities

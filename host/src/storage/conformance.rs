@@ -31,6 +31,7 @@ pub async fn check(storage: &dyn Storage, seed: u64) -> Result<(), Violation> {
     prefixes_and_buckets(storage)?;
     ids_increase(storage)?;
     watch_reports_changes(&*storage.bucket("conformance-watch").map_err(backend)?).await?;
+    watch_of_a_scope_reports_that_scope_alone(&*storage.bucket("conformance-scoped-watch").map_err(backend)?).await?;
     matches_a_model(&*storage.bucket("conformance-model").map_err(backend)?, seed)?;
     concurrent_updates_are_not_lost(storage.bucket("conformance-counter").map_err(backend)?).await?;
     large_values(&*storage.bucket("conformance-large").map_err(backend)?, seed).await?;
@@ -183,6 +184,20 @@ async fn watch_reports_changes(bucket: &dyn Bucket) -> Result<(), Violation> {
     // And nothing else: no other key, no change after the final state.
     let extra = tokio::time::timeout(Duration::from_millis(300), watch.next()).await.ok().flatten();
     expect(extra.is_none(), || format!("watch: a change after the last one: {extra:?}"))
+}
+
+/// A watch of `scope \0` (one household's, one plugin's keys) sees that scope's keys,
+/// not those of a scope it is a prefix of, nor unscoped keys.
+async fn watch_of_a_scope_reports_that_scope_alone(bucket: &dyn Bucket) -> Result<(), Violation> {
+    let mut watch = bucket.watch(b"s\0").map_err(backend)?;
+    for key in [&b"sx\0a"[..], b"s", b"t\0a", b"s\0a", b"s\0"] {
+        bucket.put(key, b"v").map_err(backend)?;
+    }
+    let mut seen = Vec::new();
+    while let Ok(Some(change)) = tokio::time::timeout(Duration::from_millis(500), watch.next()).await {
+        seen.push(change.key);
+    }
+    expect(seen == [&b"s\0a"[..], b"s\0"], || format!("a watch of one scope saw {seen:?}"))
 }
 
 /// Random puts, creates, updates (at the current and at stale revisions) and deletes

@@ -264,6 +264,27 @@ async fn kv_quota_value_limit_and_compare_and_swap_reach_the_plugin_as_errors() 
     assert!(probe(&host, "whoami", "h1", json!({})).await.get("ok").is_some());
 }
 
+/// A key is 1 to 512 bytes. Any other length is the plugin's error to handle in every
+/// kv call (`invalid-key`), never a trap: the plugin stays healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_of_the_wrong_length_is_an_invalid_key_error_in_every_kv_call() {
+    let (_dir, host) = setup(fast_retries()).await;
+    for length in [0, 513, 4096] {
+        let report = probe(&host, "kv-key", "h1", json!({ "length": length })).await;
+        for call in ["set", "get", "compare_and_swap", "delete"] {
+            let error = report[call]["error"].as_str().unwrap_or_default();
+            assert!(error.contains("InvalidKey"), "kv {call} with a {length}-byte key: {report}");
+        }
+    }
+    let fits = probe(&host, "kv-key", "h1", json!({ "length": 512 })).await;
+    assert_eq!(
+        fits,
+        json!({"set": {"ok": null}, "get": {"ok": [118]}, "compare_and_swap": {"ok": true}, "delete": {"ok": null}})
+    );
+    let status = host.status(PROBE).unwrap();
+    assert!(!status.quarantined && status.calls_failed == 0, "{status:?}");
+}
+
 /// A loopback HTTP/1.1 server: `/small` answers a short text, `/big` 2 MiB with a
 /// content length, `/stream` 2 MiB chunked (no length), `/slow` nothing for 10 s.
 async fn loopback_server() -> u16 {
