@@ -122,6 +122,51 @@ async fn latency(hosts: &[Host]) -> anyhow::Result<(Duration, Duration)> {
     Ok((times[times.len() / 2], times[times.len() * 99 / 100]))
 }
 
+/// Listing one scope's keys (one device's pending commands, one household's
+/// notifications) in a bucket of many scopes on NATS: the server sends that scope's
+/// keys alone, against reading every key of the bucket and keeping the scope's here
+/// (how it was done before). (keys in the bucket, filtered, every key.)
+async fn scoped_listing(dir: &std::path::Path) -> anyhow::Result<(usize, Duration, Duration)> {
+    use hearth_host::storage::{Storage as _, scoped_key};
+    const SCOPES: usize = 1_000;
+    const PER_SCOPE: usize = 5;
+    const ROUNDS: u32 = 50;
+    let (_nodes, servers) = nats_cluster::start_cluster(dir);
+    let urls = servers.clone();
+    let storage = tokio::task::spawn_blocking(move || nats_cluster::connect(servers)).await?;
+    let bucket = storage.bucket("listing")?;
+    let writer = bucket.clone();
+    tokio::task::spawn_blocking(move || {
+        for scope in 0..SCOPES {
+            for key in 0..PER_SCOPE {
+                writer.put(&scoped_key(&format!("device-{scope}"), &format!("command-{key}")), b"x")?;
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await??;
+    let scope = |round: u32| scoped_key(&format!("device-{}", round as usize * 7 % SCOPES), "");
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let keys = tokio::task::block_in_place(|| bucket.keys(&scope(round)))?;
+        anyhow::ensure!(keys.len() == PER_SCOPE, "listed {} keys of one scope", keys.len());
+    }
+    let filtered = started.elapsed() / ROUNDS;
+    let client = async_nats::connect(urls.as_slice()).await?;
+    let store = async_nats::jetstream::new(client).get_key_value("listing").await?;
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let wanted = format!("s{}.", hex::encode(&scope(round)[..scope(round).len() - 1]));
+        let mut listed = store.keys().await?;
+        let mut found = 0;
+        while let Some(key) = futures::StreamExt::next(&mut listed).await {
+            found += usize::from(key?.starts_with(&wanted));
+        }
+        anyhow::ensure!(found == PER_SCOPE, "found {found} keys of one scope among all");
+    }
+    Ok((SCOPES * PER_SCOPE, filtered, started.elapsed() / ROUNDS))
+}
+
 /// The section: throughput and CPU for 1, 2, 3 hosts, latency clustered vs embedded.
 pub async fn cluster() -> anyhow::Result<()> {
     println!("cluster: {EVENTS} events from {DEVICES} devices to the noop plugin, 3 NATS nodes (R3) on this machine");
@@ -144,6 +189,13 @@ pub async fn cluster() -> anyhow::Result<()> {
         }
         drop(nodes);
     }
+    let dir = tempfile::tempdir()?;
+    let (keys, filtered, every_key) = scoped_listing(dir.path()).await?;
+    println!(
+        "  one scope's 5 keys in a bucket of {keys}: listed by the server {filtered:?}, by reading every key \
+         {every_key:?} ({:.0}×)",
+        every_key.as_secs_f64() / filtered.as_secs_f64()
+    );
     let dir = tempfile::tempdir()?;
     let embedded = Host::open(dir.path(), HostConfig::default()).await?;
     set_up(&embedded).await?;

@@ -36,18 +36,21 @@ fn serve_install_ingest_confirm_and_read_the_statement_over_loopback() {
     let (status, body) = json_call(port, "POST", "/v1/events", &device, low_milk);
     assert_eq!(status, 202, "{body}");
 
-    let mut offers = Value::Null;
+    // The plugin proposes the offer, then notifies: one event, two writes, so wait for
+    // both (reading the notifications as soon as the offer shows may be too early).
+    let (mut offers, mut notifications) = (Value::Null, Value::Null);
     for _ in 0..500 {
         offers = json_call(port, "GET", "/v1/me/offers", &user, Value::Null).1;
-        if offers["offers"].as_array().is_some_and(|o| !o.is_empty()) {
+        notifications = json_call(port, "GET", "/v1/me/notifications", &user, Value::Null).1;
+        let listed = |body: &Value, field: &str| body[field].as_array().is_some_and(|list| !list.is_empty());
+        if listed(&offers, "offers") && listed(&notifications, "notifications") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let offer = &offers["offers"][0];
     assert_eq!(offer["total_minor"], 129, "{offers}");
-    let notifications = json_call(port, "GET", "/v1/me/notifications", &user, Value::Null).1;
-    assert_eq!(notifications["notifications"][0]["title"], "Restock whole milk?");
+    assert_eq!(notifications["notifications"][0]["title"], "Restock whole milk?", "{notifications}");
 
     let path = format!("/v1/me/orders/{}/{}/confirm", offer["plugin"].as_str().unwrap(), offer["id"].as_str().unwrap());
     let (status, body) = json_call(port, "POST", &path, &user, Value::Null);
