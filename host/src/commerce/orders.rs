@@ -2,7 +2,7 @@
 //! ids); idempotent by the plugin's order id.
 
 use crate::HostError;
-use crate::storage::{Bucket, BucketExt, Storage, decode_json, scoped_key};
+use crate::storage::{Bucket, BucketExt, Index, Storage, decode_json, scoped_key};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -77,10 +77,12 @@ impl Order {
     }
 }
 
-/// Orders: the `orders` bucket, keys `plugin \0 order-id`.
+/// Orders: the `orders` bucket, keys `plugin \0 order-id`, and `household-orders`,
+/// the orders of each household (a household's offers are read on every app refresh).
 #[derive(Clone)]
 pub struct Orders {
     bucket: Arc<dyn Bucket>,
+    by_household: Index,
 }
 
 fn order_key(plugin: &str, id: &str) -> Vec<u8> {
@@ -90,7 +92,11 @@ fn order_key(plugin: &str, id: &str) -> Vec<u8> {
 impl Orders {
     /// Opens the bucket.
     pub fn open(storage: &dyn Storage) -> Result<Self, HostError> {
-        Ok(Orders { bucket: storage.bucket("orders")? })
+        let bucket = storage.bucket("orders")?;
+        let by_household = Index::open(storage, "household-orders", &*bucket, |entry| {
+            decode_json::<Order>(&entry.value).map(|order| Some(order.household).filter(|owner| !owner.is_empty()))
+        })?;
+        Ok(Orders { bucket, by_household })
     }
 
     /// One order of a plugin.
@@ -100,8 +106,24 @@ impl Orders {
 
     /// Stores an order.
     pub fn put(&self, order: &Order) -> Result<(), HostError> {
-        self.bucket.put_json(&order_key(&order.plugin, &order.id), order)?;
+        let key = order_key(&order.plugin, &order.id);
+        if !order.household.is_empty() {
+            self.by_household.add(&order.household, &key)?;
+        }
+        self.bucket.put_json(&key, order)?;
         Ok(())
+    }
+
+    /// The household's orders as stored: those its index names that still name it.
+    fn stored_of(&self, household: &str) -> Result<Vec<(Vec<u8>, Order)>, HostError> {
+        let mut orders = Vec::new();
+        for key in self.by_household.keys_of(household)? {
+            let found: Option<Order> = self.bucket.get_json(&key)?;
+            if let Some(order) = found.filter(|order| order.household == household) {
+                orders.push((key, order));
+            }
+        }
+        Ok(orders)
     }
 
     /// Erases a household's orders: pending and declined ones go; confirmed ones stay
@@ -109,11 +131,7 @@ impl Orders {
     /// orders were touched.
     pub fn erase_household(&self, household: &str) -> Result<usize, HostError> {
         let mut touched = 0;
-        for (key, entry) in self.bucket.scan(b"")? {
-            let mut order: Order = decode_json(&entry.value)?;
-            if order.household != household {
-                continue;
-            }
+        for (key, mut order) in self.stored_of(household)? {
             touched += 1;
             if order.status == OrderStatus::Confirmed {
                 order.household = String::new();
@@ -123,19 +141,105 @@ impl Orders {
                 self.bucket.delete(&key)?;
             }
         }
+        self.by_household.remove_owner(household)?;
         Ok(touched)
     }
 
     /// A household's orders, optionally only those with `status`.
     pub fn of_household(&self, household: &str, status: Option<OrderStatus>) -> Result<Vec<Order>, HostError> {
-        let mut orders = Vec::new();
-        for (_, entry) in self.bucket.scan(b"")? {
-            let order: Order = decode_json(&entry.value)?;
-            if order.household == household && status.is_none_or(|status| order.status == status) {
-                orders.push(order);
-            }
-        }
+        let mut orders: Vec<Order> = (self.stored_of(household)?.into_iter())
+            .map(|(_, order)| order)
+            .filter(|order| status.is_none_or(|status| order.status == status))
+            .collect();
         orders.sort_by_key(|order| order.proposed_ms);
         Ok(orders)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(plugin: &str, id: &str, household: &str, proposed_ms: u64) -> Order {
+        Order {
+            id: id.into(),
+            plugin: plugin.into(),
+            publisher: "pub".into(),
+            household: household.into(),
+            currency: "EUR".into(),
+            items: vec![],
+            note: "n".into(),
+            total_minor: 1,
+            status: OrderStatus::Pending,
+            proposed_ms,
+            decided_ms: None,
+        }
+    }
+
+    /// Random proposals, confirmations and erasures (fixed seed) against a plain
+    /// model: each household's orders are exactly its own, oldest first, with and
+    /// without a status filter; also after the index is rebuilt from the orders alone.
+    #[test]
+    fn each_household_reads_exactly_its_orders() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::sled::SledStorage::open(dir.path()).unwrap();
+        let orders = Orders::open(&storage).unwrap();
+        let mut model: std::collections::BTreeMap<(String, String), Order> = Default::default();
+        let mut random = 0x0dde_u64;
+        let mut next = move |below: u64| {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            random % below
+        };
+        let check = |orders: &Orders, model: &std::collections::BTreeMap<(String, String), Order>| {
+            for h in 0..5 {
+                let household = format!("h{h}");
+                for status in [None, Some(OrderStatus::Pending), Some(OrderStatus::Confirmed)] {
+                    let read = orders.of_household(&household, status).unwrap();
+                    let mut expected: Vec<Order> = (model.values())
+                        .filter(|order| order.household == household && status.is_none_or(|s| order.status == s))
+                        .cloned()
+                        .collect();
+                    expected.sort_by_key(|order| order.proposed_ms);
+                    assert_eq!(read, expected, "{household} {status:?}");
+                }
+            }
+        };
+        for step in 0..1_500u64 {
+            let household = format!("h{}", next(5));
+            match next(20) {
+                0 => {
+                    let touched = orders.erase_household(&household).unwrap();
+                    let mine = model.values().filter(|order| order.household == household).count();
+                    assert_eq!(touched, mine, "step {step}");
+                    model.retain(|_, order| order.household != household || order.status == OrderStatus::Confirmed);
+                    for order in model.values_mut().filter(|order| order.household == household) {
+                        order.household = String::new();
+                        order.note = String::new();
+                    }
+                }
+                1..=4 => {
+                    let Some(mut pending) = model.values().find(|order| order.status == OrderStatus::Pending).cloned()
+                    else {
+                        continue;
+                    };
+                    pending.status = OrderStatus::Confirmed;
+                    orders.put(&pending).unwrap();
+                    model.insert((pending.plugin.clone(), pending.id.clone()), pending);
+                }
+                _ => {
+                    let proposed = order(&format!("p{}", next(3)), &format!("o{step}"), &household, step);
+                    orders.put(&proposed).unwrap();
+                    model.insert((proposed.plugin.clone(), proposed.id.clone()), proposed);
+                }
+            }
+            if step % 100 == 0 {
+                check(&orders, &model);
+            }
+        }
+        check(&orders, &model);
+        storage.bucket("household-orders").unwrap().delete_prefix(b"").unwrap();
+        check(&Orders::open(&storage).unwrap(), &model);
     }
 }

@@ -9,7 +9,7 @@ pub mod notifications;
 pub mod refs;
 
 use crate::HostError;
-use crate::storage::{Bucket, BucketExt, Storage, decode_json, encode_json, scoped_key, split_scoped};
+use crate::storage::{Bucket, BucketExt, Index, Storage, decode_json, encode_json, scoped_key, split_scoped};
 use refs::Pseudonyms;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -68,11 +68,8 @@ pub struct HouseholdPage {
 pub struct Households {
     households: Arc<dyn Bucket>,
     devices: Arc<dyn Bucket>,
-    /// `household \0 device` for every device registered to the household, so listing
-    /// a household's devices reads its own keys, not the fleet's devices. It may hold
-    /// a little more than the truth — a device that moved on, one whose registration
-    /// was cut short — so each listed device is checked against `devices`.
-    by_household: Arc<dyn Bucket>,
+    /// The devices of each household.
+    by_household: Index,
     grants: Arc<dyn Bucket>,
     /// Bumped by every change that can alter a consent decision.
     generation: Arc<AtomicU64>,
@@ -86,29 +83,17 @@ impl Households {
     /// Opens the buckets. Data written before the per-household index existed is
     /// indexed once here.
     pub fn open(storage: &dyn Storage) -> Result<Self, HostError> {
-        let households = Households {
+        let devices = storage.bucket("devices")?;
+        let by_household = Index::open(storage, "household-devices", &*devices, |entry| {
+            decode_json::<Device>(&entry.value).map(|device| Some(device.household))
+        })?;
+        Ok(Households {
             households: storage.bucket("households")?,
-            devices: storage.bucket("devices")?,
-            by_household: storage.bucket("household-devices")?,
+            devices,
+            by_household,
             grants: storage.bucket("grants")?,
             generation: Arc::new(AtomicU64::new(0)),
-        };
-        households.index_once()?;
-        Ok(households)
-    }
-
-    /// Indexes every registered device by household, unless done before. Any host may
-    /// do it at the same time as another: the writes are the same.
-    fn index_once(&self) -> Result<(), HostError> {
-        if self.by_household.get(INDEXED)?.is_some() {
-            return Ok(());
-        }
-        for (_, entry) in self.devices.scan(b"")? {
-            let device: Device = decode_json(&entry.value)?;
-            self.by_household.put(&scoped_key(&device.household, &device.id), &[])?;
-        }
-        self.by_household.put(INDEXED, &[])?;
-        Ok(())
+        })
     }
 
     /// Changes whenever a grant, a revocation or a device registration may have
@@ -162,13 +147,11 @@ impl Households {
         if !self.has_household(&device.household)? {
             return Err(HostError::NotFound(format!("household {}", device.household)));
         }
-        // Indexed first: a registration cut short leaves an index entry the reads
-        // skip, never a device its household does not list.
-        self.by_household.put(&scoped_key(&device.household, &device.id), &[])?;
+        self.by_household.add(&device.household, device.id.as_bytes())?;
         let before: Option<Device> = self.devices.get_json(device.id.as_bytes())?;
         self.devices.put_json(device.id.as_bytes(), &device)?;
         if let Some(before) = before.filter(|before| before.household != device.household) {
-            self.by_household.delete(&scoped_key(&before.household, &device.id))?;
+            self.by_household.remove(&before.household, device.id.as_bytes())?;
         }
         self.changed();
         Ok(())
@@ -182,9 +165,9 @@ impl Households {
     /// The household's devices, by id.
     pub fn devices_of(&self, household: &str) -> Result<Vec<Device>, HostError> {
         let mut devices = Vec::new();
-        for key in self.by_household.keys(&scoped_key(household, ""))? {
-            let Some((_, id)) = split_scoped(&key) else { continue };
-            if let Some(device) = self.device(id)?.filter(|device| device.household == household) {
+        for id in self.by_household.keys_of(household)? {
+            let found: Option<Device> = self.devices.get_json(&id)?;
+            if let Some(device) = found.filter(|device| device.household == household) {
                 devices.push(device);
             }
         }
@@ -238,7 +221,7 @@ impl Households {
         for device in &devices {
             self.devices.delete(device.as_bytes())?;
         }
-        self.by_household.delete_prefix(&scoped_key(household, ""))?;
+        self.by_household.remove_owner(household)?;
         self.grants.delete_prefix(&grant_key(household, ""))?;
         self.households.delete(household.as_bytes())?;
         self.changed();
@@ -292,9 +275,6 @@ pub fn consenting_household(
     };
     Ok(households.grant_of(&household, plugin)?.map(|_| household))
 }
-
-/// Set in `household-devices` once every device is indexed; no id has a `~`.
-const INDEXED: &[u8] = b"~indexed";
 
 fn check_id(what: &str, id: &str) -> Result<(), HostError> {
     let valid = !id.is_empty()

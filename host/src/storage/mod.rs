@@ -11,6 +11,7 @@
 //! implementation must pass.
 
 pub mod conformance;
+mod index;
 mod keys;
 pub mod sled;
 
@@ -18,6 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use index::Index;
 pub use keys::{scoped_key, split_scoped};
 
 /// A bucket's revision of one key: increases with every write to the bucket.
