@@ -3,10 +3,12 @@
 //! (RUST_BACKTRACE unset). Sections: the wasmtime floor against Hearth's dispatch,
 //! cold start, restart with 100 plugins, density with 1,000 plugins (in a child
 //! process, so its RSS is its own), HTTP ingest on loopback, the same plugin in Rust,
-//! TypeScript and Python, and 1 vs 2 vs 3 hosts on a real NATS JetStream cluster.
+//! TypeScript and Python, a household's reads in a fleet-sized store, and 1 vs 2 vs 3
+//! hosts on a real NATS JetStream cluster.
 
 mod cluster;
 mod first_test;
+mod household_reads;
 mod languages;
 
 use anyhow::{Context as _, bail};
@@ -616,6 +618,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("languages") {
         runtime.block_on(languages::languages())?;
+    }
+    if wants("household-reads") {
+        household_reads::household_reads()?;
     }
     if wants("cluster") {
         runtime.block_on(cluster::cluster())?;

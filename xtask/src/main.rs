@@ -31,7 +31,8 @@ usage: cargo xtask <command>
   test      setup, then the console, cargo fmt --check, clippy -D warnings, every test, the
             TypeScript and Python plugins' tests and the browser tests (screenshots in
             target/console-screenshots)
-  bench [SECTION]  the side-by-side benchmarks (all, dispatch, v0.1, cold-start, restart, density, http, cluster,
+  bench [SECTION]  the side-by-side benchmarks (all, dispatch, v0.1, cold-start, restart, density, http,
+                   household-reads, cluster,
                    languages;
                    extism builds the Extism host with a second wasmtime and compares)
   crash [N] [K]  N events (200000) over HTTP to `hearth serve`, SIGKILLed K (40) times: lost and duplicates
