@@ -156,7 +156,8 @@ async fn scoped_listing(dir: &std::path::Path) -> anyhow::Result<(usize, Duratio
     let store = async_nats::jetstream::new(client).get_key_value("listing").await?;
     let started = Instant::now();
     for round in 0..ROUNDS {
-        let wanted = format!("s{}.", hex::encode(&scope(round)[..scope(round).len() - 1]));
+        let scope = scope(round);
+        let wanted = format!("s{}.", hex::encode(&scope[..scope.len() - 1]));
         let mut listed = store.keys().await?;
         let mut found = 0;
         while let Some(key) = futures::StreamExt::next(&mut listed).await {

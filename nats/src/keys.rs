@@ -135,16 +135,10 @@ mod tests {
     /// key, and the filter of every prefix of it covers it.
     #[test]
     fn keys_round_trip_and_every_prefix_filter_covers_its_keys() {
-        let mut random = 0x5eed_u64;
-        let mut next = move |below: u64| {
-            random ^= random << 13;
-            random ^= random >> 7;
-            random ^= random << 17;
-            random % below
-        };
+        let mut random = fastrand::Rng::with_seed(0x5eed);
         let alphabet = [0u8, 0, b'a', b'b', b'/', 0xff, b'.'];
         for _ in 0..5_000 {
-            let key: Vec<u8> = (0..next(12)).map(|_| alphabet[next(alphabet.len() as u64) as usize]).collect();
+            let key: Vec<u8> = (0..random.usize(..12)).map(|_| alphabet[random.usize(..alphabet.len())]).collect();
             let encoded = encode(&key);
             assert_eq!(decode(&encoded).as_deref(), Some(&key[..]), "{encoded}");
             let valid = encoded.split('.').all(|token| {

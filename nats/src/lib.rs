@@ -104,11 +104,11 @@ where
 }
 
 /// The answers of a cluster without a JetStream leader (yet), or of a new bucket or
-/// stream without its own: the request timed out, no one answered, or the system is
-/// "temporarily unavailable".
+/// stream without its own: a [`transient`] failure, or the system is "temporarily
+/// unavailable" or names its missing leader.
 fn settling(error: &StorageError) -> bool {
     let text = error.to_string().to_lowercase();
-    ["timed out", "no responders", "temporarily unavailable", "leader"].iter().any(|answer| text.contains(answer))
+    transient(error) || ["temporarily unavailable", "leader"].iter().any(|answer| text.contains(answer))
 }
 
 /// Runs `work` on the client's runtime and waits for it, at most `limit`.
@@ -299,6 +299,7 @@ async fn drop_object(objects: &object_store::ObjectStore, key: &str, stored: &[u
 /// How long a read is retried while the cluster moves a bucket's leader (a node died).
 const READ_RETRY: Duration = Duration::from_secs(2);
 
+/// A request that went unanswered: it timed out, or no server answered it.
 fn transient(error: &StorageError) -> bool {
     matches!(error, StorageError::Backend(text) if text.contains("timed out") || text.contains("no responders"))
 }

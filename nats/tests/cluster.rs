@@ -114,13 +114,10 @@ async fn the_events_stream_passes_the_log_conformance_suite_and_partitions_by_de
     // in the order appended.
     let log =
         storage.event_log(&hearth_nats::LogConfig { stream: "partitioned".into(), ..Default::default() }).unwrap();
-    let mut random = 0x5eed_u64;
+    let mut random = fastrand::Rng::with_seed(0x5eed);
     let events: Vec<StoredEvent> = (0..400)
         .map(|n| {
-            random ^= random << 13;
-            random ^= random >> 7;
-            random ^= random << 17;
-            let device = format!("device-{}", random % 23);
+            let device = format!("device-{}", random.u64(..23));
             let mut event =
                 hearth_host::events::log::StoredEvent::consent_revoked("h".into(), "p".into(), false).unwrap();
             event.id = format!("e{n}");
@@ -159,18 +156,15 @@ async fn no_replica_hands_out_an_erased_households_events() {
     let (_nodes, servers) = start_cluster(dir.path());
     let storage = tokio::task::spawn_blocking(move || connect(servers)).await.unwrap();
     let log = storage.event_log(&hearth_nats::LogConfig { stream: "erasure".into(), ..Default::default() }).unwrap();
-    let mut random = 0x5eed_u64;
+    let mut random = fastrand::Rng::with_seed(0x5eed);
     for round in 0..30 {
         let erased = format!("household-{round}");
         let events: Vec<StoredEvent> = (0..40)
             .map(|n| {
-                random ^= random << 13;
-                random ^= random >> 7;
-                random ^= random << 17;
-                let household = if random.is_multiple_of(2) { erased.clone() } else { format!("other-{round}") };
+                let household = if random.bool() { erased.clone() } else { format!("other-{round}") };
                 let mut event = StoredEvent::consent_revoked(household, "p".into(), false).unwrap();
                 event.id = format!("e{n}");
-                event.device = Some(format!("device-{round}-{}", random % 11));
+                event.device = Some(format!("device-{round}-{}", random.u64(..11)));
                 event
             })
             .collect();

@@ -185,13 +185,7 @@ mod tests {
         let storage = crate::storage::sled::SledStorage::open(dir.path()).unwrap();
         let orders = Orders::open(&storage).unwrap();
         let mut model: std::collections::BTreeMap<(String, String), Order> = Default::default();
-        let mut random = 0x0dde_u64;
-        let mut next = move |below: u64| {
-            random ^= random << 13;
-            random ^= random >> 7;
-            random ^= random << 17;
-            random % below
-        };
+        let mut random = fastrand::Rng::with_seed(0x0dde);
         let check = |orders: &Orders, model: &std::collections::BTreeMap<(String, String), Order>| {
             for h in 0..5 {
                 let household = format!("h{h}");
@@ -207,8 +201,8 @@ mod tests {
             }
         };
         for step in 0..1_500u64 {
-            let household = format!("h{}", next(5));
-            match next(20) {
+            let household = format!("h{}", random.u64(..5));
+            match random.u64(..20) {
                 0 => {
                     let touched = orders.erase_household(&household).unwrap();
                     let mine = model.values().filter(|order| order.household == household).count();
@@ -229,7 +223,7 @@ mod tests {
                     model.insert((pending.plugin.clone(), pending.id.clone()), pending);
                 }
                 _ => {
-                    let proposed = order(&format!("p{}", next(3)), &format!("o{step}"), &household, step);
+                    let proposed = order(&format!("p{}", random.u64(..3)), &format!("o{step}"), &household, step);
                     orders.put(&proposed).unwrap();
                     model.insert((proposed.plugin.clone(), proposed.id.clone()), proposed);
                 }

@@ -338,13 +338,7 @@ mod tests {
         let storage = crate::storage::sled::SledStorage::open(dir.path()).unwrap();
         let households = Households::open(&storage).unwrap();
         let mut model: std::collections::BTreeMap<String, String> = Default::default();
-        let mut random = 0x5eed_u64;
-        let mut next = || {
-            random ^= random << 13;
-            random ^= random >> 7;
-            random ^= random << 17;
-            random
-        };
+        let mut random = fastrand::Rng::with_seed(0x5eed);
         let check = |households: &Households, model: &std::collections::BTreeMap<String, String>| {
             for h in 0..6 {
                 let household = format!("h{h}");
@@ -356,8 +350,8 @@ mod tests {
             }
         };
         for step in 0..2_000 {
-            let household = format!("h{}", next() % 6);
-            if next() % 25 == 0 {
+            let household = format!("h{}", random.u64(..6));
+            if random.u64(..25) == 0 {
                 let removed = households.remove_household(&household).unwrap();
                 let expected: Vec<String> =
                     model.iter().filter(|(_, owner)| **owner == household).map(|(id, _)| id.clone()).collect();
@@ -366,7 +360,7 @@ mod tests {
                 continue;
             }
             households.add_household(&household).unwrap();
-            let id = format!("d{}", next() % 40);
+            let id = format!("d{}", random.u64(..40));
             households.add_device(device(&id, &household, "fridge")).unwrap();
             model.insert(id, household);
             if step % 100 == 0 {
